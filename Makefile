@@ -1,0 +1,38 @@
+# govcloud: `make demo` and `make test` work on a fresh Debian 12 machine with nothing done first.
+SHELL := /bin/bash
+VENV ?= .venv
+PYTHON ?= python3
+BIN := $(VENV)/bin
+ENV ?= lab
+# Reinstall when the dependency list or the Debian package list changes.
+STAMP := $(VENV)/.installed-$(shell cat pyproject.toml scripts/debian-packages.txt 2>/dev/null | sha256sum | cut -c1-12)
+
+.PHONY: install demo test lint bench schemas clean
+
+install: $(STAMP)
+
+$(STAMP): pyproject.toml scripts/debian-packages.txt scripts/install-debian-packages
+	scripts/install-debian-packages
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	rm -f $(VENV)/.installed-*
+	touch $@
+
+demo: install
+	scripts/demo $(ENV)
+
+test: install
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+lint: install
+	$(BIN)/python -m pytest tests/unit/test_schemas.py
+
+bench: install
+	@for b in benchmarks/*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
+
+schemas: install
+	$(BIN)/govcloud schema export
+
+clean:
+	rm -rf build .pytest_cache

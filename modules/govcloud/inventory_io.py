@@ -1,0 +1,42 @@
+"""Writing inventory documents: the tenant scaffold and the synthetic province share this.
+
+Documents are written with the editor ``$schema`` line, keys in model order, Chinese text as
+is, and atomically (a crash never leaves half a request behind).
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+class _Dumper(yaml.SafeDumper):
+    """Never writes anchors/aliases: govcloud's loader refuses them (alias bombs)."""
+
+    def ignore_aliases(self, data: Any) -> bool:
+        return True
+
+
+SCHEMA_LINE = "# yaml-language-server: $schema={rel}schemas/{name}.schema.json\n"
+
+
+def dump_document(data: dict[str, Any], schema: str, depth: int) -> str:
+    """YAML text for an inventory document ``depth`` directories below the repository root."""
+    header = SCHEMA_LINE.format(rel="../" * depth, name=schema)
+    body = yaml.dump(data, Dumper=_Dumper, allow_unicode=True, sort_keys=False, default_flow_style=False, width=120)
+    return header + body
+
+
+def write_atomic(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise

@@ -1,0 +1,36 @@
+"""Label and annotation keys govcloud puts on Kubernetes objects.
+
+The stacks write them, the admission guardrails and the policy pack read them: one home, so
+that a renamed key cannot silently disable a rule.
+"""
+
+from __future__ import annotations
+
+PREFIX = "govcloud.gov.cn"
+
+TENANT = f"{PREFIX}/tenant"
+REGION = f"{PREFIX}/region"
+ZONE = f"{PREFIX}/zone"
+MLPS_LEVEL = f"{PREFIX}/mlps-level"
+CLUSTER = f"{PREFIX}/cluster"
+ENVIRONMENT = f"{PREFIX}/env"
+# What an object is for inside a tenant (e.g. default-deny, flow, datapool, admin-system).
+PURPOSE = f"{PREFIX}/purpose"
+MANAGED_BY = "app.kubernetes.io/managed-by"
+MANAGED_BY_VALUE = "govcloud"
+
+# Labels every tenant workload must carry (enforced by admission guardrails and the pack).
+REQUIRED_WORKLOAD_LABELS = (TENANT, ZONE, MLPS_LEVEL)
+
+# Annotations (free text, Chinese allowed).
+DEPARTMENT = f"{PREFIX}/department"
+REQUESTED_BY = f"{PREFIX}/requested-by"
+CHANGE_REASON = f"{PREFIX}/change-reason"
+FLOW = f"{PREFIX}/flow"
+DATASET = f"{PREFIX}/dataset"
+APPROVAL = f"{PREFIX}/approval"
+
+# Pod Security Admission (upstream keys).
+PSA_ENFORCE = "pod-security.kubernetes.io/enforce"
+PSA_AUDIT = "pod-security.kubernetes.io/audit"
+PSA_WARN = "pod-security.kubernetes.io/warn"

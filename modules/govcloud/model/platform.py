@@ -1,0 +1,200 @@
+"""The platform document: ``inventories/<env>/platform.yaml``.
+
+Only shapes live here; rules that relate one part of the document to another are in
+``rules.py`` so that every rule reports the exact field it is about.
+"""
+
+from __future__ import annotations
+
+from ipaddress import IPv4Address, IPv4Network
+from typing import Literal
+
+from pydantic import Field
+
+from .types import (
+    Account,
+    DnsLabel,
+    HostRole,
+    KubernetesVersion,
+    MlpsLevel,
+    PodSecurityLevel,
+    Port,
+    Quantity,
+    RegionCode,
+    Registry,
+    Strict,
+    Text,
+    ZoneKind,
+)
+
+
+class Region(Strict):
+    """An administrative division; its big data bureau operates the platform there."""
+
+    code: RegionCode = Field(description="GB/T 2260 six-digit code, e.g. 430100")
+    name: Text = Field(description="Official name, e.g. 长沙市")
+    parent: RegionCode | None = Field(None, description="Code of the enclosing region; none for the province")
+    bureau: Text | None = Field(None, description="The big data bureau operating the platform in this region")
+
+
+class Zone(Strict):
+    """A network security zone with its own address plan (GB/T 22239-2019 8.1.2)."""
+
+    id: DnsLabel
+    kind: ZoneKind
+    cidr: IPv4Network = Field(description="Address plan of the zone; zones must not overlap")
+    max_level: MlpsLevel = Field(description="Highest MLPS level a tenant or host in this zone may have")
+    description: Text | None = None
+
+
+class Flow(Strict):
+    """An allowed connection between zones. Everything not listed is denied."""
+
+    source: DnsLabel = Field(alias="from", description="Zone id the connection starts in")
+    destination: DnsLabel = Field(alias="to", description="Zone id the connection goes to")
+    protocol: Literal["tcp", "udp", "icmp"]
+    ports: list[Port] = Field(default_factory=list, description="Destination ports; empty only for icmp")
+    purpose: Text
+    gateway: DnsLabel | None = Field(None, description="Host name of the gateway the flow passes")
+
+    @property
+    def label(self) -> str:
+        ports = ",".join(str(p) for p in self.ports) or "-"
+        return f"{self.source}->{self.destination} {self.protocol}/{ports}"
+
+
+class Capacity(Strict):
+    cpu: Quantity
+    memory: Quantity
+    storage: Quantity
+    pods: int = Field(gt=0, strict=True)
+
+
+class Cluster(Strict):
+    """A shared Kubernetes cluster in one zone; tenants get namespaces on it."""
+
+    id: DnsLabel
+    zone: DnsLabel
+    region: RegionCode = Field(description="Region whose big data bureau operates the cluster")
+    kubernetes_version: KubernetesVersion = Field(description="Minor version, e.g. '1.31'")
+    kube_context: str = Field(pattern=r"^[A-Za-z0-9@._:/-]{1,200}$", description="kubeconfig context of the cluster")
+    capacity: Capacity = Field(description="Allocatable capacity of the cluster's nodes")
+    overcommit: float = Field(ge=1.0, le=4.0, description="Ratio applied to cpu and memory when checking quotas")
+    registry: Registry = Field(description="The only image registry workloads may pull from")
+
+
+class DataPool(Strict):
+    """The shared data pool: one PostgreSQL service in the data zone."""
+
+    id: DnsLabel
+    zone: DnsLabel
+    engine: Literal["postgresql"]
+    version: int = Field(15, ge=13, le=17, strict=True)
+    port: Port = 5432
+    database: DnsLabel = "datapool"
+    hosts: list[DnsLabel] = Field(min_length=1)
+
+
+class HostOs(Strict):
+    family: Literal["Debian", "RedHat"]
+    distribution: Literal["debian", "ubuntu", "openeuler", "kylin", "rhel", "rocky"]
+    version: str = Field(pattern=r"^[A-Za-z0-9._-]{1,20}$")
+
+
+class Host(Strict):
+    name: DnsLabel
+    zone: DnsLabel
+    role: HostRole
+    address: IPv4Address
+    os: HostOs
+    cluster: DnsLabel | None = Field(None, description="Cluster id, for cluster nodes only")
+
+
+class Person(Strict):
+    account: Account
+    name: Text
+
+
+class PasswordPolicy(Strict):
+    min_length: int = Field(ge=8, le=64, strict=True)
+    min_classes: int = Field(ge=1, le=4, strict=True, description="Character classes required")
+    max_age_days: int = Field(ge=1, le=365, strict=True)
+    min_age_days: int = Field(ge=0, le=30, strict=True)
+    warn_age_days: int = Field(ge=0, le=30, strict=True)
+    history: int = Field(ge=0, le=24, strict=True, description="Previous passwords that may not be reused")
+
+
+class LockoutPolicy(Strict):
+    attempts: int = Field(ge=1, le=10, strict=True)
+    unlock_seconds: int = Field(ge=60, le=86400, strict=True)
+
+
+class Baseline(Strict):
+    """Controls a host or tenant must meet for its MLPS level (GB/T 22239-2019 8.1.4)."""
+
+    password: PasswordPolicy
+    lockout: LockoutPolicy
+    idle_timeout_seconds: int = Field(ge=60, le=3600, strict=True)
+    ssh_max_auth_tries: int = Field(ge=1, le=6, strict=True)
+    umask: str = Field(pattern=r"^0?[0-7]{3}$")
+    log_retention_days: int = Field(ge=180, le=3650, strict=True, description="Cybersecurity Law art. 21: >= 180")
+    remote_logging: bool = Field(description="Forward logs off the host to the management zone")
+    integrity_checking: bool = Field(description="File integrity baseline (AIDE)")
+    pod_security: PodSecurityLevel = Field(description="Pod Security Admission level for tenant namespaces")
+
+
+class QuotaSet(Strict):
+    cpu: Quantity
+    memory: Quantity
+    storage: Quantity
+    pods: int = Field(gt=0, strict=True)
+
+
+class ContainerResources(Strict):
+    cpu: Quantity
+    memory: Quantity
+
+
+class QuotaTemplate(Strict):
+    default: QuotaSet
+    max: QuotaSet
+
+
+class LimitTemplate(Strict):
+    default_request: ContainerResources
+    default_limit: ContainerResources
+    max: ContainerResources
+
+
+class TenantTemplate(Strict):
+    """Defaults for tenant requests of one level, and the bounds a request may not exceed."""
+
+    quotas: QuotaTemplate
+    limits: LimitTemplate
+    namespaces_max: int = Field(3, ge=1, le=20, strict=True)
+
+
+class LevelProfile(Strict):
+    level: MlpsLevel
+    baseline: Baseline
+    tenant_template: TenantTemplate
+
+
+class PolicySettings(Strict):
+    security_team: list[Person] = Field(min_length=1, description="Who may approve waivers and sign reviews")
+    waiver_max_days: int = Field(90, ge=1, le=365, strict=True)
+    certificate_validity_days: int = Field(30, ge=1, le=365, strict=True)
+
+
+class Platform(Strict):
+    """One province's unified government cloud."""
+
+    name: Text
+    regions: list[Region] = Field(min_length=1)
+    zones: list[Zone] = Field(min_length=1)
+    flows: list[Flow] = Field(default_factory=list)
+    clusters: list[Cluster] = Field(default_factory=list)
+    datapool: DataPool
+    hosts: list[Host] = Field(default_factory=list)
+    levels: list[LevelProfile] = Field(min_length=1)
+    policy: PolicySettings

@@ -1,0 +1,141 @@
+"""The desired state of one stack: what render writes and check, review and diff read.
+
+One file per stack, ``build/render/<env>/<stack>/state.json``: every resource the Pulumi
+program registers (URN, type, name, parent, dependencies, inputs as the engine sees them,
+camelCase) with secret values replaced by ``REDACTED``. Serialisation is canonical (sorted
+keys, resources sorted by URN, fixed separators) so the digest is stable and diffs mean
+something; the review certificate binds exactly this digest.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterator
+
+FORMAT = "govcloud.state/v1"
+REDACTED = "[secret]"
+STATE_FILE = "state.json"
+MANIFESTS_FILE = "manifests.yaml"
+
+
+@dataclass(frozen=True)
+class ResourceState:
+    urn: str
+    type: str
+    name: str
+    custom: bool
+    parent: str | None = None
+    dependencies: tuple[str, ...] = ()
+    provider: str | None = None
+    inputs: dict[str, Any] = field(default_factory=dict)
+    # Dotted paths (e.g. "stringData.password") whose values were secrets and are redacted.
+    secret_paths: tuple[str, ...] = ()
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "urn": self.urn,
+            "type": self.type,
+            "name": self.name,
+            "custom": self.custom,
+            "parent": self.parent,
+            "dependencies": list(self.dependencies),
+            "provider": self.provider,
+            "inputs": self.inputs,
+            "secret_paths": list(self.secret_paths),
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> "ResourceState":
+        return cls(
+            urn=data["urn"],
+            type=data["type"],
+            name=data["name"],
+            custom=bool(data["custom"]),
+            parent=data.get("parent"),
+            dependencies=tuple(data.get("dependencies", ())),
+            provider=data.get("provider"),
+            inputs=data.get("inputs", {}),
+            secret_paths=tuple(data.get("secret_paths", ())),
+        )
+
+    @property
+    def kind(self) -> str | None:
+        """Kubernetes kind for kubernetes:* resources (``kubernetes:core/v1:Namespace`` -> Namespace)."""
+        return self.type.rsplit(":", 1)[-1] if self.type.startswith("kubernetes:") else None
+
+
+@dataclass(frozen=True)
+class StackState:
+    stack: str
+    env: str
+    kind: str  # "foundation" | "tenant"
+    cluster: str
+    kubernetes_version: str
+    tenant: str | None = None
+    project: str = "govcloud"
+    resources: tuple[ResourceState, ...] = ()
+    outputs: dict[str, Any] = field(default_factory=dict)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "format": FORMAT,
+            "project": self.project,
+            "stack": self.stack,
+            "env": self.env,
+            "kind": self.kind,
+            "cluster": self.cluster,
+            "tenant": self.tenant,
+            "kubernetes_version": self.kubernetes_version,
+            "resources": [r.as_dict() for r in sorted(self.resources, key=lambda r: r.urn)],
+            "outputs": self.outputs,
+        }
+
+    def to_json(self) -> str:
+        return json.dumps(self.as_dict(), sort_keys=True, ensure_ascii=False, indent=2, separators=(",", ": ")) + "\n"
+
+    def digest(self) -> str:
+        """sha256 of the canonical JSON: what a review certificate binds."""
+        return "sha256:" + hashlib.sha256(self.to_json().encode("utf-8")).hexdigest()
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> "StackState":
+        if data.get("format") != FORMAT:
+            raise ValueError(f"not a {FORMAT} document (format={data.get('format')!r})")
+        return cls(
+            stack=data["stack"],
+            env=data["env"],
+            kind=data["kind"],
+            cluster=data["cluster"],
+            kubernetes_version=data["kubernetes_version"],
+            tenant=data.get("tenant"),
+            project=data.get("project", "govcloud"),
+            resources=tuple(ResourceState.from_dict(r) for r in data.get("resources", ())),
+            outputs=data.get("outputs", {}),
+        )
+
+    @classmethod
+    def load(cls, path: Path) -> "StackState":
+        return cls.from_dict(json.loads(path.read_text(encoding="utf-8")))
+
+    def save(self, directory: Path) -> Path:
+        directory.mkdir(parents=True, exist_ok=True)
+        path = directory / STATE_FILE
+        path.write_text(self.to_json(), encoding="utf-8")
+        return path
+
+    def by_urn(self) -> dict[str, ResourceState]:
+        return {r.urn: r for r in self.resources}
+
+    def kubernetes_objects(self) -> Iterator[ResourceState]:
+        return (r for r in self.resources if r.custom and r.kind is not None)
+
+
+def render_dir(build: Path, env: str) -> Path:
+    return build / "render" / env
+
+
+def stack_dir(build: Path, env: str, stack: str) -> Path:
+    return render_dir(build, env) / stack
