@@ -12,7 +12,7 @@ from typing import Iterable, Iterator
 
 from . import codes
 from .environment import RESOURCE_KINDS, Environment, Tenant
-from .errors import Problem
+from .errors import Problem, field_path
 from .platform import ContainerResources, LimitTemplate, Platform, QuotaSet
 from .source import SourceDocument
 from .tenant import TenantRequest, tenant_id
@@ -20,12 +20,12 @@ from .types import TENANT_ZONE_KINDS
 from .waivers import WaiverFile
 
 
-def _duplicates(doc: SourceDocument, items: Iterable, key: str, section: str, what: str) -> Iterator[Problem]:
+def _duplicates(doc: SourceDocument, items: Iterable, key: str, section: tuple[str, ...], what: str) -> Iterator[Problem]:
     seen: dict[object, int] = {}
     for index, item in enumerate(items):
         value = getattr(item, key)
         if value in seen:
-            yield doc.problem((section, index, key), f"duplicate {what} {value} (also {section}[{seen[value]}])")
+            yield doc.problem(section + (index, key), f"duplicate {what} {value} (also {field_path(section)}[{seen[value]}])")
         else:
             seen[value] = index
 
@@ -36,13 +36,13 @@ def _duplicates(doc: SourceDocument, items: Iterable, key: str, section: str, wh
 def check_platform(doc: SourceDocument, platform: Platform) -> list[Problem]:
     problems: list[Problem] = []
     add = problems.append
-    problems += _duplicates(doc, platform.regions, "code", "regions", "region")
-    problems += _duplicates(doc, platform.zones, "id", "zones", "zone")
-    problems += _duplicates(doc, platform.clusters, "id", "clusters", "cluster")
-    problems += _duplicates(doc, platform.hosts, "name", "hosts", "host")
-    problems += _duplicates(doc, platform.hosts, "address", "hosts", "address")
-    problems += _duplicates(doc, platform.levels, "level", "levels", "level profile")
-    problems += _duplicates(doc, platform.policy.security_team, "account", "policy", "account")
+    problems += _duplicates(doc, platform.regions, "code", ("regions",), "region")
+    problems += _duplicates(doc, platform.zones, "id", ("zones",), "zone")
+    problems += _duplicates(doc, platform.clusters, "id", ("clusters",), "cluster")
+    problems += _duplicates(doc, platform.hosts, "name", ("hosts",), "host")
+    problems += _duplicates(doc, platform.hosts, "address", ("hosts",), "address")
+    problems += _duplicates(doc, platform.levels, "level", ("levels",), "level profile")
+    problems += _duplicates(doc, platform.policy.security_team, "account", ("policy", "security_team"), "account")
 
     regions = {r.code: r for r in platform.regions}
     provinces = [r for r in platform.regions if codes.region_level(r.code) == "province"]
@@ -348,7 +348,7 @@ def _capacity_problems(env: Environment, docs: dict[str, SourceDocument]) -> Ite
 def check_waivers(doc: SourceDocument, waivers: WaiverFile, env: Environment) -> list[Problem]:
     problems: list[Problem] = []
     add = problems.append
-    problems += _duplicates(doc, waivers.waivers, "id", "waivers", "waiver id")
+    problems += _duplicates(doc, waivers.waivers, "id", ("waivers",), "waiver id")
     team = {p.account for p in env.platform.policy.security_team}
     max_days = env.platform.policy.waiver_max_days
     stacks = {s.name for s in env.stacks}

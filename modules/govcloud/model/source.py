@@ -142,7 +142,9 @@ class _Walker:
                 self._problem(node, loc, f"document has more than {MAX_NODES} values")
             return None
         if id(node) in self.seen:
-            self._problem(node, loc, "YAML anchors and aliases are not allowed; write the value out")
+            # An alias shares the anchor's node (and its line): report where it is used instead.
+            line = next((self.lines[loc[:i]] for i in range(len(loc), -1, -1) if loc[:i] in self.lines), 0)
+            self.problems.append(Problem(self.path, line, field_path(loc), "YAML anchors and aliases are not allowed; write the value out"))
             return None
         self.seen.add(id(node))
         if depth > MAX_DEPTH:

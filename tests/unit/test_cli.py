@@ -1,0 +1,135 @@
+"""The console script, run as users run it: exit statuses, clean errors, JSON output, scaffolding."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+GOVCLOUD = str(Path(sys.executable).parent / "govcloud")
+
+
+def run(*args: str, cwd: Path = REPO, input: str | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run([GOVCLOUD, *args], cwd=cwd, capture_output=True, text=True, input=input,
+                          env={"PATH": "/usr/bin:/bin", "GOVCLOUD_NONINTERACTIVE": "1", "COLUMNS": "200"})
+
+
+@pytest.fixture
+def workdir(tmp_path: Path) -> Path:
+    shutil.copytree(REPO / "inventories" / "lab", tmp_path / "inventories" / "lab")
+    return tmp_path
+
+
+def test_validate_lab() -> None:
+    result = run("validate")
+    assert result.returncode == 0, result.stderr
+    assert "lab: valid: 4 regions, 5 zones, 12 flows, 3 clusters, 8 hosts, 8 tenants" in result.stdout
+
+
+def test_validate_json() -> None:
+    data = json.loads(run("validate", "--output", "json").stdout)
+    assert data["ok"] is True and data["tenants"] == 8 and data["stacks"] == 11
+
+
+def test_bad_input_exit_2_without_traceback(workdir: Path) -> None:
+    path = workdir / "inventories/lab/tenants/t-430100-health.yaml"
+    path.write_text(path.read_text(encoding="utf-8").replace("mlps_level: 3", "mlps_level: 4").replace("audit: {account: chen-jing", "audit: {account: zhang-wei"), encoding="utf-8")
+    result = run("validate", cwd=workdir)
+    assert result.returncode == 2
+    assert "Traceback" not in result.stderr
+    assert "3 problems found" in result.stderr
+    assert "inventories/lab/tenants/t-430100-health.yaml:7 mlps_level: zone egov-extranet admits MLPS level 3 at most" in result.stderr
+    as_json = json.loads(run("validate", "-o", "json", cwd=workdir).stdout)
+    assert as_json["ok"] is False and {p["field"] for p in as_json["problems"]} == {
+        "mlps_level", "administrators.system.account", "administrators.audit.account"}
+
+
+def test_unknown_environment_and_traversal(workdir: Path) -> None:
+    for env in ("nowhere", "../lab"):
+        result = run("validate", "--env", env, cwd=workdir)
+        assert result.returncode == 2 and "Traceback" not in result.stderr, result.stderr
+
+
+def test_usage_error_is_exit_2() -> None:
+    assert run("validate", "--no-such-flag").returncode == 2
+
+
+NEW = ["tenant", "new", "--slug", "water", "--department", "长沙市水利局", "--uscc", "11430100000100036C", "--region", "430100",
+       "--level", "2", "--cluster", "egov-1", "--system", "li-lei=李雷", "--security", "han-mm=韩梅梅", "--audit", "wang-wu=王五",
+       "--requested-by", "li-lei", "--reason", "防汛调度系统", "--review-by", "2027-05-01"]
+
+
+def test_tenant_new_writes_a_valid_request(workdir: Path) -> None:
+    from govcloud.model.codes import make_uscc
+
+    args = list(NEW)
+    args[args.index("--uscc") + 1] = make_uscc("430100", 77)
+    result = run(*args, cwd=workdir)
+    assert result.returncode == 0, result.stderr
+    written = workdir / "inventories/lab/tenants/t-430100-water.yaml"
+    text = written.read_text(encoding="utf-8")
+    assert text.startswith("# yaml-language-server: $schema=../../../schemas/tenant.schema.json")
+    assert "长沙市水利局" in text and "zone: egov-extranet" in text
+    listed = json.loads(run("tenant", "list", "-o", "json", cwd=workdir).stdout)
+    assert "t-430100-water" in [t["id"] for t in listed]
+    again = run(*args, cwd=workdir)
+    assert again.returncode == 2 and "already exists" in again.stderr
+
+
+def test_tenant_new_refuses_invalid_and_writes_nothing(workdir: Path) -> None:
+    result = run(*NEW, cwd=workdir)  # the USCC above has a wrong check character
+    assert result.returncode == 2 and "department.uscc" in result.stderr and "check character" in result.stderr
+    assert not (workdir / "inventories/lab/tenants/t-430100-water.yaml").exists()
+    assert not list((workdir / "inventories/lab/tenants").glob(".*tmp"))
+
+
+def test_tenant_new_missing_flags_non_interactive(workdir: Path) -> None:
+    result = run("tenant", "new", "--slug", "water", cwd=workdir)
+    assert result.returncode == 2 and "missing --department" in result.stderr
+
+
+def test_tenant_validate_files(workdir: Path) -> None:
+    good = workdir / "inventories/lab/tenants/t-430600-edu.yaml"
+    assert run("tenant", "validate", str(good), cwd=workdir).returncode == 0
+    good.write_text(good.read_text(encoding="utf-8") + "colour: blue\n", encoding="utf-8")
+    result = run("tenant", "validate", str(good), cwd=workdir)
+    assert result.returncode == 2 and "unknown key 'colour'" in result.stderr
+    stray = workdir / "elsewhere.yaml"
+    stray.write_text("a: 1\n")
+    assert run("tenant", "validate", str(stray), cwd=workdir).returncode == 2
+
+
+def test_tenant_list_table() -> None:
+    result = run("tenant", "list")
+    assert result.returncode == 0
+    assert "t-430100-health" in result.stdout and "长沙市卫生健康委员会" in result.stdout
+
+
+def test_platform_show() -> None:
+    table = run("platform", "show")
+    assert table.returncode == 0 and "430121 长沙县" in table.stdout and "egov-intranet" in table.stdout
+    data = json.loads(run("platform", "show", "-o", "json").stdout)
+    egov = next(c for c in data["clusters"] if c["id"] == "egov-1")
+    assert egov["capacity"]["cpu"] == {"used": "30", "limit": "144", "free": "114"}
+    assert egov["tenants"] == 4
+
+
+def test_schema_export_check(tmp_path: Path) -> None:
+    assert run("schema", "export", "--check").returncode == 0
+    stale = tmp_path / "schemas"
+    assert run("schema", "export", "--out", str(stale)).returncode == 0
+    (stale / "tenant.md").write_text("edited by hand\n")
+    result = run("schema", "export", "--check", "--out", str(stale))
+    assert result.returncode == 1 and "tenant.md" in result.stderr
+
+
+def test_scale_gen_produces_a_valid_province(tmp_path: Path) -> None:
+    out = tmp_path / "inv"
+    assert run("scale-gen", "--out", str(out), "--cities", "3", "--counties", "5", "--tenants", "60").returncode == 0
+    data = json.loads(run("--inventories", str(out), "validate", "--env", "province", "-o", "json").stdout)
+    assert data["tenants"] == 60 and data["regions"] == 1 + 3 + 5

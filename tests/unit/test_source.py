@@ -1,0 +1,82 @@
+"""The strict YAML reader: every hostile or sloppy input becomes a clean problem with a line."""
+
+from __future__ import annotations
+
+import pytest
+
+from govcloud.model.errors import InputError
+from govcloud.model.source import MAX_FILE_BYTES, load_yaml_bytes
+
+
+def problems_of(text: str | bytes) -> list:
+    raw = text.encode() if isinstance(text, str) else text
+    with pytest.raises(InputError) as caught:
+        load_yaml_bytes("doc.yaml", raw)
+    return caught.value.problems
+
+
+def test_values_and_lines() -> None:
+    doc = load_yaml_bytes("doc.yaml", "a: 1\nb:\n  - x\n  - name: 长沙\n".encode())
+    assert doc.data == {"a": 1, "b": ["x", {"name": "长沙"}]}
+    assert doc.line_of(("a",)) == 1
+    assert doc.line_of(("b", 1, "name")) == 4
+    # a missing field points at its nearest existing parent
+    assert doc.line_of(("b", 1, "missing")) == 4
+
+
+def test_yaml_1_2_core_scalars() -> None:
+    doc = load_yaml_bytes("d.yaml", b"a: no\nb: on\nc: 0755\nd: true\ne: ~\nf: 1.5\ng: 2027-06-30\nh: '12'\ni: 1_000\n")
+    assert doc.data == {"a": "no", "b": "on", "c": 755, "d": True, "e": None, "f": 1.5, "g": "2027-06-30", "h": "12", "i": "1_000"}
+
+
+def test_duplicate_keys_name_both_lines() -> None:
+    [problem] = problems_of("zone: a\nname: x\nzone: b\n")
+    assert (problem.line, problem.field) == (3, "zone")
+    assert "duplicate key 'zone'" in problem.message and "line 1" in problem.message
+
+
+def test_alias_bomb_is_refused_quickly() -> None:
+    bomb = "a: &a [x, x, x, x, x, x, x, x, x]\n" + "".join(
+        f"{chr(98 + i)}: &{chr(98 + i)} [*{chr(97 + i)}, *{chr(97 + i)}, *{chr(97 + i)}, *{chr(97 + i)}, *{chr(97 + i)}, *{chr(97 + i)}, *{chr(97 + i)}, *{chr(97 + i)}, *{chr(97 + i)}]\n"
+        for i in range(8)
+    )
+    found = problems_of(bomb)
+    assert found and all("anchors and aliases are not allowed" in p.message for p in found)
+    assert found[0].line == 2
+
+
+@pytest.mark.parametrize(
+    "text, fragment",
+    [
+        ("a: !!python/object:os.system x\n", "YAML tags are not allowed"),
+        ("a: !custom x\n", "YAML tags are not allowed"),
+        ("base: {x: 1}\nother:\n  <<: {x: 2}\n", "merge keys"),
+        ("? [a, b]\n: 1\n", "mapping keys must be plain strings"),
+        ("a: [1, 2\n", "YAML syntax error"),
+        ("a: 1\n---\nb: 2\n", "YAML syntax error"),
+        ("a:\n\tb: 1\n", "YAML syntax error"),
+    ],
+)
+def test_refused_constructs(text: str, fragment: str) -> None:
+    found = problems_of(text)
+    assert any(fragment in p.message for p in found), found
+
+
+def test_non_utf8_names_the_line() -> None:
+    [problem] = problems_of(b"name: ok\ndepartment: \xb3\xa4\xc9\xb3\n")
+    assert problem.line == 2 and "not valid UTF-8" in problem.message
+
+
+def test_oversized_file() -> None:
+    [problem] = problems_of(b"a: " + b"x" * MAX_FILE_BYTES + b"\n")
+    assert "limit is" in problem.message
+
+
+def test_deep_nesting() -> None:
+    found = problems_of("a: " + "[" * 60 + "]" * 60 + "\n")
+    assert any("nesting deeper" in p.message for p in found)
+
+
+def test_bom_and_empty() -> None:
+    assert load_yaml_bytes("d.yaml", "\ufeffa: 1\n".encode()).data == {"a": 1}
+    assert load_yaml_bytes("d.yaml", b"").data is None
