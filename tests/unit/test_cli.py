@@ -133,3 +133,24 @@ def test_scale_gen_produces_a_valid_province(tmp_path: Path) -> None:
     assert run("scale-gen", "--out", str(out), "--cities", "3", "--counties", "5", "--tenants", "60").returncode == 0
     data = json.loads(run("--inventories", str(out), "validate", "--env", "province", "-o", "json").stdout)
     assert data["tenants"] == 60 and data["regions"] == 1 + 3 + 5
+
+
+def test_tenant_new_prompts_when_interactive(workdir: Path) -> None:
+    """On a terminal, missing values are asked for (answers typed at the prompts)."""
+    import os
+    import pty
+
+    from govcloud.model.codes import make_uscc
+
+    answers = ["长沙市水利局", make_uscc("430100", 78), "430100", "2", "egov-1", "li-lei=李雷", "han-mm=韩梅梅",
+               "wang-wu=王五", "li-lei", "防汛调度系统", "2027-05-01"]
+    controller, terminal = pty.openpty()
+    process = subprocess.Popen([GOVCLOUD, "tenant", "new", "--slug", "water"], cwd=workdir, stdin=terminal,
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, env={"PATH": "/usr/bin:/bin", "COLUMNS": "200"})
+    os.close(terminal)
+    os.write(controller, ("\n".join(answers) + "\n").encode("utf-8"))
+    out, err = process.communicate(timeout=60)
+    os.close(controller)
+    assert process.returncode == 0, err.decode()
+    text = (workdir / "inventories/lab/tenants/t-430100-water.yaml").read_text(encoding="utf-8")
+    assert "mlps_level: 2" in text and "han-mm" in text
