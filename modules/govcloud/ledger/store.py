@@ -1,0 +1,660 @@
+"""The ledger directory: append under a lock, recover from crashes, read, prove.
+
+Files in ``DIR``:
+- ``ledger.json``: log id, hash algorithm (sha256 | sm3), signature algorithm, key id and
+  public key of the signer, creation time. Written once.
+- ``log.jsonl``: the log. One line per entry, canonical JSON ``{"entry": {...}, "head": {...}}``;
+  the leaf is the canonical bytes of ``entry``; ``head`` is the signed tree head over the tree
+  *including* this entry (only on the last line of a batch). The line that carries a head is
+  the commit point of an append: it is written with the entries in one ``write`` and made
+  durable with one ``fsync``. A signed head on every append makes each line commit to every
+  line before it, which is what a per-entry hash chain would give, and more: ``verify`` finds
+  the first head whose root no longer matches and so names the entry that changed.
+- ``tree/level-NN.bin``: the hashes of every perfect subtree, 32 bytes each, level 0 being the
+  leaf hashes; ``tree/offsets.bin``: the byte offset of each line (8 bytes big-endian). Both
+  are a cache derived from the log, written before the log line, checked against the last
+  signed head on open and rebuilt from the log when they do not match. With them an append
+  reads O(log n) hashes (the frontier) and a proof reads O(log n) nodes.
+- ``.lock``: ``fcntl.flock``: exclusive for appends, shared for readers.
+
+Recovery (on every open for appending, under the exclusive lock): bytes after the last line
+that carries a head (a partial line, or whole lines of an interrupted batch) were never
+committed and are cut off; longer cache files are cut to the committed size; a cache that is
+shorter or does not reproduce the last head's root is rebuilt from the log.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import json
+import os
+import uuid
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from .. import signing
+from . import merkle
+from .records import (
+    CONSISTENCY_FORMAT,
+    HASH_FOR_SIGNATURE,
+    INCLUSION_FORMAT,
+    LEDGER_FORMAT,
+    MAX_ENTRY_BYTES,
+    LedgerError,
+    LedgerIntegrityError,
+    TreeHead,
+    canonical,
+    entry_problems,
+    file_digests,
+    utc_now,
+)
+
+META = "ledger.json"
+LOG = "log.jsonl"
+TREE = "tree"
+LOCK = ".lock"
+_OFFSET = 8
+_HASH = merkle.DIGEST_SIZE
+
+
+@dataclass(frozen=True)
+class Meta:
+    log_id: str
+    hash: str
+    signature_algorithm: str
+    key_id: str
+    public_key: signing.PublicKey
+    created: str
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "format": LEDGER_FORMAT,
+            "log_id": self.log_id,
+            "hash": self.hash,
+            "signature_algorithm": self.signature_algorithm,
+            "key_id": self.key_id,
+            "public_key": self.public_key.to_pem(),
+            "created": self.created,
+        }
+
+
+def load_meta(directory: Path) -> Meta:
+    if not directory.is_dir():
+        raise LedgerError(f"{directory}: no such ledger directory")
+    path = directory / META
+    if not path.is_file():
+        raise LedgerError(f"{directory}: not a ledger ({META} is missing)")
+    try:
+        data = json.loads(path.read_bytes())
+    except (OSError, ValueError, UnicodeDecodeError) as exc:
+        raise LedgerError(f"{path}: not a ledger description ({exc})") from None
+    if not isinstance(data, dict) or data.get("format") != LEDGER_FORMAT:
+        raise LedgerError(f"{path}: format: expected {LEDGER_FORMAT!r}")
+    for name in ("log_id", "hash", "signature_algorithm", "key_id", "public_key", "created"):
+        if not isinstance(data.get(name), str) or not data[name]:
+            raise LedgerError(f"{path}: {name}: missing or not a string")
+    if data["hash"] not in merkle.HASH_ALGORITHMS:
+        raise LedgerError(f"{path}: hash: {data['hash']!r} is not one of {', '.join(merkle.HASH_ALGORITHMS)}")
+    try:
+        public = signing.parse_public_pem(data["public_key"].encode(), f"{path}: public_key")
+    except signing.KeyProblem as problem:
+        raise LedgerError(str(problem)) from None
+    if public.key_id != data["key_id"] or public.algorithm != data["signature_algorithm"]:
+        raise LedgerError(f"{path}: key_id/signature_algorithm do not match public_key")
+    return Meta(data["log_id"], data["hash"], data["signature_algorithm"], data["key_id"], public, data["created"])
+
+
+@dataclass(frozen=True)
+class Record:
+    """One thing to append; ``Ledger.append`` takes the same fields as arguments."""
+
+    kind: str
+    subject: dict[str, str]
+    evidence_path: Path
+    actor: str
+    summary: str
+    details: dict[str, Any] | None = None
+    time: str | None = None
+
+
+@dataclass(frozen=True)
+class Receipt:
+    index: int
+    leaf_hash: bytes
+    head: TreeHead
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"index": self.index, "leaf_hash": self.leaf_hash.hex(), "tree_head": self.head.as_dict()}
+
+
+@dataclass
+class Tail:
+    """Where the committed log ends, read from the end of the file."""
+
+    committed_bytes: int
+    head: TreeHead | None
+    uncommitted_lines: int
+    partial_bytes: int
+
+
+def scan_tail(fd: int, file_size: int, where: str) -> Tail:
+    """Find the last complete line carrying a tree head, reading backwards from the end."""
+    window = 1 << 18
+    while True:
+        start = max(0, file_size - window)
+        data = os.pread(fd, file_size - start, start)
+        last_newline = data.rfind(b"\n")
+        partial = len(data) - last_newline - 1
+        # Before the first newline of a window that does not start the file is a cut line.
+        body_start = 0 if start == 0 else data.find(b"\n") + 1 if b"\n" in data else len(data)
+        if last_newline >= 0 and body_start <= last_newline:
+            lines = data[body_start : last_newline + 1].split(b"\n")[:-1]
+            end = start + last_newline + 1
+            for count, line in enumerate(reversed(lines)):
+                record = _parse_line(line, where)
+                if "head" in record:
+                    head = TreeHead.from_dict(record["head"], f"{where}: tree head")
+                    return Tail(end, head, count, partial)
+                end -= len(line) + 1
+        if start == 0:
+            return Tail(0, None, data.count(b"\n"), partial if last_newline >= 0 else len(data))
+        window *= 4
+
+
+def _parse_line(line: bytes, where: str) -> dict[str, Any]:
+    try:
+        record = json.loads(line)
+    except (ValueError, UnicodeDecodeError):
+        record = None
+    if not isinstance(record, dict) or not isinstance(record.get("entry"), dict) or not set(record) <= {"entry", "head"}:
+        raise LedgerIntegrityError(f"{where}: a complete line near the end is not a ledger record; run `govcloud ledger verify`")
+    return record
+
+
+class _Cache:
+    """The level files and the line offsets (see the module docstring)."""
+
+    def __init__(self, directory: Path, writable: bool):
+        self.directory = directory / TREE
+        self.writable = writable
+        self._fds: dict[str, int] = {}
+
+    def _fd(self, name: str) -> int | None:
+        if name not in self._fds:
+            path = self.directory / name
+            try:
+                self._fds[name] = os.open(path, os.O_RDWR | os.O_CREAT if self.writable else os.O_RDONLY, 0o644)
+            except FileNotFoundError:
+                return None
+        return self._fds[name]
+
+    @staticmethod
+    def level_name(level: int) -> str:
+        return f"level-{level:02d}.bin"
+
+    def count(self, name: str, width: int) -> int:
+        fd = self._fd(name)
+        return 0 if fd is None else os.fstat(fd).st_size // width
+
+    def read(self, name: str, index: int, width: int) -> bytes:
+        fd = self._fd(name)
+        data = b"" if fd is None else os.pread(fd, width, index * width)
+        if len(data) != width:
+            raise LedgerIntegrityError(f"{self.directory / name}: entry {index} missing")
+        return data
+
+    def write(self, name: str, index: int, value: bytes) -> None:
+        fd = self._fd(name)
+        assert fd is not None
+        os.pwrite(fd, value, index * len(value))
+
+    def node(self, level: int, index: int) -> bytes:
+        return self.read(self.level_name(level), index, _HASH)
+
+    def offset(self, index: int) -> int:
+        return int.from_bytes(self.read("offsets.bin", index, _OFFSET), "big")
+
+    def complete_for(self, size: int) -> bool:
+        if self.count("offsets.bin", _OFFSET) < size:
+            return False
+        return all(self.count(self.level_name(k), _HASH) >= size >> k for k in range(size.bit_length()))
+
+    def cut_to(self, size: int) -> None:
+        """Drop what an interrupted append wrote beyond ``size`` entries."""
+        targets = {"offsets.bin": size * _OFFSET}
+        for path in self.directory.glob("level-*.bin"):
+            level = int(path.stem.split("-")[1])
+            targets[path.name] = (size >> level) * _HASH
+        for name, length in targets.items():
+            fd = self._fd(name)
+            if fd is not None and os.fstat(fd).st_size > length:
+                os.ftruncate(fd, length)
+
+    def frontier(self, hasher: merkle.Hasher, size: int) -> merkle.Frontier:
+        roots = {k: self.node(k, (size >> k) - 1) for k in range(size.bit_length()) if size >> k & 1}
+        return merkle.Frontier(hasher, size, roots)
+
+    def replace(self, levels: list[list[bytes]], offsets: list[int]) -> None:
+        self.close()
+        self.directory.mkdir(exist_ok=True)
+        for path in self.directory.glob("*.bin"):
+            path.unlink()
+        for level, hashes in enumerate(levels):
+            (self.directory / self.level_name(level)).write_bytes(b"".join(hashes))
+        (self.directory / "offsets.bin").write_bytes(b"".join(o.to_bytes(_OFFSET, "big") for o in offsets))
+
+    def close(self) -> None:
+        for fd in self._fds.values():
+            os.close(fd)
+        self._fds.clear()
+
+
+@dataclass
+class _State:
+    size: int
+    log_bytes: int
+    head: TreeHead | None
+    frontier: merkle.Frontier
+    stamp: tuple[int, int, int]
+
+
+class Ledger:
+    """An evidence ledger in ``directory``; see the package docstring for the API."""
+
+    def __init__(self, directory: Path | str, key: signing.PrivateKey | None = None):
+        self.directory = Path(directory)
+        self.key = key
+        self._state: _State | None = None
+        self._cache: _Cache | None = None
+
+    def close(self) -> None:
+        """Release the files an appending ledger keeps open between appends."""
+        if self._cache is not None:
+            self._cache.close()
+        self._cache = None
+        self._state = None
+
+    def __enter__(self) -> "Ledger":
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    # --- creating -----------------------------------------------------------------------
+    @classmethod
+    def create(cls, directory: Path | str, key: signing.PrivateKey, log_id: str | None = None) -> "Ledger":
+        """Start a ledger signed by ``key``: SHA-256 trees for Ed25519, SM3 trees for SM2.
+        Safe against a concurrent create: exactly one ``ledger.json`` wins."""
+        directory = Path(directory)
+        if directory.exists() and not directory.is_dir():
+            raise LedgerError(f"{directory}: exists and is not a directory")
+        if directory.is_dir() and (directory / META).exists():
+            raise LedgerError(f"{directory}: a ledger already exists here")
+        if directory.is_dir() and any(p.name not in (LOG, TREE, LOCK) and not p.name.startswith(f".{META}") for p in directory.iterdir()):
+            raise LedgerError(f"{directory}: not empty and not a ledger; choose an empty or new directory")
+        meta = Meta(
+            log_id=log_id or f"govcloud-{uuid.uuid4().hex[:16]}",
+            hash=HASH_FOR_SIGNATURE[key.algorithm],
+            signature_algorithm=key.algorithm,
+            key_id=key.public_key.key_id,
+            public_key=key.public_key,
+            created=utc_now(),
+        )
+        (directory / TREE).mkdir(parents=True, exist_ok=True)
+        for name in (LOG, LOCK):
+            os.close(os.open(directory / name, os.O_WRONLY | os.O_CREAT, 0o644))
+        temporary = directory / f".{META}.{os.getpid()}"
+        temporary.write_bytes(json.dumps(meta.as_dict(), indent=2, sort_keys=True).encode() + b"\n")
+        try:
+            os.link(temporary, directory / META)
+        except FileExistsError:
+            pass  # another process created it first; its key must be ours too (checked on open)
+        finally:
+            temporary.unlink()
+        _fsync_directory(directory)
+        return cls(directory, key)
+
+    # --- appending ------------------------------------------------------------------------
+    def append(
+        self,
+        kind: str,
+        subject: dict[str, str],
+        evidence_path: Path | str,
+        actor: str,
+        summary: str,
+        *,
+        details: dict[str, Any] | None = None,
+        time: str | None = None,
+    ) -> Receipt:
+        """Record one piece of evidence; returns its index and the new signed tree head."""
+        return self.append_many([Record(kind, subject, Path(evidence_path), actor, summary, details, time)])[0]
+
+    def append_many(self, records: Iterable[Record]) -> list[Receipt]:
+        """Append several entries under one lock and one fsync, with one tree head at the end."""
+        if self.key is None:
+            raise LedgerError("appending needs the ledger's private signing key")
+        records = list(records)
+        if not records:
+            return []
+        if not (self.directory / META).exists():
+            with contextlib.suppress(LedgerError):
+                Ledger.create(self.directory, self.key)
+        meta = load_meta(self.directory)
+        if meta.key_id != self.key.public_key.key_id:
+            raise LedgerError(
+                f"{self.directory}: wrong key: this ledger's tree heads are signed by {meta.key_id}, the key given is {self.key.public_key.key_id}"
+            )
+        entries = [self._entry(record, meta.hash) for record in records]
+        hasher = merkle.Hasher(meta.hash)
+        with self._locked(exclusive=True), _open_log(self.directory, writable=True) as log_fd:
+            if self._cache is None:
+                self._cache = _Cache(self.directory, writable=True)
+            cache = self._cache
+            try:
+                state = self._recover(meta, hasher, log_fd, cache)
+                receipts, chunks, position = [], [], state.log_bytes
+                for number, entry in enumerate(entries):
+                    index = state.size
+                    entry["index"] = index
+                    leaf_hash = hasher.leaf(canonical(entry))
+                    for level, node_index, node in state.frontier.append(leaf_hash):
+                        cache.write(_Cache.level_name(level), node_index, node)
+                    cache.write("offsets.bin", index, position.to_bytes(_OFFSET, "big"))
+                    record: dict[str, Any] = {"entry": entry}
+                    head = None
+                    if number == len(entries) - 1:
+                        head = TreeHead.sign(self.key, meta.log_id, meta.hash, index + 1, state.frontier.root(), utc_now())
+                        record["head"] = head.as_dict()
+                    line = canonical(record) + b"\n"
+                    chunks.append(line)
+                    position += len(line)
+                    state.size += 1
+                    receipts.append((index, leaf_hash, head))
+                _write_all(log_fd, b"".join(chunks))
+                os.fsync(log_fd)
+            except BaseException:
+                self.close()  # whatever was half-written is cut off by the next recovery
+                raise
+            assert head is not None
+            state.log_bytes, state.head = position, head
+            state.stamp = _stamp(log_fd)
+            self._state = state
+        return [Receipt(index, leaf, head) for index, leaf, _ in receipts]
+
+    def _entry(self, record: Record, hash_algorithm: str) -> dict[str, Any]:
+        path = Path(record.evidence_path)
+        if not path.is_file():
+            raise LedgerError(f"{path}: evidence file not found")
+        entry: dict[str, Any] = {
+            "index": 0,
+            "kind": record.kind,
+            "subject": dict(record.subject),
+            "actor": record.actor,
+            "time": record.time or utc_now(),
+            "summary": record.summary,
+            "evidence": {"path": path.as_posix(), **file_digests(path, hash_algorithm)},
+        }
+        if record.details is not None:
+            entry["details"] = record.details
+        problems = entry_problems(entry)
+        if not problems and len(canonical(entry)) > MAX_ENTRY_BYTES:
+            problems = [f"the entry is larger than {MAX_ENTRY_BYTES} bytes; keep details small and put the rest in the evidence file"]
+        if problems:
+            raise LedgerError("cannot append: " + "; ".join(problems))
+        return entry
+
+    def _recover(self, meta: Meta, hasher: merkle.Hasher, log_fd: int, cache: _Cache) -> _State:
+        """The committed state, after cutting off whatever an interrupted append left."""
+        stamp = _stamp(log_fd)
+        if self._state is not None and self._state.stamp == stamp and cache.complete_for(self._state.size):
+            return self._state  # nobody appended since our last append: no need to re-read
+        where = str(self.directory / LOG)
+        size_on_disk = os.fstat(log_fd).st_size
+        tail = scan_tail(log_fd, size_on_disk, where)
+        if tail.committed_bytes < size_on_disk:
+            os.ftruncate(log_fd, tail.committed_bytes)
+            os.fsync(log_fd)
+        head = tail.head
+        size = head.size if head else 0
+        if head is not None:
+            self._check_own_head(head, meta, where)
+        cache.cut_to(size)
+        frontier = None
+        if cache.complete_for(size):
+            frontier = cache.frontier(hasher, size)
+            if head is not None and frontier.root() != head.root:
+                frontier = None
+        if frontier is None:
+            frontier = self._rebuild(hasher, log_fd, tail.committed_bytes, cache, where)
+            if frontier.size != size or (head is not None and frontier.root() != head.root):
+                raise LedgerIntegrityError(
+                    f"{where}: the entries no longer hash to the last signed tree head (size {size}); run `govcloud ledger verify`"
+                )
+        return _State(size, tail.committed_bytes, head, frontier, _stamp(log_fd))
+
+    def _check_own_head(self, head: TreeHead, meta: Meta, where: str) -> None:
+        if head.log_id != meta.log_id or head.hash != meta.hash or not head.signed_by({meta.key_id: meta.public_key}):
+            raise LedgerIntegrityError(f"{where}: the last tree head is not signed by this ledger's key; run `govcloud ledger verify`")
+
+    @staticmethod
+    def _rebuild(hasher: merkle.Hasher, log_fd: int, committed_bytes: int, cache: _Cache, where: str) -> merkle.Frontier:
+        leaves, offsets = _leaf_hashes(hasher, log_fd, committed_bytes, where)
+        cache.replace(merkle.build_levels(hasher, leaves), offsets)
+        frontier = merkle.Frontier(hasher)
+        for leaf in leaves:
+            frontier.append(leaf)
+        return frontier
+
+    # --- reading --------------------------------------------------------------------------
+    def meta(self) -> Meta:
+        return load_meta(self.directory)
+
+    def head(self) -> TreeHead:
+        """The latest signed tree head."""
+        meta = load_meta(self.directory)
+        with self._locked(exclusive=False), _open_log(self.directory) as log_fd:
+            head = scan_tail(log_fd, os.fstat(log_fd).st_size, str(self.directory / LOG)).head
+        if head is None:
+            raise LedgerError(f"{self.directory}: the ledger is empty (no signed tree head yet)")
+        if head.log_id != meta.log_id:
+            raise LedgerIntegrityError(f"{self.directory / LOG}: the last tree head belongs to another log ({head.log_id})")
+        return head
+
+    def entries(self) -> Iterator[dict[str, Any]]:
+        """Every committed entry, in order (entries of an interrupted append are left out)."""
+        with self._locked(exclusive=False), _open_log(self.directory) as log_fd:
+            tail = scan_tail(log_fd, os.fstat(log_fd).st_size, str(self.directory / LOG))
+            for _, line in _lines(log_fd, tail.committed_bytes):
+                yield _parse_line(line, str(self.directory / LOG))["entry"]
+
+    def prove(self, index: int, size: int | None = None) -> dict[str, Any]:
+        """An inclusion proof of entry ``index`` against the signed head of ``size`` entries
+        (default: the latest), checkable offline with ``check_inclusion``."""
+        meta = load_meta(self.directory)
+        hasher = merkle.Hasher(meta.hash)
+        with self._locked(exclusive=False), _open_log(self.directory) as log_fd:
+            view = _ReadView(self.directory, meta, hasher, log_fd)
+            try:
+                head = view.head_at(size)
+                if not 0 <= index < head.size:
+                    raise LedgerError(f"entry {index} is not in the tree of size {head.size} (entries 0..{head.size - 1})")
+                entry = view.entry(index)
+                path = merkle.inclusion_path(view.subtree, index, head.size)
+                leaf_hash = hasher.leaf(canonical(entry))
+                if not merkle.verify_inclusion(hasher, leaf_hash, index, head.size, path, head.root):
+                    raise LedgerIntegrityError(
+                        f"{self.directory / LOG}: entry {index} does not prove against the signed head of size {head.size}; run `govcloud ledger verify`"
+                    )
+            finally:
+                view.close()
+        return {
+            "format": INCLUSION_FORMAT,
+            "leaf_index": index,
+            "entry": entry,
+            "audit_path": [h.hex() for h in path],
+            "tree_head": head.as_dict(),
+        }
+
+    def consistency(self, old: TreeHead) -> dict[str, Any]:
+        """A consistency proof from ``old`` (a head an auditor saved) to the latest head."""
+        meta = load_meta(self.directory)
+        hasher = merkle.Hasher(meta.hash)
+        if old.log_id != meta.log_id or old.hash != meta.hash:
+            raise LedgerError(f"the saved tree head belongs to log {old.log_id} ({old.hash}), not to {meta.log_id} ({meta.hash})")
+        with self._locked(exclusive=False), _open_log(self.directory) as log_fd:
+            view = _ReadView(self.directory, meta, hasher, log_fd)
+            try:
+                new = view.head_at(None)
+                if old.size > new.size:
+                    raise LedgerIntegrityError(
+                        f"the log holds {new.size} entries, fewer than the {old.size} of the saved tree head: it was truncated or rolled back"
+                    )
+                proof = merkle.consistency_proof(view.subtree, old.size, new.size) if 0 < old.size < new.size else []
+                if not merkle.verify_consistency(hasher, old.size, new.size, old.root, new.root, proof):
+                    raise LedgerIntegrityError(
+                        f"the log is not consistent with the saved tree head of size {old.size}: the first {old.size} entries were changed"
+                    )
+            finally:
+                view.close()
+        return {"format": CONSISTENCY_FORMAT, "old_head": old.as_dict(), "new_head": new.as_dict(), "proof": [h.hex() for h in proof]}
+
+    @contextlib.contextmanager
+    def _locked(self, exclusive: bool) -> Iterator[None]:
+        path = self.directory / LOCK
+        try:
+            fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644) if exclusive else os.open(path, os.O_RDONLY)
+        except FileNotFoundError:
+            if exclusive:
+                raise LedgerError(f"{self.directory}: no such ledger directory") from None
+            yield  # a read-only copy without its lock file: nobody appends to it
+            return
+        except PermissionError:
+            if exclusive:
+                raise LedgerError(f"{path}: cannot open the lock file for writing (read-only ledger?)") from None
+            yield
+            return
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH)
+            yield
+        finally:
+            os.close(fd)  # closing releases the lock
+
+
+class _ReadView:
+    """Reads for proofs: heads, entries and subtree hashes from the cache when it matches the
+    signed head, from the log itself otherwise (a reader never repairs the cache)."""
+
+    def __init__(self, directory: Path, meta: Meta, hasher: merkle.Hasher, log_fd: int):
+        self.where = str(directory / LOG)
+        self.meta, self.hasher, self.log_fd = meta, hasher, log_fd
+        self.tail = scan_tail(log_fd, os.fstat(log_fd).st_size, self.where)
+        if self.tail.head is None:
+            raise LedgerError(f"{directory}: the ledger is empty (no signed tree head yet)")
+        self.cache = _Cache(directory, writable=False)
+        size = self.tail.head.size
+        usable = self.cache.complete_for(size) and self.cache.frontier(hasher, size).root() == self.tail.head.root
+        if usable:
+            self.subtree = merkle.subtree_from(hasher, self.cache.node)
+            self._offset = self.cache.offset
+        else:
+            leaves, offsets = _leaf_hashes(hasher, log_fd, self.tail.committed_bytes, self.where)
+            self.subtree = merkle.memory_subtree(hasher, leaves)
+            self._offset = offsets.__getitem__
+
+    def line(self, index: int) -> dict[str, Any]:
+        start = self._offset(index)
+        data = os.pread(self.log_fd, 2 * MAX_ENTRY_BYTES + 4096, start)
+        record = _parse_line(data.split(b"\n", 1)[0], self.where)
+        if record["entry"].get("index") != index:
+            raise LedgerIntegrityError(f"{self.where}: the line of entry {index} records index {record['entry'].get('index')}; run `govcloud ledger verify`")
+        return record
+
+    def entry(self, index: int) -> dict[str, Any]:
+        return self.line(index)["entry"]
+
+    def head_at(self, size: int | None) -> TreeHead:
+        latest = self.tail.head
+        assert latest is not None
+        if size is None or size == latest.size:
+            head = latest
+        else:
+            if not 0 < size < latest.size:
+                raise LedgerError(f"no tree head of size {size}: the log holds {latest.size} entries")
+            raw = self.line(size - 1).get("head")
+            if raw is None:
+                raise LedgerError(f"no tree head of size {size}: entry {size - 1} was appended in a batch that ended later")
+            head = TreeHead.from_dict(raw, f"{self.where}: tree head of size {size}")
+        if head.log_id != self.meta.log_id or head.hash != self.meta.hash or head.size != (size or latest.size):
+            raise LedgerIntegrityError(f"{self.where}: the tree head of size {size or latest.size} does not belong to this log; run `govcloud ledger verify`")
+        return head
+
+    def close(self) -> None:
+        self.cache.close()
+
+
+def _lines(fd: int, end: int, block: int = 1 << 20) -> Iterator[tuple[int, bytes]]:
+    """(offset, line without newline) of every complete line in the first ``end`` bytes."""
+    position, pending, pending_start = 0, b"", 0
+    while position < end:
+        data = os.pread(fd, min(block, end - position), position)
+        if not data:
+            break
+        position += len(data)
+        pending += data
+        start = 0
+        while True:
+            newline = pending.find(b"\n", start)
+            if newline < 0:
+                break
+            yield pending_start + start, pending[start:newline]
+            start = newline + 1
+        pending_start += start
+        pending = pending[start:]
+
+
+def _leaf_hashes(hasher: merkle.Hasher, fd: int, end: int, where: str) -> tuple[list[bytes], list[int]]:
+    leaves, offsets = [], []
+    for offset, line in _lines(fd, end):
+        leaves.append(hasher.leaf(canonical(_parse_line(line, where)["entry"])))
+        offsets.append(offset)
+    return leaves, offsets
+
+
+@contextlib.contextmanager
+def _open_log(directory: Path, writable: bool = False) -> Iterator[int]:
+    path = directory / LOG
+    if not (directory / META).is_file():
+        load_meta(directory)  # raises the clear error
+    try:
+        fd = os.open(path, os.O_RDWR | os.O_APPEND if writable else os.O_RDONLY)
+    except FileNotFoundError:
+        raise LedgerError(f"{path}: the ledger's log is missing") from None
+    except OSError as exc:
+        raise LedgerError(f"{path}: cannot open ({exc.strerror})") from None
+    try:
+        yield fd
+    finally:
+        os.close(fd)
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        written = os.write(fd, view)
+        view = view[written:]
+
+
+def _stamp(fd: int) -> tuple[int, int, int]:
+    status = os.fstat(fd)
+    return (status.st_ino, status.st_size, status.st_mtime_ns)
+
+
+def _fsync_directory(directory: Path) -> None:
+    fd = os.open(directory, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
