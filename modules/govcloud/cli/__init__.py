@@ -12,7 +12,7 @@ from pathlib import Path
 import typer
 
 from ..model import InputError
-from . import inventory, keys
+from . import inventory, keys, ledger
 from .common import DEFAULT_ENV, Output, Settings, report_input_error, wants_json_from_argv
 
 app = typer.Typer(
@@ -39,6 +39,7 @@ def _global(
 
 inventory.register(app)
 keys.register(app)
+ledger.register(app)
 
 
 def main(argv: list[str] | None = None) -> None:
