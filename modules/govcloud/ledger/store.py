@@ -340,8 +340,12 @@ class Ledger:
         if not records:
             return []
         if not (self.directory / META).exists():
-            with contextlib.suppress(LedgerError):
+            try:
                 Ledger.create(self.directory, self.key)
+            except LedgerError:
+                if not (self.directory / META).exists():
+                    raise
+                # else another process created it a moment ago: append to it
         meta = load_meta(self.directory)
         if meta.key_id != self.key.public_key.key_id:
             raise LedgerError(
@@ -473,53 +477,59 @@ class Ledger:
     def prove(self, index: int, size: int | None = None) -> dict[str, Any]:
         """An inclusion proof of entry ``index`` against the signed head of ``size`` entries
         (default: the latest), checkable offline with ``check_inclusion``."""
-        meta = load_meta(self.directory)
-        hasher = merkle.Hasher(meta.hash)
-        with self._locked(exclusive=False), _open_log(self.directory) as log_fd:
-            view = _ReadView(self.directory, meta, hasher, log_fd)
-            try:
-                head = view.head_at(size)
-                if not 0 <= index < head.size:
-                    raise LedgerError(f"entry {index} is not in the tree of size {head.size} (entries 0..{head.size - 1})")
-                entry = view.entry(index)
-                path = merkle.inclusion_path(view.subtree, index, head.size)
-                leaf_hash = hasher.leaf(canonical(entry))
-                if not merkle.verify_inclusion(hasher, leaf_hash, index, head.size, path, head.root):
-                    raise LedgerIntegrityError(
-                        f"{self.directory / LOG}: entry {index} does not prove against the signed head of size {head.size}; run `govcloud ledger verify`"
-                    )
-            finally:
-                view.close()
-        return {
-            "format": INCLUSION_FORMAT,
-            "leaf_index": index,
-            "entry": entry,
-            "audit_path": [h.hex() for h in path],
-            "tree_head": head.as_dict(),
-        }
+
+        def make(view: _ReadView) -> dict[str, Any] | None:
+            head = view.head_at(size)
+            if not 0 <= index < head.size:
+                raise LedgerError(f"entry {index} is not in the tree of size {head.size} (entries 0..{head.size - 1})")
+            entry = view.entry(index)
+            path = merkle.inclusion_path(view.subtree, index, head.size)
+            if not merkle.verify_inclusion(view.hasher, view.hasher.leaf(canonical(entry)), index, head.size, path, head.root):
+                return None
+            return {
+                "format": INCLUSION_FORMAT,
+                "leaf_index": index,
+                "entry": entry,
+                "audit_path": [h.hex() for h in path],
+                "tree_head": head.as_dict(),
+            }
+
+        return self._read(make, f"entry {index} does not prove against its signed tree head")
 
     def consistency(self, old: TreeHead) -> dict[str, Any]:
         """A consistency proof from ``old`` (a head an auditor saved) to the latest head."""
         meta = load_meta(self.directory)
-        hasher = merkle.Hasher(meta.hash)
         if old.log_id != meta.log_id or old.hash != meta.hash:
             raise LedgerError(f"the saved tree head belongs to log {old.log_id} ({old.hash}), not to {meta.log_id} ({meta.hash})")
+
+        def make(view: _ReadView) -> dict[str, Any] | None:
+            new = view.head_at(None)
+            if old.size > new.size:
+                raise LedgerIntegrityError(
+                    f"the log holds {new.size} entries, fewer than the {old.size} of the saved tree head: it was truncated or rolled back"
+                )
+            proof = merkle.consistency_proof(view.subtree, old.size, new.size) if 0 < old.size < new.size else []
+            if not merkle.verify_consistency(view.hasher, old.size, new.size, old.root, new.root, proof):
+                return None
+            return {"format": CONSISTENCY_FORMAT, "old_head": old.as_dict(), "new_head": new.as_dict(), "proof": [h.hex() for h in proof]}
+
+        return self._read(make, f"the log is not consistent with the saved tree head of size {old.size}: the first {old.size} entries were changed")
+
+    def _read(self, make, failure: str) -> dict[str, Any]:
+        """Run ``make`` on the cache; when its result does not check out, once more on the log
+        itself (the cache may be damaged); if that fails too, the log is at fault."""
+        meta = load_meta(self.directory)
+        hasher = merkle.Hasher(meta.hash)
         with self._locked(exclusive=False), _open_log(self.directory) as log_fd:
-            view = _ReadView(self.directory, meta, hasher, log_fd)
-            try:
-                new = view.head_at(None)
-                if old.size > new.size:
-                    raise LedgerIntegrityError(
-                        f"the log holds {new.size} entries, fewer than the {old.size} of the saved tree head: it was truncated or rolled back"
-                    )
-                proof = merkle.consistency_proof(view.subtree, old.size, new.size) if 0 < old.size < new.size else []
-                if not merkle.verify_consistency(hasher, old.size, new.size, old.root, new.root, proof):
-                    raise LedgerIntegrityError(
-                        f"the log is not consistent with the saved tree head of size {old.size}: the first {old.size} entries were changed"
-                    )
-            finally:
-                view.close()
-        return {"format": CONSISTENCY_FORMAT, "old_head": old.as_dict(), "new_head": new.as_dict(), "proof": [h.hex() for h in proof]}
+            for use_cache in (True, False):
+                view = _ReadView(self.directory, meta, hasher, log_fd, use_cache)
+                try:
+                    result = make(view)
+                finally:
+                    view.close()
+                if result is not None:
+                    return result
+        raise LedgerIntegrityError(f"{failure}; run `govcloud ledger verify`")
 
     @contextlib.contextmanager
     def _locked(self, exclusive: bool) -> Iterator[None]:
@@ -547,7 +557,7 @@ class _ReadView:
     """Reads for proofs: heads, entries and subtree hashes from the cache when it matches the
     signed head, from the log itself otherwise (a reader never repairs the cache)."""
 
-    def __init__(self, directory: Path, meta: Meta, hasher: merkle.Hasher, log_fd: int):
+    def __init__(self, directory: Path, meta: Meta, hasher: merkle.Hasher, log_fd: int, use_cache: bool = True):
         self.where = str(directory / LOG)
         self.meta, self.hasher, self.log_fd = meta, hasher, log_fd
         self.tail = scan_tail(log_fd, os.fstat(log_fd).st_size, self.where)
@@ -555,7 +565,7 @@ class _ReadView:
             raise LedgerError(f"{directory}: the ledger is empty (no signed tree head yet)")
         self.cache = _Cache(directory, writable=False)
         size = self.tail.head.size
-        usable = self.cache.complete_for(size) and self.cache.frontier(hasher, size).root() == self.tail.head.root
+        usable = use_cache and self.cache.complete_for(size) and self.cache.frontier(hasher, size).root() == self.tail.head.root
         if usable:
             self.subtree = merkle.subtree_from(hasher, self.cache.node)
             self._offset = self.cache.offset

@@ -1,0 +1,64 @@
+"""Helpers shared by the ledger tests (fixtures live in conftest.py)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from govcloud import signing
+from govcloud.ledger import Ledger
+
+
+def fill(directory: Path, key: signing.PrivateKey, evidence: Path, count: int, start: int = 0) -> Ledger:
+    """``count`` single appends (each with its own signed tree head)."""
+    ledger = Ledger(directory, key)
+    kinds = ["tenant-request", "check", "review", "certificate", "waiver", "deploy", "diff"]
+    for i in range(start, start + count):
+        ledger.append(
+            kinds[i % len(kinds)],
+            {"env": "lab", "tenant": f"t-4301{i:02d}-dept"},
+            evidence,
+            actor="zhang-wei",
+            summary=f"evidence number {i}",
+        )
+    ledger.close()
+    return ledger
+
+
+def log_lines(directory: Path) -> list[bytes]:
+    return (directory / "log.jsonl").read_bytes().splitlines(keepends=True)
+
+
+def write_lines(directory: Path, lines: list[bytes]) -> None:
+    (directory / "log.jsonl").write_bytes(b"".join(lines))
+
+
+def canonical_line(record: dict) -> bytes:
+    return json.dumps(record, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode() + b"\n"
+
+
+def trusted(key: signing.PrivateKey) -> dict[str, signing.PublicKey]:
+    return {key.public_key.key_id: key.public_key}
+
+
+def write_key_files(directory: Path, key: signing.PrivateKey, name: str = "ledger") -> tuple[Path, Path]:
+    directory.mkdir(parents=True, exist_ok=True)
+    private, public = directory / f"{name}.key", directory / f"{name}.pub.pem"
+    private.write_text(key.to_pem())
+    os.chmod(private, 0o600)
+    public.write_text(key.public_key.to_pem())
+    return private, public
+
+
+def govcloud(*args: str | Path, cwd: Path | None = None, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+    """The real command line, as an auditor runs it."""
+    return subprocess.run(
+        [str(Path(sys.executable).parent / "govcloud"), *map(str, args)],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        env={"PATH": "/usr/bin:/bin", "COLUMNS": "200", **(env or {})},
+    )
