@@ -415,6 +415,7 @@ class Ledger:
         stamp = _stamp(log_fd)
         if self._state is not None and self._state.stamp == stamp and cache.complete_for(self._state.size):
             return self._state  # nobody appended since our last append: no need to re-read
+        cache.close()  # reopen by name: another process may have rebuilt the files
         where = str(self.directory / LOG)
         size_on_disk = os.fstat(log_fd).st_size
         tail = scan_tail(log_fd, size_on_disk, where)
