@@ -239,7 +239,9 @@ def show(
     if output_of(ctx, output) == Output.json:
         print_json(rows)
         return
-    table = Table("index", "time", "kind", "subject", "actor", "summary", "evidence", "sha256")
+    table = Table("index", "time", "kind", "subject", "actor", "summary")
+    table.add_column("evidence", overflow="fold")
+    table.add_column("sha256")
     for entry in rows:
         subject = entry.get("subject", {})
         evidence = entry.get("evidence", {})

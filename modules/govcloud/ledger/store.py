@@ -269,6 +269,7 @@ class Ledger:
         self.key = key
         self._state: _State | None = None
         self._cache: _Cache | None = None
+        self._meta: Meta | None = None
 
     def close(self) -> None:
         """Release the files an appending ledger keeps open between appends."""
@@ -346,7 +347,9 @@ class Ledger:
                 if not (self.directory / META).exists():
                     raise
                 # else another process created it a moment ago: append to it
-        meta = load_meta(self.directory)
+        if self._meta is None:
+            self._meta = load_meta(self.directory)  # written once at creation: read it once
+        meta = self._meta
         if meta.key_id != self.key.public_key.key_id:
             raise LedgerError(
                 f"{self.directory}: wrong key: this ledger's tree heads are signed by {meta.key_id}, the key given is {self.key.public_key.key_id}"
