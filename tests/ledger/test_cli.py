@@ -130,6 +130,10 @@ def test_bad_input_exits_2_without_traceback(
              "--evidence", evidence, "--summary", "x", "--detail", "novalue"),
             "expected NAME=VALUE",
         ),
+        "no signing key": (
+            ("ledger", "append", "--ledger", ledger, "--kind", "review", "--env", "lab", "--evidence", evidence, "--summary", "x"),
+            "needs the ledger's signing key",
+        ),
         "no trusted key": (("ledger", "check-proof", garbage), "give the public key you trust"),
         "entry out of range": (("ledger", "prove", "5", "--ledger", ledger), "entry 5 is not in the tree of size 1"),
     }

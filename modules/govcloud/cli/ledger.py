@@ -97,15 +97,15 @@ def append(
     tenant: str | None = typer.Option(None, "--tenant", help="Subject: the tenant, if any."),
     actor: str | None = typer.Option(None, "--actor", envvar="GOVCLOUD_ACTOR", help="Who did it (default: the login name)."),
     detail: list[str] = typer.Option([], "--detail", help="NAME=VALUE recorded with the entry (repeatable)."),
-    key: str = typer.Option(
-        ..., "--key", "-k", envvar="GOVCLOUD_LEDGER_KEY", help="The ledger's private signing key: a PEM file or env:NAME."
+    key: str | None = typer.Option(
+        None, "--key", "-k", help="The ledger's private signing key: a PEM file or env:NAME (default: $GOVCLOUD_LEDGER_KEY)."
     ),
     output: Output | None = OutputOption,
 ) -> None:
     """Record a piece of evidence and sign the new tree head (creates the ledger on first use)."""
     with _clean_errors():
         subject = {"env": env, **({"stack": stack} if stack else {}), **({"tenant": tenant} if tenant else {})}
-        with Ledger(ledger, signing.load_private_key(key)) as log:
+        with Ledger.for_appending(ledger, key) as log:
             receipt = log.append(kind, subject, evidence, actor or getpass.getuser(), summary, details=_parse_details(detail))
     if output_of(ctx, output) == Output.json:
         print_json(receipt.as_dict())

@@ -10,11 +10,11 @@ over an SM3 tree). Auditors verify the whole log, or check one inclusion proof o
 API for the commands that record evidence (``check``, ``review``, ``diff``, ``deploy`` with
 ``--ledger DIR``)::
 
-    from govcloud import signing
     from govcloud.ledger import Ledger, LedgerError
 
-    key = signing.load_private_key(source)   # --ledger-key or $GOVCLOUD_LEDGER_KEY ("env:NAME" works)
-    with Ledger(ledger_dir, key) as ledger:  # the directory is created on the first append
+    # the key from --ledger-key (a PEM path or "env:NAME"), else from $GOVCLOUD_LEDGER_KEY;
+    # Ledger(ledger_dir, signing.load_private_key(...)) does the same with a key in hand
+    with Ledger.for_appending(ledger_dir, ledger_key_option) as ledger:  # created on first append
         receipt = ledger.append(
             "certificate",                                   # one of KINDS
             {"env": "lab", "stack": "lab.t-430100-health", "tenant": "t-430100-health"},

@@ -34,7 +34,7 @@ from .records import (
     file_digests,
     hex_list,
 )
-from .store import LOG, Meta, _lines, load_meta
+from .store import LOG, Ledger, Meta, _lines, load_meta
 
 MAX_LISTED = 1000
 
@@ -105,7 +105,8 @@ def verify_ledger(
         raise LedgerError(f"{directory}: wrong key: this ledger is signed by {meta.key_id}, not by {', '.join(sorted(trusted)) or 'any key given'}")
     if since is not None:
         _check_saved_head(since, meta, trusted)
-    _Verifier(directory, meta, trusted, since, evidence_root, report).run()
+    with Ledger(directory).locked(exclusive=False):  # a consistent view: no append half-way through
+        _Verifier(directory, meta, trusted, since, evidence_root, report).run()
     return report
 
 

@@ -56,6 +56,7 @@ META = "ledger.json"
 LOG = "log.jsonl"
 TREE = "tree"
 LOCK = ".lock"
+KEY_ENV = "GOVCLOUD_LEDGER_KEY"
 _OFFSET = 8
 _HASH = merkle.DIGEST_SIZE
 
@@ -284,6 +285,19 @@ class Ledger:
     def __exit__(self, *exc_info: object) -> None:
         self.close()
 
+    @classmethod
+    def for_appending(cls, directory: Path | str, key_source: str | None = None) -> "Ledger":
+        """A ledger to append to, its key from ``key_source`` (a PEM path or ``env:NAME``) or
+        else from ``$GOVCLOUD_LEDGER_KEY``: what a command given ``--ledger DIR`` calls."""
+        source = key_source or os.environ.get(KEY_ENV)
+        if not source:
+            raise LedgerError(f"appending to {directory} needs the ledger's signing key: --ledger-key FILE or ${KEY_ENV}")
+        try:
+            key = signing.load_private_key(source)
+        except signing.KeyProblem as problem:
+            raise LedgerError(str(problem)) from None
+        return cls(directory, key)
+
     # --- creating -----------------------------------------------------------------------
     @classmethod
     def create(cls, directory: Path | str, key: signing.PrivateKey, log_id: str | None = None) -> "Ledger":
@@ -356,7 +370,7 @@ class Ledger:
             )
         entries = [self._entry(record, meta.hash) for record in records]
         hasher = merkle.Hasher(meta.hash)
-        with self._locked(exclusive=True), _open_log(self.directory, writable=True) as log_fd:
+        with self.locked(exclusive=True), _open_log(self.directory, writable=True) as log_fd:
             if self._cache is None:
                 self._cache = _Cache(self.directory, writable=True)
             cache = self._cache
@@ -463,7 +477,7 @@ class Ledger:
     def head(self) -> TreeHead:
         """The latest signed tree head."""
         meta = load_meta(self.directory)
-        with self._locked(exclusive=False), _open_log(self.directory) as log_fd:
+        with self.locked(exclusive=False), _open_log(self.directory) as log_fd:
             head = scan_tail(log_fd, os.fstat(log_fd).st_size, str(self.directory / LOG)).head
         if head is None:
             raise LedgerError(f"{self.directory}: the ledger is empty (no signed tree head yet)")
@@ -473,7 +487,7 @@ class Ledger:
 
     def entries(self) -> Iterator[dict[str, Any]]:
         """Every committed entry, in order (entries of an interrupted append are left out)."""
-        with self._locked(exclusive=False), _open_log(self.directory) as log_fd:
+        with self.locked(exclusive=False), _open_log(self.directory) as log_fd:
             tail = scan_tail(log_fd, os.fstat(log_fd).st_size, str(self.directory / LOG))
             for _, line in _lines(log_fd, tail.committed_bytes):
                 yield _parse_line(line, str(self.directory / LOG))["entry"]
@@ -524,7 +538,7 @@ class Ledger:
         itself (the cache may be damaged); if that fails too, the log is at fault."""
         meta = load_meta(self.directory)
         hasher = merkle.Hasher(meta.hash)
-        with self._locked(exclusive=False), _open_log(self.directory) as log_fd:
+        with self.locked(exclusive=False), _open_log(self.directory) as log_fd:
             for use_cache in (True, False):
                 view = _ReadView(self.directory, meta, hasher, log_fd, use_cache)
                 try:
@@ -536,7 +550,7 @@ class Ledger:
         raise LedgerIntegrityError(f"{failure}; run `govcloud ledger verify`")
 
     @contextlib.contextmanager
-    def _locked(self, exclusive: bool) -> Iterator[None]:
+    def locked(self, exclusive: bool) -> Iterator[None]:
         path = self.directory / LOCK
         try:
             fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644) if exclusive else os.open(path, os.O_RDONLY)
