@@ -31,6 +31,16 @@ def first_entry(found: list[tuple[int | None, str]]) -> int | None:
     return min(entry for entry, _ in found if entry is not None)
 
 
+def rewrite(directory: Path, change, renumber: bool = True) -> None:
+    """A careful forger: changes the records, then renumbers every entry to its position."""
+    records = [json.loads(line) for line in log_lines(directory)]
+    change(records)
+    if renumber:
+        for position, record in enumerate(records):
+            record["entry"]["index"] = position
+    write_lines(directory, [canonical_line(r) for r in records])
+
+
 def edit(directory: Path, position: int, change) -> None:
     lines = log_lines(directory)
     record = json.loads(lines[position])
@@ -79,25 +89,23 @@ def test_reordered_entries_are_named(ledger_dir: Path, key: signing.PrivateKey) 
 
 def test_reordered_and_renumbered_entries_are_named(ledger_dir: Path, key: signing.PrivateKey) -> None:
     # The forger swaps two entries' contents but keeps every index and head in place.
-    lines = [json.loads(line) for line in log_lines(ledger_dir)]
-    lines[3]["entry"], lines[6]["entry"] = lines[6]["entry"], lines[3]["entry"]
-    lines[3]["entry"]["index"], lines[6]["entry"]["index"] = 3, 6
-    write_lines(ledger_dir, [canonical_line(r) for r in lines])
+    def swap(records: list[dict]) -> None:
+        records[3]["entry"], records[6]["entry"] = records[6]["entry"], records[3]["entry"]
+
+    rewrite(ledger_dir, swap)
     found = problems(ledger_dir, key)
     assert first_entry(found) == 3 and any("entry 3 differs" in m for _, m in found)
 
 
 def test_inserted_entry_is_named(ledger_dir: Path, key: signing.PrivateKey) -> None:
-    lines = [json.loads(line) for line in log_lines(ledger_dir)]
-    forged = json.loads(json.dumps(lines[4]))
-    forged["entry"]["summary"] = "waiver granted by nobody"
-    forged.pop("head")
-    lines.insert(5, forged)
-    for position, record in enumerate(lines):
-        record["entry"]["index"] = position  # a careful forger renumbers
-    write_lines(ledger_dir, [canonical_line(r) for r in lines])
-    found = problems(ledger_dir, key)
-    assert first_entry(found) == 5
+    def insert(records: list[dict]) -> None:
+        forged = json.loads(json.dumps(records[4]))
+        forged["entry"]["summary"] = "waiver granted by nobody"
+        forged.pop("head")
+        records.insert(5, forged)
+
+    rewrite(ledger_dir, insert)
+    assert first_entry(problems(ledger_dir, key)) == 5
 
 
 def test_removed_entry_is_named(ledger_dir: Path, key: signing.PrivateKey) -> None:
@@ -110,11 +118,7 @@ def test_removed_entry_is_named(ledger_dir: Path, key: signing.PrivateKey) -> No
 
 
 def test_removed_and_renumbered_entry_is_named(ledger_dir: Path, key: signing.PrivateKey) -> None:
-    lines = [json.loads(line) for line in log_lines(ledger_dir)]
-    del lines[6]
-    for position, record in enumerate(lines):
-        record["entry"]["index"] = position
-    write_lines(ledger_dir, [canonical_line(r) for r in lines])
+    rewrite(ledger_dir, lambda records: records.pop(6))
     assert first_entry(problems(ledger_dir, key)) == 6
 
 

@@ -142,6 +142,15 @@ def consistency_proof(subtree: Subtree, old_size: int, new_size: int) -> list[by
     return proof
 
 
+def _shift_while_even(fn: int, sn: int) -> tuple[int, int]:
+    """The RFC's "if LSB(fn) is not set, right-shift both fn and sn equally until either
+    LSB(fn) is set or fn is 0" (a no-op when LSB(fn) is set)."""
+    while fn and not fn & 1:
+        fn >>= 1
+        sn >>= 1
+    return fn, sn
+
+
 def verify_inclusion(hasher: Hasher, leaf_hash: bytes, index: int, size: int, path: Sequence[bytes], root: bytes) -> bool:
     """RFC 9162 2.1.3.2, step by step."""
     if index >= size or index < 0:
@@ -153,10 +162,7 @@ def verify_inclusion(hasher: Hasher, leaf_hash: bytes, index: int, size: int, pa
             return False
         if fn & 1 or fn == sn:
             r = hasher.node(p, r)
-            if not fn & 1:
-                while fn and not fn & 1:
-                    fn >>= 1
-                    sn >>= 1
+            fn, sn = _shift_while_even(fn, sn)
         else:
             r = hasher.node(r, p)
         fn >>= 1
@@ -192,10 +198,7 @@ def verify_consistency(
         if fn & 1 or fn == sn:
             fr = hasher.node(c, fr)
             sr = hasher.node(c, sr)
-            if not fn & 1:
-                while fn and not fn & 1:
-                    fn >>= 1
-                    sn >>= 1
+            fn, sn = _shift_while_even(fn, sn)
         else:
             sr = hasher.node(sr, c)
         fn >>= 1
