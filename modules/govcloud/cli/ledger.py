@@ -107,6 +107,8 @@ def append(
         subject = {"env": env, **({"stack": stack} if stack else {}), **({"tenant": tenant} if tenant else {})}
         with Ledger.for_appending(ledger, key) as log:
             receipt = log.append(kind, subject, evidence, actor or getpass.getuser(), summary, details=_parse_details(detail))
+            if log.discarded:
+                err_console.print(f"[yellow]note:[/] {log.discarded}", soft_wrap=True)
     if output_of(ctx, output) == Output.json:
         print_json(receipt.as_dict())
     else:

@@ -271,6 +271,7 @@ class Ledger:
         self._state: _State | None = None
         self._cache: _Cache | None = None
         self._meta: Meta | None = None
+        self.discarded: str | None = None  # set when an append cut off an interrupted append
 
     def close(self) -> None:
         """Release the files an appending ledger keeps open between appends."""
@@ -439,6 +440,10 @@ class Ledger:
         if tail.committed_bytes < size_on_disk:
             os.ftruncate(log_fd, tail.committed_bytes)
             os.fsync(log_fd)
+            self.discarded = (
+                f"discarded what an interrupted append left after entry {tail.head.size - 1 if tail.head else -1}: "
+                f"{tail.uncommitted_lines} uncommitted line(s), {tail.partial_bytes} bytes of an incomplete line"
+            )
         head = tail.head
         size = head.size if head else 0
         if head is not None:
