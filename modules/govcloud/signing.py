@@ -3,13 +3,12 @@
 Two algorithms:
 - ``ed25519`` (default): the ``cryptography`` library; keys in PKCS#8 / SubjectPublicKeyInfo PEM.
 - ``sm2-sm3`` (GB/T 32918 with GB/T 32905, the domestic option for GB/T 39786-2021 level 3):
-  the signature arithmetic comes from ``gmssl``; keys are the same standard PEM structures with
-  the SM2 curve OID (1.2.156.10197.1.301), so keys made by ``openssl genpkey -algorithm EC
-  -pkeyopt ec_paramgen_curve:SM2`` load here, and signatures are DER (r, s) with the default
-  distinguishing id, which ``openssl pkeyutl -verify -rawin -digest sm3`` accepts.
-
-gmssl draws its signing nonce from ``random`` (not a CSPRNG); a predictable nonce reveals the
-private key, so we always pass our own nonce from ``secrets``.
+  ``tongsuopy``, the Python binding of Tongsuo (the OpenSSL fork maintained for the Chinese
+  commercial algorithms). Keys are standard PEM with the SM2 curve OID, so keys made by
+  ``openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:SM2`` load here; signatures are DER
+  (r, s) over SM3 with the default distinguishing id, which ``openssl pkeyutl -verify -rawin
+  -digest sm3`` accepts. (gmssl, the pure-Python alternative, signs ~100x slower and draws its
+  nonce from ``random``.)
 
 Private keys come from a file or an environment variable (``env:NAME`` holding the PEM), are
 never generated into the repository, and never printed.
@@ -20,25 +19,22 @@ from __future__ import annotations
 import base64
 import hashlib
 import os
-import secrets
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ed25519
+from tongsuopy.crypto import hashes as sm_hashes
+from tongsuopy.crypto import serialization as sm_serialization
+from tongsuopy.crypto.asymciphers import ec as sm_ec
+from tongsuopy.crypto.exceptions import InternalError as SmInternalError
+from tongsuopy.crypto.exceptions import InvalidSignature as SmInvalidSignature
 
 ED25519 = "ed25519"
 SM2 = "sm2-sm3"
 ALGORITHMS = (ED25519, SM2)
 
-_SM2_N = int("FFFFFFFEFFFFFFFFFFFFFFFFFFFFFFFF7203DF6B21C6052B53BBF40939D54123", 16)
-_SM2_G = (
-    "32c4ae2c1f1981195f9904466a39c9948fe30bbff2660be1715a4589334c74c7"
-    "bc3736a2f4f6779c59bdcee36b692153d0a9877cc62a474002df32e52139f0a0"
-)
-_OID_EC_PUBLIC_KEY = "1.2.840.10045.2.1"
-_OID_SM2 = "1.2.156.10197.1.301"
 
 
 class KeyProblem(ValueError):
@@ -67,7 +63,9 @@ class PublicKey:
         if self.algorithm == ED25519:
             key = ed25519.Ed25519PublicKey.from_public_bytes(self.raw)
             return key.public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo).decode()
-        return _pem("PUBLIC KEY", _sm2_spki(self.raw))
+        return _sm2_public_key(self.raw).public_bytes(
+            sm_serialization.Encoding.PEM, sm_serialization.PublicFormat.SubjectPublicKeyInfo
+        ).decode()
 
 
 @dataclass(frozen=True)
@@ -79,7 +77,7 @@ class PrivateKey:
     def sign(self, message: bytes) -> bytes:
         if self.algorithm == ED25519:
             return ed25519.Ed25519PrivateKey.from_private_bytes(self.raw).sign(message)
-        return _sm2_sign(self.raw, self.public_key.raw, message)
+        return _sm2_private_key(self.raw).sign(message, sm_ec.ECDSA(sm_hashes.SM3()))
 
     def to_pem(self) -> str:
         if self.algorithm == ED25519:
@@ -87,7 +85,9 @@ class PrivateKey:
             return key.private_bytes(
                 serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
             ).decode()
-        return _pem("PRIVATE KEY", _sm2_pkcs8(self.raw, self.public_key.raw))
+        return _sm2_private_key(self.raw).private_bytes(
+            sm_serialization.Encoding.PEM, sm_serialization.PrivateFormat.PKCS8, sm_serialization.NoEncryption()
+        ).decode()
 
 
 def generate(algorithm: str = ED25519) -> PrivateKey:
@@ -97,8 +97,7 @@ def generate(algorithm: str = ED25519) -> PrivateKey:
         public = key.public_key().public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
         return PrivateKey(ED25519, raw, PublicKey(ED25519, public))
     if algorithm == SM2:
-        d = secrets.randbelow(_SM2_N - 2) + 1
-        return PrivateKey(SM2, d.to_bytes(32, "big"), PublicKey(SM2, _sm2_public(d)))
+        return _from_sm2(sm_ec.generate_private_key(sm_ec.SM2()))
     raise KeyProblem(f"unknown algorithm {algorithm!r}; use one of {', '.join(ALGORITHMS)}")
 
 
@@ -137,12 +136,16 @@ def load_trusted_keys(directory: Path) -> dict[str, PublicKey]:
     return keys
 
 
+def _require_pem(data: bytes, label: str, where: str) -> None:
+    if f"-----BEGIN {label}-----".encode() not in data and b"-----BEGIN EC PRIVATE KEY-----" not in data:
+        raise KeyProblem(f"{where}: expected a PEM block '{label}'")
+
+
 def parse_private_pem(data: bytes, where: str) -> PrivateKey:
-    der = _unpem(data, "PRIVATE KEY", where)
-    algorithm_oids, inner = _pkcs8_parts(der, where)
-    if algorithm_oids[0] == _OID_EC_PUBLIC_KEY and algorithm_oids[1:] == [_OID_SM2]:
-        d = _sm2_private_scalar(inner, where)
-        return PrivateKey(SM2, d.to_bytes(32, "big"), PublicKey(SM2, _sm2_public(d)))
+    _require_pem(data, "PRIVATE KEY", where)
+    sm2_key = _try(lambda: sm_serialization.load_pem_private_key(data, password=None))
+    if isinstance(sm2_key, sm_ec.EllipticCurvePrivateKey) and sm2_key.curve.name == sm_ec.SM2.name:
+        return _from_sm2(sm2_key)
     try:
         key = serialization.load_pem_private_key(data, password=None)
     except (ValueError, TypeError) as exc:
@@ -155,20 +158,10 @@ def parse_private_pem(data: bytes, where: str) -> PrivateKey:
 
 
 def parse_public_pem(data: bytes, where: str) -> PublicKey:
-    der = _unpem(data, "PUBLIC KEY", where)
-    from Cryptodome.Util.asn1 import DerBitString, DerObjectId, DerSequence
-
-    try:
-        seq = DerSequence().decode(der)
-        algorithm = DerSequence().decode(seq[0])
-        oids = [DerObjectId().decode(algorithm[i]).value for i in range(len(algorithm))]
-        if oids == [_OID_EC_PUBLIC_KEY, _OID_SM2]:
-            point = DerBitString().decode(seq[1]).value
-            if len(point) != 65 or point[0] != 4:
-                raise KeyProblem(f"{where}: SM2 public key must be an uncompressed point")
-            return PublicKey(SM2, point[1:])
-    except (ValueError, IndexError, TypeError):
-        pass
+    _require_pem(data, "PUBLIC KEY", where)
+    sm2_key = _try(lambda: sm_serialization.load_pem_public_key(data))
+    if isinstance(sm2_key, sm_ec.EllipticCurvePublicKey) and sm2_key.curve.name == sm_ec.SM2.name:
+        return PublicKey(SM2, _sm2_point(sm2_key))
     try:
         key = serialization.load_pem_public_key(data)
     except (ValueError, TypeError) as exc:
@@ -189,108 +182,37 @@ def unb64(text: str) -> bytes:
         return b""
 
 
-# --- PEM / DER plumbing ------------------------------------------------------------------
-def _pem(label: str, der: bytes) -> str:
-    body = base64.encodebytes(der).decode("ascii").replace("\n", "")
-    lines = [body[i : i + 64] for i in range(0, len(body), 64)]
-    return f"-----BEGIN {label}-----\n" + "\n".join(lines) + f"\n-----END {label}-----\n"
-
-
-def _unpem(data: bytes, label: str, where: str) -> bytes:
+# --- SM2 through tongsuopy ----------------------------------------------------------------
+def _try(load):
     try:
-        text = data.decode("ascii")
-    except UnicodeDecodeError:
-        raise KeyProblem(f"{where}: not a PEM file") from None
-    begin, end = f"-----BEGIN {label}-----", f"-----END {label}-----"
-    if begin not in text or end not in text:
-        raise KeyProblem(f"{where}: expected a PEM block '{label}'")
-    body = text.split(begin, 1)[1].split(end, 1)[0]
-    try:
-        return base64.b64decode("".join(body.split()), validate=True)
-    except ValueError:
-        raise KeyProblem(f"{where}: PEM body is not base64") from None
+        return load()
+    except Exception:  # noqa: BLE001 - any failure means "not an SM2 key"; the Ed25519 path reports
+        return None
 
 
-def _pkcs8_parts(der: bytes, where: str) -> tuple[list[str], bytes]:
-    from Cryptodome.Util.asn1 import DerObjectId, DerOctetString, DerSequence
-
-    try:
-        seq = DerSequence().decode(der)
-        algorithm = DerSequence().decode(seq[1])
-        oids = [DerObjectId().decode(algorithm[i]).value for i in range(len(algorithm))]
-        inner = DerOctetString().decode(seq[2]).payload
-        return oids, inner
-    except (ValueError, IndexError, TypeError):
-        raise KeyProblem(f"{where}: not a PKCS#8 private key") from None
+def _sm2_point(key: "sm_ec.EllipticCurvePublicKey") -> bytes:
+    return key.public_bytes(sm_serialization.Encoding.X962, sm_serialization.PublicFormat.UncompressedPoint)[1:]
 
 
-def _sm2_private_scalar(inner: bytes, where: str) -> int:
-    from Cryptodome.Util.asn1 import DerOctetString, DerSequence
-
-    try:
-        ec_key = DerSequence().decode(inner, nr_elements=None)
-        d = int.from_bytes(DerOctetString().decode(ec_key[1]).payload, "big")
-    except (ValueError, IndexError, TypeError):
-        raise KeyProblem(f"{where}: malformed SM2 private key") from None
-    if not 1 <= d < _SM2_N - 1:
-        raise KeyProblem(f"{where}: SM2 private key out of range")
-    return d
+def _from_sm2(key: "sm_ec.EllipticCurvePrivateKey") -> PrivateKey:
+    scalar = key.private_numbers().private_value.to_bytes(32, "big")
+    return PrivateKey(SM2, scalar, PublicKey(SM2, _sm2_point(key.public_key())))
 
 
-def _sm2_spki(point: bytes) -> bytes:
-    from Cryptodome.Util.asn1 import DerBitString, DerObjectId, DerSequence
-
-    algorithm = DerSequence([DerObjectId(_OID_EC_PUBLIC_KEY), DerObjectId(_OID_SM2)])
-    return DerSequence([algorithm, DerBitString(b"\x04" + point)]).encode()
+def _sm2_private_key(scalar: bytes) -> "sm_ec.EllipticCurvePrivateKey":
+    return sm_ec.derive_private_key(int.from_bytes(scalar, "big"), sm_ec.SM2())
 
 
-def _sm2_pkcs8(scalar: bytes, point: bytes) -> bytes:
-    from Cryptodome.Util.asn1 import DerBitString, DerInteger, DerObjectId, DerOctetString, DerSequence
-
-    ec_private = DerSequence([DerInteger(1), DerOctetString(scalar)])
-    ec_private.append(b"\xa1" + _der_len(len(DerBitString(b"\x04" + point).encode())) + DerBitString(b"\x04" + point).encode())
-    algorithm = DerSequence([DerObjectId(_OID_EC_PUBLIC_KEY), DerObjectId(_OID_SM2)])
-    return DerSequence([DerInteger(0), algorithm, DerOctetString(ec_private.encode())]).encode()
-
-
-def _der_len(length: int) -> bytes:
-    if length < 0x80:
-        return bytes([length])
-    body = length.to_bytes((length.bit_length() + 7) // 8, "big")
-    return bytes([0x80 | len(body)]) + body
-
-
-# --- SM2 through gmssl -----------------------------------------------------------------------
-def _crypt(private_hex: str, public: bytes):
-    from gmssl import sm2
-
-    return sm2.CryptSM2(private_key=private_hex, public_key=public.hex(), asn1=True)
-
-
-def _sm2_public(d: int) -> bytes:
-    point = _crypt(f"{d:064x}", b"\x00" * 64)._kg(d, _SM2_G)
-    return bytes.fromhex(point)
-
-
-def _sm2_sign(scalar: bytes, public: bytes, message: bytes) -> bytes:
-    crypt = _crypt(scalar.hex(), public)
-    while True:
-        nonce = f"{secrets.randbelow(_SM2_N - 1) + 1:064x}"
-        signature = crypt.sign_with_sm3(message, nonce)
-        if signature:
-            return bytes.fromhex(signature)
+def _sm2_public_key(point: bytes) -> "sm_ec.EllipticCurvePublicKey":
+    return sm_ec.EllipticCurvePublicKey.from_encoded_point(sm_ec.SM2(), b"\x04" + point)
 
 
 def _sm2_verify(public: bytes, message: bytes, signature: bytes) -> bool:
-    from Cryptodome.Util.asn1 import DerSequence
-
-    try:
-        r, s = DerSequence().decode(signature, nr_elements=2, only_ints_expected=True)
-    except (ValueError, TypeError, IndexError):
-        return False
-    if not (1 <= r < _SM2_N and 1 <= s < _SM2_N) or len(public) != 64:
+    if len(public) != 64:
         return False
     try:
-        return bool(_crypt("00", public).verify_with_sm3(signature.hex(), message))
-    except (ValueError, TypeError, IndexError):
+        _sm2_public_key(public).verify(signature, message, sm_ec.ECDSA(sm_hashes.SM3()))
+        return True
+    except (SmInvalidSignature, SmInternalError, ValueError, TypeError):
+        # Malformed DER surfaces as Tongsuo's InternalError: still just "not valid".
         return False

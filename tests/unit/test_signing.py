@@ -57,8 +57,7 @@ def test_garbage_keys_are_clean_errors(tmp_path: Path, content: bytes) -> None:
 
 
 def test_sm2_nonce_is_fresh_per_signature() -> None:
-    # gmssl's own nonce comes from `random`; ours from `secrets`. Two signatures of the same
-    # message must differ (a repeated nonce would reveal the private key).
+    # Two signatures of the same message must differ: a repeated SM2 nonce reveals the private key.
     key = signing.generate(signing.SM2)
     assert key.sign(MESSAGE) != key.sign(MESSAGE)
 
