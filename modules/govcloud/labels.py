@@ -29,6 +29,15 @@ CHANGE_REASON = f"{PREFIX}/change-reason"
 FLOW = f"{PREFIX}/flow"
 DATASET = f"{PREFIX}/dataset"
 APPROVAL = f"{PREFIX}/approval"
+DESCRIPTION = f"{PREFIX}/description"
+# Which zone flow each NetworkPolicy rule implements: JSON {"ingress": [...], "egress": [...]}.
+FLOW_RULES = f"{PREFIX}/flow-rules"
+
+# Upstream keys govcloud sets on objects it owns.
+NAMESPACE_NAME = "kubernetes.io/metadata.name"
+SERVICE_NAME = "kubernetes.io/service-name"
+ENDPOINTSLICE_MANAGED_BY = "endpointslice.kubernetes.io/managed-by"
+ENDPOINTSLICE_MANAGED_BY_VALUE = "govcloud.gov.cn"
 
 # Pod Security Admission (upstream keys).
 PSA_ENFORCE = "pod-security.kubernetes.io/enforce"

@@ -1,0 +1,191 @@
+"""Admission guardrails: native ValidatingAdmissionPolicies whose rules are CEL expressions.
+
+The guardrails are data here (name, matched resources, variables, validations) so that the
+foundation turns them into objects and the tests evaluate the very same expressions with a
+real CEL implementation against compliant and violating objects. They apply to tenant
+namespaces only (namespaces carrying the tenant label); platform namespaces are governed by
+the platform team's own reviews.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+
+from .. import labels
+
+# Admission request operations the guardrails check.
+WRITE_OPERATIONS = ("CREATE", "UPDATE")
+
+# Workload kinds and the resources they are served as; every path to a Pod template is covered.
+WORKLOAD_RULES: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("", ("pods", "replicationcontrollers")),
+    ("apps", ("deployments", "statefulsets", "daemonsets", "replicasets")),
+    ("batch", ("jobs", "cronjobs")),
+)
+
+# The Pod template of any workload kind; the variables every workload guardrail builds on.
+WORKLOAD_VARIABLES: tuple[tuple[str, str], ...] = (
+    (
+        "podSpec",
+        "object.kind == 'Pod' ? object.spec : "
+        "(object.kind == 'CronJob' ? object.spec.jobTemplate.spec.template.spec : object.spec.template.spec)",
+    ),
+    (
+        "podMeta",
+        "object.kind == 'Pod' ? object.metadata : "
+        "(object.kind == 'CronJob' ? object.spec.jobTemplate.spec.template.metadata : object.spec.template.metadata)",
+    ),
+    (
+        "containers",
+        "variables.podSpec.containers"
+        " + (has(variables.podSpec.initContainers) ? variables.podSpec.initContainers : [])"
+        " + (has(variables.podSpec.ephemeralContainers) ? variables.podSpec.ephemeralContainers : [])",
+    ),
+)
+
+
+@dataclass(frozen=True)
+class Validation:
+    expression: str
+    message: str
+
+
+@dataclass(frozen=True)
+class Guardrail:
+    name: str
+    description: str
+    rules: tuple[tuple[str, tuple[str, ...]], ...]
+    validations: tuple[Validation, ...]
+    variables: tuple[tuple[str, str], ...] = ()
+    # Zone kinds where the guardrail is not installed (e.g. LoadBalancers are the point of the internet zone).
+    exempt_zone_kinds: tuple[str, ...] = field(default=())
+
+
+def _cel_string(value: str) -> str:
+    # JSON string syntax is valid CEL string syntax for the characters we use.
+    return json.dumps(value)
+
+
+def _cel_list(values: tuple[str, ...] | list[str]) -> str:
+    return "[" + ", ".join(_cel_string(v) for v in values) + "]"
+
+
+def approved_registry(registry: str) -> Guardrail:
+    prefix = registry.rstrip("/") + "/"
+    return Guardrail(
+        name="govcloud-approved-registry",
+        description=f"Container images come only from the cluster's approved registry {registry}.",
+        rules=WORKLOAD_RULES,
+        variables=WORKLOAD_VARIABLES,
+        validations=(
+            Validation(
+                f"variables.containers.all(c, c.image.startsWith({_cel_string(prefix)}))",
+                f"every container image must come from the approved registry {prefix}",
+            ),
+        ),
+    )
+
+
+NO_PRIVILEGED = Guardrail(
+    name="govcloud-no-privileged",
+    description="No privileged containers.",
+    rules=WORKLOAD_RULES,
+    variables=WORKLOAD_VARIABLES,
+    validations=(
+        Validation(
+            "variables.containers.all(c, !has(c.securityContext) || !has(c.securityContext.privileged)"
+            " || c.securityContext.privileged == false)",
+            "privileged containers are not allowed",
+        ),
+    ),
+)
+
+NO_HOST_NAMESPACES = Guardrail(
+    name="govcloud-no-host-namespaces",
+    description="No sharing of the node's network, PID or IPC namespace.",
+    rules=WORKLOAD_RULES,
+    variables=WORKLOAD_VARIABLES,
+    validations=tuple(
+        Validation(
+            f"!has(variables.podSpec.{field_}) || variables.podSpec.{field_} == false",
+            f"{field_} is not allowed",
+        )
+        for field_ in ("hostNetwork", "hostPID", "hostIPC")
+    ),
+)
+
+NO_HOST_PATH = Guardrail(
+    name="govcloud-no-host-path",
+    description="No hostPath volumes.",
+    rules=WORKLOAD_RULES,
+    variables=WORKLOAD_VARIABLES,
+    validations=(
+        Validation(
+            "!has(variables.podSpec.volumes) || variables.podSpec.volumes.all(v, !has(v.hostPath))",
+            "hostPath volumes are not allowed",
+        ),
+    ),
+)
+
+REQUIRED_LABELS = Guardrail(
+    name="govcloud-required-labels",
+    description="Workloads and their Pod templates carry the tenant labels of their namespace.",
+    rules=WORKLOAD_RULES,
+    variables=WORKLOAD_VARIABLES,
+    validations=(
+        Validation(
+            f"{_cel_list(labels.REQUIRED_WORKLOAD_LABELS)}.all(k, has(object.metadata.labels) && k in object.metadata.labels)",
+            "workloads must carry the labels " + ", ".join(labels.REQUIRED_WORKLOAD_LABELS),
+        ),
+        Validation(
+            f"{_cel_list(labels.REQUIRED_WORKLOAD_LABELS)}.all(k, has(variables.podMeta.labels) && k in variables.podMeta.labels)",
+            "pod templates must carry the labels " + ", ".join(labels.REQUIRED_WORKLOAD_LABELS),
+        ),
+        Validation(
+            f"!has(object.metadata.labels) || !({_cel_string(labels.TENANT)} in object.metadata.labels)"
+            f" || object.metadata.labels[{_cel_string(labels.TENANT)}] == namespaceObject.metadata.labels[{_cel_string(labels.TENANT)}]",
+            "the tenant label must name the tenant that owns the namespace",
+        ),
+    ),
+)
+
+SERVICE_EXPOSURE = Guardrail(
+    name="govcloud-no-node-exposure",
+    description="No NodePort or LoadBalancer Services outside the internet zone: public traffic enters through the shared gateway.",
+    rules=(("", ("services",)),),
+    validations=(
+        Validation(
+            "!has(object.spec.type) || !(object.spec.type in ['NodePort', 'LoadBalancer'])",
+            "NodePort and LoadBalancer Services are only allowed in the internet zone; publish through the shared gateway",
+        ),
+    ),
+    exempt_zone_kinds=("internet",),
+)
+
+NAMESPACE_POD_SECURITY = Guardrail(
+    name="govcloud-namespace-pod-security",
+    description="Tenant namespaces keep an enforcing Pod Security level (baseline or restricted).",
+    rules=(("", ("namespaces",)),),
+    validations=(
+        Validation(
+            f"has(object.metadata.labels) && {_cel_string(labels.PSA_ENFORCE)} in object.metadata.labels"
+            f" && object.metadata.labels[{_cel_string(labels.PSA_ENFORCE)}] in ['baseline', 'restricted']",
+            "tenant namespaces must enforce the baseline or restricted Pod Security level",
+        ),
+    ),
+)
+
+
+def for_cluster(registry: str, zone_kind: str) -> tuple[Guardrail, ...]:
+    """The guardrails installed on a cluster in a zone of ``zone_kind``, in a stable order."""
+    rails = (
+        approved_registry(registry),
+        NO_PRIVILEGED,
+        NO_HOST_NAMESPACES,
+        NO_HOST_PATH,
+        REQUIRED_LABELS,
+        SERVICE_EXPOSURE,
+        NAMESPACE_POD_SECURITY,
+    )
+    return tuple(g for g in rails if zone_kind not in g.exempt_zone_kinds)

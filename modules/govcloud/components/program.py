@@ -1,0 +1,89 @@
+"""The Pulumi program behind ``stacks/__main__.py``: the stack name alone selects what it builds.
+
+``<env>.cluster-<id>`` builds the foundation of cluster ``<id>``; ``<env>.<tenant-id>`` builds
+that tenant's environment. The model comes from ``govcloud.model.load_environment``; the
+inventories directory is the Pulumi config ``govcloud:inventories`` (relative paths are taken
+from the project directory), by default the project's ``inventories/``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pulumi
+import pulumi_kubernetes as kubernetes
+
+from ..model import Environment, foundation_stack_name, load_environment
+from ..model.platform import Cluster
+from . import foundation, tenant as tenant_component
+
+CONFIG_NAMESPACE = "govcloud"
+INVENTORIES_KEY = "inventories"
+GATEWAY_CLASS_KEY = "gatewayClassName"
+DEFAULT_GATEWAY_CLASS = "govcloud"
+
+
+# One model per process: the engine runs one program per process; the offline renderer
+# loads the model once and hands it to every program run in a worker (``remember``).
+_loaded: dict[tuple[str, Path], Environment] = {}
+
+
+def remember(environment: Environment, inventories: Path) -> None:
+    _loaded.clear()
+    _loaded[(environment.name, inventories.resolve())] = environment
+
+
+def environment(env: str, inventories: Path) -> Environment:
+    key = (env, inventories.resolve())
+    if key not in _loaded:
+        _loaded.clear()
+        _loaded[key] = load_environment(env, inventories)
+    return _loaded[key]
+
+
+def split_stack_name(stack: str) -> tuple[str, str]:
+    env, sep, rest = stack.partition(".")
+    if not sep or not env or not rest:
+        raise ValueError(f"stack name {stack!r} is not <env>.<name> (e.g. lab.cluster-egov-1, lab.t-430100-health)")
+    return env, rest
+
+
+def provider_for(cluster: Cluster) -> kubernetes.Provider:
+    """A Kubernetes provider per cluster, from the kubeconfig context named in platform.yaml."""
+    return kubernetes.Provider(f"cluster-{cluster.id}", context=cluster.kube_context, enable_server_side_apply=True)
+
+
+def stack_reference(stack: str) -> pulumi.StackReference:
+    return pulumi.StackReference(f"{pulumi.get_organization()}/{pulumi.get_project()}/{stack}")
+
+
+def main(project_dir: Path) -> None:
+    config = pulumi.Config(CONFIG_NAMESPACE)
+    stack_name = pulumi.get_stack()
+    env_name, _ = split_stack_name(stack_name)
+    inventories = Path(config.get(INVENTORIES_KEY) or "inventories")
+    if not inventories.is_absolute():
+        inventories = project_dir / inventories
+    env = environment(env_name, inventories)
+    try:
+        stack = env.stack(stack_name)
+    except KeyError:
+        raise ValueError(f"stack {stack_name} is not implied by the model of environment {env_name}; "
+                         f"`govcloud stacks list --env {env_name}` lists them") from None
+    cluster = env.cluster(stack.cluster)
+    provider = provider_for(cluster)
+    if stack.kind == "foundation":
+        built = foundation.ClusterFoundation(env, cluster, provider,
+                                             gateway_class=config.get(GATEWAY_CLASS_KEY) or DEFAULT_GATEWAY_CLASS)
+    else:
+        tenant = env.tenant(stack.tenant)
+        own = stack_reference(foundation_stack_name(env.name, cluster.id))
+        public_provider = public_outputs = None
+        if tenant.request.services and env.zone(cluster.zone).kind != "internet":
+            public = tenant_component.public_cluster(env, cluster)
+            public_provider = provider_for(public)
+            public_outputs = stack_reference(foundation_stack_name(env.name, public.id))
+        built = tenant_component.TenantEnvironment(env, tenant, provider, own,
+                                                   public_provider=public_provider, public_outputs=public_outputs)
+    for key, value in sorted(built.outputs.items()):
+        pulumi.export(key, value)

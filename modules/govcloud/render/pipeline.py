@@ -1,0 +1,199 @@
+"""``govcloud render``: every stack of an environment, offline, validated, byte-for-byte stable.
+
+Foundation stacks render first (their outputs answer the tenants' StackReferences), then the
+tenant stacks, in parallel across cores: worker processes forked after the model is loaded, so
+each loads nothing and renders many stacks. Each stack writes ``state.json`` and
+``manifests.yaml`` into ``<out>/<stack>/``; a stack that fails writes nothing (stale files of
+it are removed) and the render fails, naming stack, resource and field.
+"""
+
+from __future__ import annotations
+
+import gc
+import multiprocessing
+import os
+import shutil
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Iterable, Iterator
+
+import yaml
+
+from .. import state as state_format
+from ..components import program as stack_program
+from ..model import Environment, Stack
+from . import desired, schemas
+from .runtime import RenderError, run_program
+
+PROJECT_DIR = Path(__file__).resolve().parents[3]
+PROGRAM = PROJECT_DIR / "stacks"
+PROJECT = "govcloud"
+BATCH = 16
+
+
+@dataclass
+class StackResult:
+    stack: str
+    resources: int = 0
+    objects: int = 0
+    digest: str | None = None
+    errors: list[str] = field(default_factory=list)
+    outputs: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+
+@dataclass
+class Job:
+    env: Environment
+    inventories: Path
+    out: Path
+    program: Path = PROGRAM
+    foundation_outputs: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+    def config(self) -> dict[str, str]:
+        return {f"{stack_program.CONFIG_NAMESPACE}:{stack_program.INVENTORIES_KEY}": str(self.inventories.resolve())}
+
+
+def _dump_manifests(manifests: list[desired.Manifest]) -> str:
+    return yaml.dump_all([m.redacted for m in manifests], Dumper=getattr(yaml, "CSafeDumper", yaml.SafeDumper),
+                         sort_keys=True, allow_unicode=True, default_flow_style=False, explicit_start=True, width=1000)
+
+
+def render_one(job: Job, stack: Stack) -> StackResult:
+    """Run the program for one stack, validate its manifests, write its files."""
+    result = StackResult(stack.name)
+    directory = job.out / stack.name
+    env = job.env
+    cluster = env.cluster(stack.cluster)
+    try:
+        rendered = run_program(job.program, stack.name, project=PROJECT, config=job.config(),
+                               stack_outputs=job.foundation_outputs)
+        stack_state, manifests = desired.build(rendered, env=env.name, kind=stack.kind, cluster=cluster.id,
+                                               kubernetes_version=cluster.kubernetes_version, tenant=stack.tenant,
+                                               project=PROJECT)
+    except RenderError as exc:
+        result.errors.append(f"{stack.name}: {exc}")
+        _remove(directory)
+        return result
+    versions = {c.kube_context: c.kubernetes_version for c in env.platform.clusters}
+    for manifest in manifests:
+        version = versions.get(manifest.cluster_context or "", cluster.kubernetes_version)
+        for problem in schemas.manifest_errors(manifest.plain, version):
+            result.errors.append(f"{stack.name}: {manifest.urn}: {problem} (Kubernetes {version})")
+    if result.errors:
+        _remove(directory)
+        return result
+    directory.mkdir(parents=True, exist_ok=True)
+    stack_state.save(directory)
+    (directory / state_format.MANIFESTS_FILE).write_text(_dump_manifests(manifests), encoding="utf-8")
+    result.resources = len(stack_state.resources)
+    result.objects = len(manifests)
+    result.digest = stack_state.digest()
+    result.outputs = rendered.outputs
+    return result
+
+
+def _remove(directory: Path) -> None:
+    for name in (state_format.STATE_FILE, state_format.MANIFESTS_FILE):
+        (directory / name).unlink(missing_ok=True)
+
+
+def foundations_needed(env: Environment, stacks: Iterable[Stack]) -> list[Stack]:
+    """Foundation stacks whose outputs the given stacks read (their own cluster, the public one)."""
+    from ..components.tenant import public_cluster
+
+    names: set[str] = set()
+    for stack in stacks:
+        cluster = env.cluster(stack.cluster)
+        names.add(_foundation(env, cluster.id).name)
+        if stack.kind == "tenant":
+            tenant = env.tenant(stack.tenant)
+            if tenant.request.services and env.zone(cluster.zone).kind != "internet":
+                names.add(_foundation(env, public_cluster(env, cluster).id).name)
+    return [s for s in env.stacks if s.name in names]
+
+
+def _foundation(env: Environment, cluster_id: str) -> Stack:
+    return next(s for s in env.stacks if s.kind == "foundation" and s.cluster == cluster_id)
+
+
+# -- worker processes ------------------------------------------------------------------------
+_JOB: Job | None = None
+
+
+def _worker_batch(names: list[str]) -> list[StackResult]:
+    assert _JOB is not None
+    results = [render_one(_JOB, _JOB.env.stack(n)) for n in names]
+    gc.collect()
+    return results
+
+
+def _batches(items: list[str], size: int) -> Iterator[list[str]]:
+    for start in range(0, len(items), size):
+        yield items[start:start + size]
+
+
+def render(env: Environment, inventories: Path, out: Path, *, only: list[str] | None = None, jobs: int | None = None,
+           program: Path = PROGRAM, progress: Callable[[int], None] | None = None) -> list[StackResult]:
+    """Render ``only`` (stack names) or every stack of ``env`` into ``out``; results in stack order."""
+    global _JOB
+    targets = [env.stack(n) for n in only] if only else list(env.stacks)
+    target_names = {s.name for s in targets}
+    stack_program.remember(env, inventories)
+    job = Job(env, inventories, out, program)
+    results: dict[str, StackResult] = {}
+
+    # Foundations first: few and small, in this process; their outputs feed every tenant.
+    for stack in foundations_needed(env, targets) + [s for s in targets if s.kind == "foundation"]:
+        if stack.name in results or stack.name in job.foundation_outputs:
+            continue
+        scratch = stack.name not in target_names
+        result = render_one(Job(env, inventories, out / ".scratch" if scratch else out, program), stack)
+        if not scratch:
+            results[stack.name] = result
+            if progress:
+                progress(1)
+        elif not result.ok:
+            results[stack.name] = result
+        job.foundation_outputs[stack.name] = result.outputs
+    shutil.rmtree(out / ".scratch", ignore_errors=True)
+
+    tenants = [s.name for s in targets if s.kind == "tenant"]
+    workers = max(1, min(jobs or os.cpu_count() or 1, len(tenants) // BATCH or 1))
+    if workers == 1 or len(tenants) <= BATCH:
+        for name in tenants:
+            results[name] = render_one(job, env.stack(name))
+            if progress:
+                progress(1)
+    else:
+        _JOB = job
+        gc.collect()
+        gc.freeze()  # the model is shared copy-on-write with the workers; keep the collector off it
+        try:
+            with multiprocessing.get_context("fork").Pool(workers) as pool:
+                for batch in pool.imap_unordered(_worker_batch, list(_batches(tenants, BATCH))):
+                    for result in batch:
+                        results[result.stack] = result
+                    if progress:
+                        progress(len(batch))
+        finally:
+            _JOB = None
+            gc.unfreeze()
+
+    if not only:
+        _remove_stale(out, {s.name for s in env.stacks})
+    return [results[s.name] for s in env.stacks if s.name in results]
+
+
+def _remove_stale(out: Path, current: set[str]) -> None:
+    """Stacks the model no longer implies leave no files behind after a full render."""
+    if not out.is_dir():
+        return
+    for directory in out.iterdir():
+        if directory.is_dir() and directory.name not in current and (directory / state_format.STATE_FILE).is_file():
+            _remove(directory)
+            if not any(directory.iterdir()):
+                directory.rmdir()

@@ -1,0 +1,93 @@
+"""Strict OpenAPI validation of rendered manifests, per Kubernetes version, validators cached.
+
+Built-in kinds use the strict schemas bundled with kubernetes-validate (unknown fields are
+errors). Gateway API kinds are CRDs that kubernetes-validate does not carry: their schemas are
+vendored under ``schemas/gateway.networking.k8s.io/`` (see the NOTICE there for source and
+version) and their ``metadata`` is checked against the same version's strict ObjectMeta. A
+manifest whose kind has no schema is an error, never silently accepted.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+from kubernetes_validate import utils as kv
+from referencing import Registry, Resource
+
+CRD_SCHEMAS = Path(__file__).parent / "schemas"
+OBJECT_META = "https://kubernetes.io/api/_definitions.json#/$defs/io.k8s.apimachinery.pkg.apis.meta.v1.ObjectMeta"
+MAX_ERRORS = 5
+_API_VERSION_RE = re.compile(r"^([^./]*)(?:\.[^/]*)?/")
+
+
+def bundled_version(kubernetes_version: str) -> str:
+    """The newest bundled schema version not newer than the cluster's (as kubernetes-validate picks)."""
+    wanted = tuple(int(p) for p in kv.major_minor(kubernetes_version).split("."))
+    candidates = [v for v in kv.all_versions() if tuple(int(p) for p in kv.major_minor(v).split(".")) <= wanted]
+    if not candidates:
+        raise ValueError(f"no bundled Kubernetes schema for {kubernetes_version}")
+    return candidates[-1]
+
+
+def _schema_file(api_version: str, kind: str) -> str:
+    # rbac.authorization.k8s.io/v1 -> rbac-v1, v1 -> v1 (kubernetes-validate's file naming)
+    group_version = _API_VERSION_RE.sub(r"\1-", api_version)
+    return f"{kind.lower()}-{group_version}.json"
+
+
+@lru_cache(maxsize=None)
+def _registry(version: str) -> Registry:
+    definitions = kv.schema_contents(f"kubernetes-json-schema/v{version}-local-strict/_definitions.json", version)
+    return Resource.from_contents(definitions) @ Registry()
+
+
+@lru_cache(maxsize=None)
+def _crd_schema(api_version: str, kind: str) -> dict[str, Any] | None:
+    group, _, version = api_version.rpartition("/")
+    path = CRD_SCHEMAS / group / f"{kind.lower()}_{version}.json"
+    if not group or not path.is_file():
+        return None
+    schema = json.loads(path.read_text(encoding="utf-8"))
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    schema["$id"] = f"https://kubernetes.io/api/crd/{group}/{kind.lower()}/{version}"
+    schema.setdefault("properties", {})["metadata"] = {"$ref": OBJECT_META}
+    return schema
+
+
+@lru_cache(maxsize=None)
+def validator_for(kubernetes_version: str, api_version: str, kind: str) -> jsonschema.protocols.Validator:
+    version = bundled_version(kubernetes_version)
+    try:
+        schema = kv.schema_contents(f"kubernetes-json-schema/v{version}-local-strict/{_schema_file(api_version, kind)}", version)
+    except FileNotFoundError:
+        schema = _crd_schema(api_version, kind)
+        if schema is None:
+            raise LookupError(f"no schema for {api_version} {kind} (Kubernetes {kubernetes_version})") from None
+    return jsonschema.Draft202012Validator(schema, registry=_registry(version))
+
+
+def _where(error: jsonschema.ValidationError) -> str:
+    path = ""
+    for part in error.absolute_path:
+        path += f"[{part}]" if isinstance(part, int) else (f".{part}" if path else str(part))
+    return path or "(object)"
+
+
+def manifest_errors(manifest: dict[str, Any], kubernetes_version: str) -> list[str]:
+    """Problems with one manifest, each ``field: message``; empty when it is valid."""
+    api_version, kind = manifest.get("apiVersion"), manifest.get("kind")
+    if not isinstance(api_version, str) or not isinstance(kind, str):
+        return ["(object): apiVersion and kind are required"]
+    try:
+        validator = validator_for(kubernetes_version, api_version, kind)
+    except LookupError as exc:
+        return [f"(object): {exc}"]
+    if validator.is_valid(manifest):
+        return []
+    errors = sorted(validator.iter_errors(manifest), key=lambda e: (list(map(str, e.absolute_path)), e.message))
+    return [f"{_where(e)}: {e.message}" for e in errors[:MAX_ERRORS]]
