@@ -187,8 +187,9 @@ class ClusterFoundation(pulumi.ComponentResource):
             "kubernetesVersion": cluster.kubernetes_version,
             "registry": cluster.registry,
             "tenantRoles": dict(roles.ROLE_NAMES),
-            "gateway": gateway,
             "ingressAddresses": node_addresses(env, cluster) if role == ZONE_INGRESS_GATEWAY else [],
             "priorityClasses": [p[0] for p in PRIORITY_CLASSES],
         }
+        if gateway is not None:
+            self.outputs["gateway"] = gateway
         self.register_outputs(self.outputs)

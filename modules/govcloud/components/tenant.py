@@ -154,7 +154,6 @@ class TenantEnvironment(pulumi.ComponentResource):
         cluster = env.cluster(tenant.cluster)
         zone_kind = env.zone(tenant.zone).kind
         role_names = foundation_outputs.require_output("tenantRoles")
-        gateway = foundation_outputs.require_output("gateway")
         ingress, egress = network.flow_rules(env, tenant)
         psa = pod_security_level(tenant)
         first = tenant.namespaces[0]
@@ -197,6 +196,8 @@ class TenantEnvironment(pulumi.ComponentResource):
             outputs["datapoolPassword"] = pulumi.Output.secret(password)
 
         common = tenant_labels(env, tenant, "public-service")
+        # The gateway of the tenant's own cluster: the shared public one, or the zone ingress.
+        gateway = foundation_outputs.require_output("gateway") if tenant.request.services else None
         for service in tenant.request.services:
             KubeObject(_route(service.name, first, gateway, service.host, service.path, service.name, service.port, common),
                        inside_first)

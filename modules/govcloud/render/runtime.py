@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import concurrent.futures
 import hashlib
+import logging
 import runpy
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -162,6 +163,8 @@ def run_program(program: Path, stack: str, *, project: str, config: dict[str, st
                 stack_outputs: dict[str, dict[str, Any]] | None = None) -> RenderedProgram:
     """Run ``program`` (a directory with ``__main__.py``, or a file) as stack ``stack``."""
     monitor = RecordingMonitor(stack_outputs)
+    # As the engine's language host does: a failed program leaves futures nobody awaits.
+    logging.getLogger("asyncio").setLevel(logging.CRITICAL)
     pulumi.runtime.set_all_config(dict(config), [])
     set_root_resource(None)  # set_mocks makes a new root stack only when there is none
     pulumi.runtime.set_mocks(_NoMocks(), project=project, stack=stack, preview=False, monitor=monitor,

@@ -56,6 +56,7 @@ def _crd_schema(api_version: str, kind: str) -> dict[str, Any] | None:
     schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
     schema["$id"] = f"https://kubernetes.io/api/crd/{group}/{kind.lower()}/{version}"
     schema.setdefault("properties", {})["metadata"] = {"$ref": OBJECT_META}
+    schema["additionalProperties"] = False  # strict at the top level too, like the built-in strict schemas
     return schema
 
 
@@ -67,7 +68,7 @@ def validator_for(kubernetes_version: str, api_version: str, kind: str) -> jsons
     except FileNotFoundError:
         schema = _crd_schema(api_version, kind)
         if schema is None:
-            raise LookupError(f"no schema for {api_version} {kind} (Kubernetes {kubernetes_version})") from None
+            raise LookupError(f"no schema for {api_version} {kind}") from None
     return jsonschema.Draft202012Validator(schema, registry=_registry(version))
 
 
