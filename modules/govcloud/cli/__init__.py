@@ -12,7 +12,7 @@ from pathlib import Path
 import typer
 
 from ..model import InputError
-from . import inventory, keys, ledger
+from . import inventory, keys, ledger, stacks
 from .common import DEFAULT_ENV, Output, Settings, report_input_error, wants_json_from_argv
 
 app = typer.Typer(
@@ -40,6 +40,7 @@ def _global(
 inventory.register(app)
 keys.register(app)
 ledger.register(app)
+stacks.register(app)
 
 
 def main(argv: list[str] | None = None) -> None:

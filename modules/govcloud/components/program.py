@@ -9,14 +9,17 @@ from the project directory), by default the project's ``inventories/``.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Iterable
 
 import pulumi
 import pulumi_kubernetes as kubernetes
 
-from ..model import Environment, foundation_stack_name, load_environment
+from ..model import Environment, Stack, foundation_stack_name, load_environment
 from ..model.platform import Cluster
 from . import foundation, tenant as tenant_component
 
+# The Pulumi project (Pulumi.yaml, stacks/, policies/) this package belongs to.
+PROJECT_DIR = Path(__file__).resolve().parents[3]
 CONFIG_NAMESPACE = "govcloud"
 INVENTORIES_KEY = "inventories"
 GATEWAY_CLASS_KEY = "gatewayClassName"
@@ -87,3 +90,17 @@ def main(project_dir: Path) -> None:
                                                    public_provider=public_provider, public_outputs=public_outputs)
     for key, value in sorted(built.outputs.items()):
         pulumi.export(key, value)
+
+
+def foundations_needed(env: Environment, stacks: Iterable[Stack]) -> list[Stack]:
+    """Foundation stacks whose outputs the given stacks read: their own cluster's, and the
+    internet cluster's for tenants that publish services from another zone."""
+    names: set[str] = set()
+    for stack in stacks:
+        cluster = env.cluster(stack.cluster)
+        names.add(foundation_stack_name(env.name, cluster.id))
+        if stack.kind == "tenant":
+            tenant = env.tenant(stack.tenant)
+            if tenant.request.services and env.zone(cluster.zone).kind != "internet":
+                names.add(foundation_stack_name(env.name, tenant_component.public_cluster(env, cluster).id))
+    return [s for s in env.stacks if s.name in names]

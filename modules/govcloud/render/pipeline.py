@@ -15,7 +15,7 @@ import os
 import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterable, Iterator
+from typing import Any, Callable, Iterator
 
 import yaml
 
@@ -25,8 +25,7 @@ from ..model import Environment, Stack
 from . import desired, schemas
 from .runtime import RenderError, run_program
 
-PROJECT_DIR = Path(__file__).resolve().parents[3]
-PROGRAM = PROJECT_DIR / "stacks"
+PROGRAM = stack_program.PROJECT_DIR / "stacks"
 PROJECT = "govcloud"
 BATCH = 16
 
@@ -101,25 +100,6 @@ def _remove(directory: Path) -> None:
         (directory / name).unlink(missing_ok=True)
 
 
-def foundations_needed(env: Environment, stacks: Iterable[Stack]) -> list[Stack]:
-    """Foundation stacks whose outputs the given stacks read (their own cluster, the public one)."""
-    from ..components.tenant import public_cluster
-
-    names: set[str] = set()
-    for stack in stacks:
-        cluster = env.cluster(stack.cluster)
-        names.add(_foundation(env, cluster.id).name)
-        if stack.kind == "tenant":
-            tenant = env.tenant(stack.tenant)
-            if tenant.request.services and env.zone(cluster.zone).kind != "internet":
-                names.add(_foundation(env, public_cluster(env, cluster).id).name)
-    return [s for s in env.stacks if s.name in names]
-
-
-def _foundation(env: Environment, cluster_id: str) -> Stack:
-    return next(s for s in env.stacks if s.kind == "foundation" and s.cluster == cluster_id)
-
-
 # -- worker processes ------------------------------------------------------------------------
 _JOB: Job | None = None
 
@@ -147,7 +127,7 @@ def render(env: Environment, inventories: Path, out: Path, *, only: list[str] | 
     results: dict[str, StackResult] = {}
 
     # Foundations first: few and small, in this process; their outputs feed every tenant.
-    for stack in foundations_needed(env, targets) + [s for s in targets if s.kind == "foundation"]:
+    for stack in stack_program.foundations_needed(env, targets) + [s for s in targets if s.kind == "foundation"]:
         if stack.name in results or stack.name in job.foundation_outputs:
             continue
         scratch = stack.name not in target_names

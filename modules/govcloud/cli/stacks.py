@@ -1,0 +1,114 @@
+"""``govcloud stacks list``, ``govcloud render``, ``govcloud deploy``."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import List, Optional
+
+import typer
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from ..state import render_dir
+from .common import EnvOption, Output, OutputOption, console, env_name, err_console, fail, load, output_of, print_json, settings
+
+stacks_app = typer.Typer(help="Pulumi stacks the model implies.", no_args_is_help=True)
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(stacks_app, name="stacks")
+    app.command("render")(render)
+    app.command("deploy")(deploy)
+
+
+@stacks_app.command("list")
+def list_stacks(ctx: typer.Context, env: Optional[str] = EnvOption, output: Optional[Output] = OutputOption) -> None:
+    """Every stack of the environment: a foundation per cluster, one per tenant."""
+    environment = load(ctx, env)
+    rows = [{"stack": s.name, "kind": s.kind, "cluster": s.cluster, "tenant": s.tenant} for s in environment.stacks]
+    if output_of(ctx, output) == Output.json:
+        print_json(rows)
+        return
+    table = Table(title=f"{len(rows)} stacks of {environment.name}")
+    for column in ("stack", "kind", "cluster", "tenant"):
+        table.add_column(column)
+    for row in rows:
+        table.add_row(row["stack"], row["kind"], row["cluster"], row["tenant"] or "")
+    console.print(table)
+
+
+def render(
+    ctx: typer.Context,
+    env: Optional[str] = EnvOption,
+    stack: Optional[List[str]] = typer.Option(None, "--stack", "-s", help="Render only this stack (repeatable)."),
+    out: Optional[Path] = typer.Option(None, "--out", help="Directory for <stack>/state.json and manifests.yaml (default build/render/<env>)."),
+    jobs: Optional[int] = typer.Option(None, "--jobs", "-j", min=1, help="Worker processes (default: one per core)."),
+    output: Optional[Output] = OutputOption,
+) -> None:
+    """Run the stacks/ program offline under Pulumi's mock runtime; write and validate the desired state."""
+    from ..render import pipeline  # imports the Pulumi SDK: only for the commands that need it
+
+    environment = load(ctx, env)
+    known = {s.name for s in environment.stacks}
+    for name in stack or []:
+        if name not in known:
+            fail(f"stack {name} is not implied by environment {environment.name}; `govcloud stacks list` lists them")
+    target = out or render_dir(Path("build"), environment.name)
+    total = len(stack) if stack else len(environment.stacks)
+    started = time.perf_counter()
+    with Progress(TextColumn("rendering"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                  console=err_console, transient=True, disable=output_of(ctx, output) == Output.json) as progress:
+        task = progress.add_task("render", total=total)
+        results = pipeline.render(environment, settings(ctx).inventories, target, only=stack or None, jobs=jobs,
+                                  progress=lambda n: progress.advance(task, n))
+    elapsed = time.perf_counter() - started
+    failed = [r for r in results if not r.ok]
+    if output_of(ctx, output) == Output.json:
+        print_json({"ok": not failed, "out": str(target), "stacks": [
+            {"stack": r.stack, "resources": r.resources, "objects": r.objects, "digest": r.digest, "errors": r.errors}
+            for r in results]})
+    else:
+        for result in failed:
+            for error in result.errors:
+                err_console.print(f"[bold red]error:[/] {error}", soft_wrap=True, markup=False, highlight=False)
+        objects = sum(r.objects for r in results)
+        console.print(f"rendered {len(results) - len(failed)} of {len(results)} stacks ({objects} Kubernetes objects) "
+                      f"into {target} in {elapsed:.1f}s")
+    if failed:
+        raise typer.Exit(1)
+
+
+def deploy(
+    ctx: typer.Context,
+    env: Optional[str] = EnvOption,
+    stack: Optional[str] = typer.Option(None, "--stack", "-s", help="Deploy this stack only."),
+    all_: bool = typer.Option(False, "--all", help="Deploy every stack: foundations first, then tenants in parallel."),
+    preview: bool = typer.Option(False, "--preview", help="pulumi preview instead of pulumi up."),
+    jobs: int = typer.Option(4, "--jobs", "-j", min=1, help="Stacks deployed at once."),
+) -> None:
+    """Deploy with the Pulumi CLI and the policy pack (pulumi up|preview --policy-pack policies/)."""
+    from .. import deploy as deploying
+
+    if bool(stack) == all_:
+        fail("give either --stack NAME or --all")
+    try:
+        cli = deploying.pulumi_cli()
+        environment = load(ctx, env)
+        foundations, tenants = deploying.plan(environment, stack)
+        deployment = deploying.Deployment(environment, preview, Path("build") / "deploy" / environment.name, cli=cli)
+
+        def report(outcome) -> None:
+            style = {"ok": "green", "failed": "bold red", "skipped": "yellow"}[outcome.status]
+            where = f" (log: {outcome.log})" if outcome.log else ""
+            console.print(f"[{style}]{outcome.status:7}[/] {outcome.stack} {outcome.detail}{where}", soft_wrap=True)
+
+        outcomes = deploying.run(deployment, foundations, tenants, jobs=jobs, report=report)
+    except deploying.DeployError as error:
+        fail(str(error))
+    bad = [o for o in outcomes if o.status != "ok"]
+    verb = "previewed" if preview else "deployed"
+    console.print(f"{verb} {len(outcomes) - len(bad)} of {len(outcomes)} stacks of {env_name(ctx, env)}")
+    if bad:
+        raise typer.Exit(1)
+

@@ -1,0 +1,116 @@
+"""``govcloud deploy``: the real Pulumi CLI, stack by stack, with the policy pack.
+
+Foundation stacks go first (tenants read their outputs), then the tenant stacks, independent
+of one another, in parallel. Each stack is one ``pulumi preview`` or ``pulumi up`` run with
+``--policy-pack policies/``; its output goes to ``build/deploy/<env>/<stack>.log`` so that
+parallel runs do not interleave. A tenant whose foundation failed is not attempted.
+
+``deploy_stack`` is the one place a stack is deployed: a pre-deploy gate (e.g. a review
+certificate check) is one call at its top.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+from .model import Environment, Stack
+from .components.program import PROJECT_DIR, foundations_needed
+
+POLICY_PACK = "policies"
+PULUMI = "pulumi"
+
+
+class DeployError(Exception):
+    """Deploying cannot start (no CLI, no policy pack, unknown stack); the message says why."""
+
+
+@dataclass
+class Outcome:
+    stack: str
+    status: str  # "ok" | "failed" | "skipped"
+    detail: str = ""
+    log: Path | None = None
+
+
+def pulumi_cli() -> str:
+    found = shutil.which(PULUMI)
+    if found is None:
+        raise DeployError("the pulumi CLI is not installed or not on PATH (see https://www.pulumi.com/docs/install/); "
+                          "`govcloud render` works without it")
+    return found
+
+
+def pulumi_args(cli: str, stack: str, *, preview: bool, policy_pack: Path) -> list[str]:
+    common = ["--stack", stack, "--policy-pack", str(policy_pack), "--non-interactive"]
+    if preview:
+        return [cli, "preview", *common, "--diff"]
+    return [cli, "up", *common, "--yes", "--skip-preview"]
+
+
+@dataclass
+class Deployment:
+    env: Environment
+    preview: bool
+    logs: Path
+    project_dir: Path = PROJECT_DIR
+    cli: str = PULUMI
+
+    @property
+    def policy_pack(self) -> Path:
+        return self.project_dir / POLICY_PACK
+
+    def deploy_stack(self, stack: Stack) -> Outcome:
+        """One stack through the Pulumi CLI."""
+        self.logs.mkdir(parents=True, exist_ok=True)
+        log = self.logs / f"{stack.name}.log"
+        args = pulumi_args(self.cli, stack.name, preview=self.preview, policy_pack=self.policy_pack)
+        with log.open("w", encoding="utf-8") as out:
+            out.write("$ " + " ".join(args) + "\n")
+            out.flush()
+            done = subprocess.run(args, cwd=self.project_dir, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+        if done.returncode != 0:
+            return Outcome(stack.name, "failed", f"pulumi exited {done.returncode}", log)
+        return Outcome(stack.name, "ok", "", log)
+
+
+def plan(env: Environment, only: str | None) -> tuple[list[Stack], list[Stack]]:
+    """(foundation stacks, tenant stacks) to deploy: one named stack, or all of them."""
+    if only is not None:
+        try:
+            stack = env.stack(only)
+        except KeyError:
+            raise DeployError(f"stack {only} is not implied by environment {env.name}; `govcloud stacks list` lists them") from None
+        return ([stack], []) if stack.kind == "foundation" else ([], [stack])
+    return [s for s in env.stacks if s.kind == "foundation"], [s for s in env.stacks if s.kind == "tenant"]
+
+
+def run(deployment: Deployment, foundations: list[Stack], tenants: list[Stack], *, jobs: int,
+        report: Callable[[Outcome], None] = lambda outcome: None) -> list[Outcome]:
+    if not deployment.policy_pack.is_dir():
+        raise DeployError(f"policy pack {deployment.policy_pack} is missing; deploys run only with the policy pack")
+    outcomes: list[Outcome] = []
+
+    def wave(stacks: list[Stack]) -> None:
+        with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
+            for outcome in pool.map(deployment.deploy_stack, stacks):
+                outcomes.append(outcome)
+                report(outcome)
+
+    wave(foundations)
+    failed = {o.stack for o in outcomes if o.status != "ok"}
+    ready: list[Stack] = []
+    for stack in tenants:
+        blocked = sorted(f.name for f in foundations_needed(deployment.env, [stack]) if f.name in failed)
+        if blocked:
+            outcome = Outcome(stack.name, "skipped", f"foundation {', '.join(blocked)} failed")
+            outcomes.append(outcome)
+            report(outcome)
+        else:
+            ready.append(stack)
+    wave(ready)
+    return outcomes
