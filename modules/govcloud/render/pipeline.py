@@ -141,7 +141,16 @@ def render(env: Environment, inventories: Path, out: Path, *, only: list[str] | 
         job.foundation_outputs[stack.name] = result.outputs
     shutil.rmtree(out / ".scratch", ignore_errors=True)
 
-    tenants = [s.name for s in targets if s.kind == "tenant"]
+    failed = {name for name, outputs in job.foundation_outputs.items() if name in results and not results[name].ok}
+    tenants = []
+    for stack in (s for s in targets if s.kind == "tenant"):
+        blocked = sorted(f.name for f in stack_program.foundations_needed(env, [stack]) if f.name in failed)
+        if blocked:
+            results[stack.name] = StackResult(stack.name, errors=[f"{stack.name}: foundation {', '.join(blocked)} failed to render"])
+            if progress:
+                progress(1)
+        else:
+            tenants.append(stack.name)
     workers = max(1, min(jobs or os.cpu_count() or 1, len(tenants) // BATCH or 1))
     if workers == 1 or len(tenants) <= BATCH:
         for name in tenants:
