@@ -98,7 +98,7 @@ class StackState:
 
     def digest(self) -> str:
         """sha256 of the canonical JSON: what a review certificate binds."""
-        return "sha256:" + hashlib.sha256(self.to_json().encode("utf-8")).hexdigest()
+        return digest_of(self.to_json())
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> "StackState":
@@ -131,6 +131,11 @@ class StackState:
 
     def kubernetes_objects(self) -> Iterator[ResourceState]:
         return (r for r in self.resources if r.custom and r.kind is not None)
+
+
+def digest_of(canonical_json: str) -> str:
+    """The digest of a state's canonical JSON text (``StackState.to_json()``)."""
+    return "sha256:" + hashlib.sha256(canonical_json.encode("utf-8")).hexdigest()
 
 
 def render_dir(build: Path, env: str) -> Path:

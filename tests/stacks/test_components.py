@@ -145,11 +145,12 @@ def test_each_allowed_flow_is_exactly_one_rule(lab, tid):
     tenant = lab.env.tenant(tid)
     want_in, want_out = expected_flow_rules(lab.env, tenant)
     for namespace in tenant.namespaces:
-        flows = policies(lab, tid, namespace)["zone-flows"]
+        flows = policies(lab, tid, namespace)["allowed-flows"]
         implements = json.loads(flows["metadata"]["annotations"][labels.FLOW_RULES])
-        assert implements == {"ingress": want_in, "egress": want_out}
+        assert implements == {"ingress": want_in, "egress": [network.DNS] + want_out}
         assert len(flows["spec"].get("ingress", [])) == len(want_in)
-        assert len(flows["spec"].get("egress", [])) == len(want_out)
+        assert len(flows["spec"]["egress"]) == 1 + len(want_out)
+        assert sorted(policies(lab, tid, namespace)) == ["allowed-flows", "default-deny"]  # nothing else opens a path
 
 
 def test_forbidden_flows_have_no_rule(lab):
@@ -160,23 +161,24 @@ def test_forbidden_flows_have_no_rule(lab):
         text = json.dumps([r.inputs for r in lab.objects(tenant_stack(tid), "NetworkPolicy")])
         assert internet not in text and gateway not in text
     # egov-extranet pods reach the data zone only at the data pool hosts, never the whole zone
-    flows = policies(lab, "t-430100-hrss", "t-430100-hrss-app")["zone-flows"]["spec"]
-    peers = [p["ipBlock"]["cidr"] for rule in flows["egress"] for p in rule["to"]]
+    flows = policies(lab, "t-430100-hrss", "t-430100-hrss-app")["allowed-flows"]["spec"]
+    peers = [p["ipBlock"]["cidr"] for rule in flows["egress"] for p in rule["to"] if "ipBlock" in p]
     assert str(env.zone("data").cidr) not in peers
     assert f"{env.host('dp-1').address}/32" in peers
 
 
 def test_public_service_rule_admits_only_the_gateway_namespace_on_the_service_port(lab):
-    ingress = policies(lab, "t-430100-health", "t-430100-health-app")["zone-flows"]["spec"]["ingress"]
+    ingress = policies(lab, "t-430100-health", "t-430100-health-app")["allowed-flows"]["spec"]["ingress"]
     public = [r for r in ingress if "namespaceSelector" in r["from"][0]]
     assert public == [{"from": [{"namespaceSelector": {"matchLabels": {labels.NAMESPACE_NAME: network.GATEWAY_NAMESPACE}}}],
                        "ports": [{"protocol": "TCP", "port": 8080}]}]
 
 
 def test_dns_egress_is_allowed_to_cluster_dns_only(lab):
-    dns = policies(lab, "t-430600-edu", "t-430600-edu-app")["allow-dns"]["spec"]
-    assert dns["policyTypes"] == ["Egress"] and "ingress" not in dns
-    assert {p["port"] for p in dns["egress"][0]["ports"]} == {53}
+    dns = policies(lab, "t-430600-edu", "t-430600-edu-app")["allowed-flows"]["spec"]["egress"][0]
+    assert {p["port"] for p in dns["ports"]} == {53}
+    assert dns["to"] == [{"namespaceSelector": {"matchLabels": {labels.NAMESPACE_NAME: "kube-system"}},
+                          "podSelector": {"matchLabels": {"k8s-app": "kube-dns"}}}]
 
 
 def test_no_datapool_rule_or_credentials_without_datasets(lab_copy, tmp_path):
@@ -186,7 +188,7 @@ def test_no_datapool_rule_or_credentials_without_datasets(lab_copy, tmp_path):
     path.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
     rendered = render_inventory(lab_copy, tmp_path / "out", only=["lab.t-430600-edu"], jobs=1)
     assert all(r.ok for r in rendered.results), rendered.results
-    flows = [r for r in rendered.objects("lab.t-430600-edu", "NetworkPolicy") if r.inputs["metadata"]["name"] == "zone-flows"][0]
+    flows = [r for r in rendered.objects("lab.t-430600-edu", "NetworkPolicy") if r.inputs["metadata"]["name"] == "allowed-flows"][0]
     egress = json.loads(flows.inputs["metadata"]["annotations"][labels.FLOW_RULES])["egress"]
     assert not [f for f in egress if "->data" in f]
     assert not rendered.objects("lab.t-430600-edu", "Secret") and not rendered.objects("lab.t-430600-edu", "ConfigMap")

@@ -131,7 +131,7 @@ def test_tenant_stack_reads_its_foundations_and_registers_its_environment(lab):
     assert sorted(monitor.read) == ["organization/govcloud/lab.cluster-egov-1", "organization/govcloud/lab.cluster-internet-1"]
     registered = kinds(monitor)
     assert sorted(registered["kubernetes:core/v1:Namespace"]) == ["edge-t-430100-health", "t-430100-health-app", "t-430100-health-data"]
-    assert len(registered["kubernetes:networking.k8s.io/v1:NetworkPolicy"]) == 7
+    assert len(registered["kubernetes:networking.k8s.io/v1:NetworkPolicy"]) == 5  # 2 namespaces x 2, edge 1
     assert len(registered["kubernetes:rbac.authorization.k8s.io/v1:RoleBinding"]) == 8
     secret = next(r for r in monitor.registered if r["type"] == "kubernetes:core/v1:Secret")
     assert secret["inputs"]["stringData"]["4dabf18193072939515e22adb298388d"] == "1b47061264138c4ac30d75fd1eb44270"  # a secret on the wire

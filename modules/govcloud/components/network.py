@@ -26,6 +26,7 @@ from ..model.platform import Flow
 # The namespace that holds a cluster's Gateway (the shared internet gateway or a zone ingress).
 GATEWAY_NAMESPACE = "govcloud-gateway"
 PUBLIC_SERVICES = "public-services"
+DNS = "dns"  # what the cluster DNS egress rule implements
 
 
 @dataclass(frozen=True)

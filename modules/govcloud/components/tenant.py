@@ -38,6 +38,8 @@ from .kube import KubeObject, meta
 
 TYPE = "govcloud:platform:TenantEnvironment"
 DEPLOYER = "deployer"
+DEFAULT_DENY = "default-deny"
+ALLOWED_FLOWS = "allowed-flows"
 DATAPOOL_CONFIG = "datapool"
 DATAPOOL_SECRET = "datapool-credentials"
 EDGE_PREFIX = "edge-"
@@ -240,23 +242,23 @@ class TenantEnvironment(pulumi.ComponentResource):
     def _network_policies(self, namespace: str, ingress: list[network.Rule], egress: list[network.Rule],
                           opts: pulumi.ResourceOptions) -> None:
         env, tenant = self._env, self._tenant
+        # Default deny both ways, then one policy with exactly one rule per allowed zone flow
+        # (and cluster DNS), each rule's flow named in the flow-rules annotation.
+        spec: dict[str, Any] = {"podSelector": {}, "policyTypes": ["Ingress", "Egress"],
+                                "egress": [network.dns_egress_rule()] + [r.body for r in egress]}
+        if ingress:
+            spec["ingress"] = [r.body for r in ingress]
+        implements = json.dumps({"ingress": [r.implements for r in ingress],
+                                 "egress": [network.DNS] + [r.implements for r in egress]},
+                                ensure_ascii=False, separators=(",", ":"))
         policies = [
-            ("default-deny", {"podSelector": {}, "policyTypes": ["Ingress", "Egress"]}, None),
-            ("allow-dns", {"podSelector": {}, "policyTypes": ["Egress"], "egress": [network.dns_egress_rule()]}, None),
+            (DEFAULT_DENY, {"podSelector": {}, "policyTypes": ["Ingress", "Egress"]}, None),
+            (ALLOWED_FLOWS, spec, {labels.FLOW_RULES: implements}),
         ]
-        if ingress or egress:
-            spec: dict[str, Any] = {"podSelector": {}, "policyTypes": ["Ingress", "Egress"]}
-            if ingress:
-                spec["ingress"] = [r.body for r in ingress]
-            if egress:
-                spec["egress"] = [r.body for r in egress]
-            implements = json.dumps({"ingress": [r.implements for r in ingress], "egress": [r.implements for r in egress]},
-                                    ensure_ascii=False, separators=(",", ":"))
-            policies.append(("zone-flows", spec, {labels.FLOW_RULES: implements}))
-        for name, spec, notes in policies:
+        for name, body, notes in policies:
             KubeObject({"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy",
                         "metadata": meta(name, namespace, labels_=tenant_labels(env, tenant, name), annotations=notes),
-                        "spec": spec}, opts)
+                        "spec": body}, opts)
 
     def _binding(self, namespace: str, name: str, cluster_role: Any, subject: dict[str, str],
                  opts: pulumi.ResourceOptions) -> None:
@@ -313,7 +315,7 @@ class TenantEnvironment(pulumi.ComponentResource):
         KubeObject({"apiVersion": "v1", "kind": "ResourceQuota", "metadata": meta("quota", name, labels_=common),
                     "spec": {"hard": {"pods": "0"}}}, inside)
         KubeObject({"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy",
-                    "metadata": meta("default-deny", name, labels_=common),
+                    "metadata": meta(DEFAULT_DENY, name, labels_=common),
                     "spec": {"podSelector": {}, "policyTypes": ["Ingress", "Egress"]}}, inside)
         gateway = public_outputs.require_output("gateway")
         port = zone_ingress["port"]

@@ -86,11 +86,12 @@ def render_one(job: Job, stack: Stack) -> StackResult:
         _remove(directory)
         return result
     directory.mkdir(parents=True, exist_ok=True)
-    stack_state.save(directory)
+    text = stack_state.to_json()  # once: written and digested (indented JSON is encoded in Python, slowly)
+    (directory / state_format.STATE_FILE).write_text(text, encoding="utf-8")
     (directory / state_format.MANIFESTS_FILE).write_text(_dump_manifests(manifests), encoding="utf-8")
     result.resources = len(stack_state.resources)
     result.objects = len(manifests)
-    result.digest = stack_state.digest()
+    result.digest = state_format.digest_of(text)
     result.outputs = rendered.outputs
     return result
 
@@ -104,11 +105,20 @@ def _remove(directory: Path) -> None:
 _JOB: Job | None = None
 
 
+def _render_batch(job: Job, names: list[str]) -> list[StackResult]:
+    # The mock runtime allocates many short-lived cycles; collecting once per batch instead of
+    # on every allocation threshold saves a fifth of the CPU time.
+    gc.disable()
+    try:
+        return [render_one(job, job.env.stack(n)) for n in names]
+    finally:
+        gc.enable()
+        gc.collect()
+
+
 def _worker_batch(names: list[str]) -> list[StackResult]:
     assert _JOB is not None
-    results = [render_one(_JOB, _JOB.env.stack(n)) for n in names]
-    gc.collect()
-    return results
+    return _render_batch(_JOB, names)
 
 
 def _batches(items: list[str], size: int) -> Iterator[list[str]]:
@@ -153,10 +163,11 @@ def render(env: Environment, inventories: Path, out: Path, *, only: list[str] | 
             tenants.append(stack.name)
     workers = max(1, min(jobs or os.cpu_count() or 1, len(tenants) // BATCH or 1))
     if workers == 1 or len(tenants) <= BATCH:
-        for name in tenants:
-            results[name] = render_one(job, env.stack(name))
+        for batch in _batches(tenants, BATCH):
+            for result in _render_batch(job, batch):
+                results[result.stack] = result
             if progress:
-                progress(1)
+                progress(len(batch))
     else:
         _JOB = job
         gc.collect()
