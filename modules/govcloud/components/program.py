@@ -12,11 +12,11 @@ from pathlib import Path
 from typing import Iterable
 
 import pulumi
-import pulumi_kubernetes as kubernetes
 
 from ..model import Environment, Stack, foundation_stack_name, load_environment
 from ..model.platform import Cluster
 from . import foundation, tenant as tenant_component
+from .kube import KubernetesProvider
 
 # The Pulumi project (Pulumi.yaml, stacks/, policies/) this package belongs to.
 PROJECT_DIR = Path(__file__).resolve().parents[3]
@@ -51,9 +51,9 @@ def split_stack_name(stack: str) -> tuple[str, str]:
     return env, rest
 
 
-def provider_for(cluster: Cluster) -> kubernetes.Provider:
+def provider_for(cluster: Cluster) -> KubernetesProvider:
     """A Kubernetes provider per cluster, from the kubeconfig context named in platform.yaml."""
-    return kubernetes.Provider(f"cluster-{cluster.id}", context=cluster.kube_context, enable_server_side_apply=True)
+    return KubernetesProvider(f"cluster-{cluster.id}", context=cluster.kube_context)
 
 
 def stack_reference(stack: str) -> pulumi.StackReference:

@@ -27,14 +27,13 @@ from decimal import Decimal
 from typing import Any
 
 import pulumi
-import pulumi_random
 
 from .. import labels
 from ..model import Environment, Tenant
 from ..model import codes
 from ..model.platform import Cluster
 from . import foundation, network
-from .kube import KubeObject, meta
+from .kube import KubeObject, meta, plugin_version
 
 TYPE = "govcloud:platform:TenantEnvironment"
 DEPLOYER = "deployer"
@@ -44,6 +43,22 @@ DATAPOOL_CONFIG = "datapool"
 DATAPOOL_SECRET = "datapool-credentials"
 EDGE_PREFIX = "edge-"
 BINARY_UNITS = ("Ti", "Gi", "Mi", "Ki")
+
+
+class GeneratedPassword(pulumi.CustomResource):
+    """pulumi-random's RandomPassword (same token, inputs and secret outputs as its SDK class).
+
+    The value is made by the provider, kept encrypted in the stack's state and is a secret
+    output: nobody types, mails or commits it.
+    """
+
+    result: pulumi.Output[str]
+
+    def __init__(self, name: str, *, length: int, opts: pulumi.ResourceOptions) -> None:
+        opts = pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(
+            additional_secret_outputs=["bcryptHash", "result"], version=plugin_version("pulumi-random")))
+        super().__init__("random:index/randomPassword:RandomPassword", name,
+                         {"length": length, "special": False, "result": None, "bcryptHash": None}, opts)
 
 
 def pod_security_level(tenant: Tenant) -> str:
@@ -292,8 +307,7 @@ class TenantEnvironment(pulumi.ComponentResource):
                         "GOVCLOUD_DATASETS_CONSUMED": ",".join(c.dataset for c in datasets.consumes),
                     }}, opts)
         # The credential never exists outside Pulumi's encrypted state: generated, not typed.
-        password = pulumi_random.RandomPassword(f"{self._tenant.id}-datapool", length=32, special=False,
-                                                opts=pulumi.ResourceOptions(parent=self))
+        password = GeneratedPassword(f"{self._tenant.id}-datapool", length=32, opts=pulumi.ResourceOptions(parent=self))
         KubeObject({"apiVersion": "v1", "kind": "Secret", "type": "kubernetes.io/basic-auth",
                     "metadata": meta(DATAPOOL_SECRET, namespace, labels_=tenant_labels(self._env, self._tenant, "datapool")),
                     "stringData": {"username": settings["role"], "password": password.result}}, opts)
