@@ -178,11 +178,12 @@ class Environment:
         tenants = [Stack(tenant_stack_name(self.name, t.id), "tenant", t.cluster, t.id) for t in self.tenants]
         return tuple(foundations + tenants)
 
+    @cached_property
+    def _stacks(self) -> dict[str, Stack]:
+        return {s.name: s for s in self.stacks}
+
     def stack(self, name: str) -> Stack:
-        for stack in self.stacks:
-            if stack.name == name:
-                return stack
-        raise KeyError(name)
+        return self._stacks[name]
 
     # -- capacity ------------------------------------------------------------------------
     def capacity_used(self, cluster_id: str) -> dict[str, Decimal]:
