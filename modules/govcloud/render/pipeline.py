@@ -13,7 +13,7 @@ import gc
 import multiprocessing
 import os
 import shutil
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
@@ -129,63 +129,73 @@ def _batches(items: list[str], size: int) -> Iterator[list[str]]:
 def render(env: Environment, inventories: Path, out: Path, *, only: list[str] | None = None, jobs: int | None = None,
            program: Path = PROGRAM, progress: Callable[[int], None] | None = None) -> list[StackResult]:
     """Render ``only`` (stack names) or every stack of ``env`` into ``out``; results in stack order."""
-    global _JOB
     targets = [env.stack(n) for n in only] if only else list(env.stacks)
-    target_names = {s.name for s in targets}
     stack_program.remember(env, inventories)
     job = Job(env, inventories, out, program)
     results: dict[str, StackResult] = {}
 
-    # Foundations first: few and small, in this process; their outputs feed every tenant.
-    for stack in stack_program.foundations_needed(env, targets) + [s for s in targets if s.kind == "foundation"]:
-        if stack.name in results or stack.name in job.foundation_outputs:
-            continue
-        scratch = stack.name not in target_names
-        result = render_one(Job(env, inventories, out / ".scratch" if scratch else out, program), stack)
-        if not scratch:
-            results[stack.name] = result
-            if progress:
-                progress(1)
-        elif not result.ok:
-            results[stack.name] = result
-        job.foundation_outputs[stack.name] = result.outputs
-    shutil.rmtree(out / ".scratch", ignore_errors=True)
+    def collect(batch: list[StackResult]) -> None:
+        for result in batch:
+            results[result.stack] = result
+        if progress:
+            progress(len(batch))
 
-    failed = {name for name, outputs in job.foundation_outputs.items() if name in results and not results[name].ok}
-    tenants = []
+    failed = _render_foundations(job, targets, collect, results)
+    tenants: list[str] = []
     for stack in (s for s in targets if s.kind == "tenant"):
         blocked = sorted(f.name for f in stack_program.foundations_needed(env, [stack]) if f.name in failed)
         if blocked:
-            results[stack.name] = StackResult(stack.name, errors=[f"{stack.name}: foundation {', '.join(blocked)} failed to render"])
-            if progress:
-                progress(1)
+            collect([StackResult(stack.name, errors=[f"{stack.name}: foundation {', '.join(blocked)} failed to render"])])
         else:
             tenants.append(stack.name)
-    workers = max(1, min(jobs or os.cpu_count() or 1, len(tenants) // BATCH or 1))
-    if workers == 1 or len(tenants) <= BATCH:
-        for batch in _batches(tenants, BATCH):
-            for result in _render_batch(job, batch):
-                results[result.stack] = result
-            if progress:
-                progress(len(batch))
-    else:
-        _JOB = job
-        gc.collect()
-        gc.freeze()  # the model is shared copy-on-write with the workers; keep the collector off it
-        try:
-            with multiprocessing.get_context("fork").Pool(workers) as pool:
-                for batch in pool.imap_unordered(_worker_batch, list(_batches(tenants, BATCH))):
-                    for result in batch:
-                        results[result.stack] = result
-                    if progress:
-                        progress(len(batch))
-        finally:
-            _JOB = None
-            gc.unfreeze()
-
+    _render_tenants(job, tenants, jobs, collect)
     if not only:
         _remove_stale(out, {s.name for s in env.stacks})
     return [results[s.name] for s in env.stacks if s.name in results]
+
+
+def _render_foundations(job: Job, targets: list[Stack], collect: Callable[[list[StackResult]], None],
+                        results: dict[str, StackResult]) -> set[str]:
+    """Foundations first: few and small, in this process; their outputs answer every tenant's
+    StackReferences. Foundations only needed for their outputs render into a scratch directory.
+    Returns the names of those that failed."""
+    names = {s.name for s in targets}
+    failed: set[str] = set()
+    for stack in stack_program.foundations_needed(job.env, targets) + [s for s in targets if s.kind == "foundation"]:
+        if stack.name in job.foundation_outputs or stack.name in failed:
+            continue
+        wanted = stack.name in names
+        result = render_one(replace(job, out=job.out if wanted else job.out / ".scratch"), stack)
+        if wanted:
+            collect([result])
+        elif not result.ok:
+            results[stack.name] = result
+        if result.ok:
+            job.foundation_outputs[stack.name] = result.outputs
+        else:
+            failed.add(stack.name)
+    shutil.rmtree(job.out / ".scratch", ignore_errors=True)
+    return failed
+
+
+def _render_tenants(job: Job, names: list[str], jobs: int | None, collect: Callable[[list[StackResult]], None]) -> None:
+    global _JOB
+    batches = list(_batches(names, BATCH))
+    workers = min(jobs or os.cpu_count() or 1, len(batches))
+    if workers <= 1:
+        for batch in batches:
+            collect(_render_batch(job, batch))
+        return
+    _JOB = job
+    gc.collect()
+    gc.freeze()  # the model is shared copy-on-write with the workers; keep the collector off it
+    try:
+        with multiprocessing.get_context("fork").Pool(workers) as pool:
+            for batch in pool.imap_unordered(_worker_batch, batches):
+                collect(batch)
+    finally:
+        _JOB = None
+        gc.unfreeze()
 
 
 def _remove_stale(out: Path, current: set[str]) -> None:
