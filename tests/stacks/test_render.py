@@ -133,3 +133,21 @@ def test_a_full_render_removes_stacks_the_model_no_longer_implies(tmp_path):
     (stale / "manifests.yaml").write_text("", encoding="utf-8")
     render_inventory(LAB_INVENTORIES, out, jobs=1)
     assert not stale.exists()
+
+
+def test_render_command_json_and_unknown_stack(tmp_path):
+    import json
+
+    from typer.testing import CliRunner
+
+    from govcloud.cli import app
+
+    runner = CliRunner()
+    done = runner.invoke(app, ["--inventories", str(LAB_INVENTORIES), "render", "--env", "lab", "--stack", "lab.t-430600-edu",
+                               "--out", str(tmp_path / "out"), "--output", "json"])
+    assert done.exit_code == 0, done.output
+    report = json.loads(done.stdout)
+    assert report["ok"] and [s["stack"] for s in report["stacks"]] == ["lab.t-430600-edu"]
+    assert report["stacks"][0]["digest"] == StackState.load(tmp_path / "out" / "lab.t-430600-edu" / "state.json").digest()
+    unknown = runner.invoke(app, ["--inventories", str(LAB_INVENTORIES), "render", "--stack", "lab.t-000000-nobody"])
+    assert unknown.exit_code == 2 and "not implied by environment lab" in unknown.output
