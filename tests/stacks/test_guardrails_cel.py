@@ -65,8 +65,9 @@ def deployment(**pod_spec) -> dict:
 def cronjob(**pod_spec) -> dict:
     template = pod(**pod_spec)
     return {"apiVersion": "batch/v1", "kind": "CronJob", "metadata": {"name": "nightly", "labels": dict(TENANT_LABELS)},
-            "spec": {"schedule": "0 2 * * *", "jobTemplate": {"spec": {"template": {"metadata": template["metadata"],
-                                                                                      "spec": template["spec"]}}}}}
+            "spec": {"schedule": "0 2 * * *", "jobTemplate": {
+                "metadata": {"labels": dict(TENANT_LABELS)},
+                "spec": {"template": {"metadata": template["metadata"], "spec": template["spec"]}}}}}
 
 
 WORKLOAD_RAILS = ["govcloud-approved-registry", "govcloud-no-privileged", "govcloud-no-host-namespaces",
@@ -121,6 +122,12 @@ def test_pod_template_without_labels_is_denied_even_if_the_deployment_has_them(r
     obj = deployment()
     obj["spec"]["template"]["metadata"] = {"labels": {"app": "web"}}
     assert "pod templates must carry" in " ".join(admit(rails["govcloud-required-labels"], obj))
+
+
+def test_cronjob_job_templates_need_the_labels(rails):
+    obj = cronjob()
+    del obj["spec"]["jobTemplate"]["metadata"]
+    assert "job templates of CronJobs must carry" in " ".join(admit(rails["govcloud-required-labels"], obj))
 
 
 def test_a_workload_cannot_claim_another_tenant(rails):

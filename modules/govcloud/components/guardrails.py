@@ -143,6 +143,13 @@ REQUIRED_LABELS = Guardrail(
             "pod templates must carry the labels " + ", ".join(labels.REQUIRED_WORKLOAD_LABELS),
         ),
         Validation(
+            # The CronJob controller creates Jobs from jobTemplate.metadata: they need the labels too.
+            f"object.kind != 'CronJob' || {_cel_list(labels.REQUIRED_WORKLOAD_LABELS)}.all(k, "
+            "has(object.spec.jobTemplate.metadata) && has(object.spec.jobTemplate.metadata.labels)"
+            " && k in object.spec.jobTemplate.metadata.labels)",
+            "job templates of CronJobs must carry the labels " + ", ".join(labels.REQUIRED_WORKLOAD_LABELS),
+        ),
+        Validation(
             f"!has(object.metadata.labels) || !({_cel_string(labels.TENANT)} in object.metadata.labels)"
             f" || object.metadata.labels[{_cel_string(labels.TENANT)}] == namespaceObject.metadata.labels[{_cel_string(labels.TENANT)}]",
             "the tenant label must name the tenant that owns the namespace",
