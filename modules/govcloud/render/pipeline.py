@@ -13,6 +13,7 @@ import gc
 import multiprocessing
 import os
 import shutil
+import warnings
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Callable, Iterator
@@ -129,6 +130,8 @@ def _batches(items: list[str], size: int) -> Iterator[list[str]]:
 def render(env: Environment, inventories: Path, out: Path, *, only: list[str] | None = None, jobs: int | None = None,
            program: Path = PROGRAM, progress: Callable[[int], None] | None = None) -> list[StackResult]:
     """Render ``only`` (stack names) or every stack of ``env`` into ``out``; results in stack order."""
+    # A program that fails leaves Pulumi outputs nobody awaits; their warnings say nothing more.
+    warnings.filterwarnings("ignore", message="coroutine .* was never awaited", category=RuntimeWarning)
     targets = [env.stack(n) for n in only] if only else list(env.stacks)
     stack_program.remember(env, inventories)
     job = Job(env, inventories, out, program)

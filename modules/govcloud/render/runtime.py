@@ -178,6 +178,12 @@ def run_program(program: Path, stack: str, *, project: str, config: dict[str, st
         except BaseException as exc:  # noqa: BLE001 - re-raised on the calling thread
             outcome.append(exc)
         finally:
+            # A failed program leaves registrations pending: cancel them as asyncio.run would.
+            pending = asyncio.all_tasks(loop)
+            for task in pending:
+                task.cancel()
+            if pending:
+                loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
             loop.close()
 
     thread = threading.Thread(target=target, name=f"render {stack}")
