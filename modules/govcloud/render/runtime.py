@@ -166,7 +166,7 @@ def run_program(program: Path, stack: str, *, project: str, config: dict[str, st
     """Run ``program`` (a directory with ``__main__.py``, or a file) as stack ``stack``.
 
     The run happens on a fresh thread: the SDK records a stack trace for every resource, and a
-    short call stack (not the renderer's pool and CLI frames) makes that a third cheaper.
+    short call stack (without the renderer's pool and CLI frames) keeps that cheaper.
     """
     outcome: list = []
 
