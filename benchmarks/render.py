@@ -25,6 +25,9 @@ INVENTORIES = ROOT / "build" / "inventories"
 OUT = ROOT / "build" / "render" / "province"
 
 
+CACHE = ROOT / "build" / "cache"
+
+
 def cpu_seconds() -> float:
     own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
     return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
@@ -44,7 +47,8 @@ def main() -> int:
     cores = os.cpu_count() or 1
 
     started = time.perf_counter()
-    env = load_environment("province", INVENTORIES)
+    # As the CLI does: parsed documents are cached by content digest (build/cache).
+    env = load_environment("province", INVENTORIES, cache_dir=CACHE)
     loaded = time.perf_counter()
     cpu_before = cpu_seconds()
     results = pipeline.render(env, INVENTORIES, OUT)
@@ -72,7 +76,7 @@ def main() -> int:
                         + yaml.safe_dump(document, allow_unicode=True, sort_keys=False), encoding="utf-8")
         before = (OUT / f"province.{tenant.id}" / "state.json").read_text(encoding="utf-8")
         t0 = time.perf_counter()
-        changed = load_environment("province", INVENTORIES)
+        changed = load_environment("province", INVENTORIES, cache_dir=CACHE)
         t1, c1 = time.perf_counter(), cpu_seconds()
         (one,) = [r for r in pipeline.render(changed, INVENTORIES, OUT, only=[f"province.{tenant.id}"]) if r.stack.endswith(tenant.id)]
         t2, c2 = time.perf_counter(), cpu_seconds()

@@ -51,8 +51,14 @@ def output_of(ctx: typer.Context, output: Output | None) -> Output:
     return output or settings(ctx).output
 
 
+def cache_dir() -> Path | None:
+    """Where parsed inventory documents are cached (GOVCLOUD_CACHE_DIR; "off" disables)."""
+    value = os.environ.get("GOVCLOUD_CACHE_DIR", "build/cache")
+    return None if value == "off" else Path(value)
+
+
 def load(ctx: typer.Context, env: str | None = None) -> Environment:
-    return load_environment(env_name(ctx, env), settings(ctx).inventories)
+    return load_environment(env_name(ctx, env), settings(ctx).inventories, cache_dir=cache_dir())
 
 
 EnvOption = typer.Option(None, "--env", "-e", help="Environment under the inventories directory (default: lab).")

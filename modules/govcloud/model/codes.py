@@ -9,6 +9,7 @@
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 from decimal import Decimal, InvalidOperation
 
 # First two digits of GB/T 2260 codes: provinces, autonomous regions, municipalities, SARs.
@@ -126,6 +127,12 @@ def parse_quantity(value: str | int | float) -> Decimal:
         raise ValueError(f"{value!r} is not a quantity")
     if isinstance(value, (int, float)):
         return Decimal(str(value))
+    return _parse_quantity_text(value)
+
+
+@lru_cache(maxsize=4096)
+def _parse_quantity_text(value: str) -> Decimal:
+    # Quotas repeat the same few strings thousands of times across a province.
     match = QUANTITY_RE.match(value.strip())
     if not match:
         raise ValueError(f"{value!r} is not a Kubernetes quantity such as 500m, 4, 16Gi")

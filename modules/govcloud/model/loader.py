@@ -7,8 +7,6 @@ over what the earlier one accepted, so a user never sees a cascade of follow-on 
 
 from __future__ import annotations
 
-import hashlib
-import os
 import types
 import typing
 from pathlib import Path
@@ -20,7 +18,8 @@ from . import codes, rules
 from .environment import Environment, Tenant
 from .errors import InputError, Problem, field_path
 from .platform import Platform
-from .source import SourceDocument, load_yaml_bytes, load_yaml_file
+from .cache import DocumentCache
+from .source import SourceDocument, load_yaml_bytes, read_file
 from .tenant import TenantRequest
 from .waivers import WaiverFile
 
@@ -31,13 +30,11 @@ TENANTS_DIR = "tenants"
 WAIVERS_FILE = "waivers.yaml"
 
 
-def display_path(path: Path) -> str:
+def display_path(path: Path, cwd: Path | None = None) -> str:
     """Paths in messages: relative to the working directory when inside it."""
-    try:
-        rel = os.path.relpath(path)
-    except ValueError:  # pragma: no cover - other drive on Windows
-        return str(path)
-    return str(path) if rel.startswith("..") else rel
+    absolute = path if path.is_absolute() else (cwd or Path.cwd()) / path
+    base = cwd or Path.cwd()
+    return absolute.relative_to(base).as_posix() if absolute.is_relative_to(base) else str(path)
 
 
 def _model_at(model: type, loc: tuple) -> type | None:
@@ -114,10 +111,10 @@ def parse_document(doc: SourceDocument, model: type[M]) -> tuple[M | None, list[
         return None, problems
 
 
-def _read(path: Path) -> SourceDocument:
+def _read_bytes(path: Path, shown: str) -> bytes:
     if path.is_symlink():
-        raise InputError([Problem(display_path(path), 0, "", "symbolic links are not followed in inventories")])
-    return load_yaml_file(path, display_path(path))
+        raise InputError([Problem(shown, 0, "", "symbolic links are not followed in inventories")])
+    return read_file(path, shown)
 
 
 def environment_dir(inventories: Path, env: str) -> Path:
@@ -137,32 +134,43 @@ def tenant_files(root: Path) -> list[Path]:
     return sorted(p for p in directory.iterdir() if p.suffix in (".yaml", ".yml"))
 
 
-def _digest(doc: SourceDocument) -> str:
-    return hashlib.sha256(doc.raw).hexdigest()
-
-
 def load_environment(
     env: str,
     inventories: Path = Path("inventories"),
     *,
     extra_tenants: dict[Path, bytes] | None = None,
+    cache_dir: Path | None = None,
 ) -> Environment:
     """Load, validate and merge one environment, or raise ``InputError`` with every problem.
 
     ``extra_tenants`` lets ``tenant new``/``tenant validate`` check a request that is not (yet)
-    in the tenants directory, in the context of the whole environment.
+    in the tenants directory, in the context of the whole environment. ``cache_dir`` keeps
+    parsed documents by content digest (see ``cache.py``); validation always runs in full.
     """
     root = environment_dir(inventories, env)
     problems: list[Problem] = []
     sources: dict[str, str] = {}
+    cache = DocumentCache(cache_dir / f"inventory-{env}.json") if cache_dir is not None else None
+
+    here = Path.cwd()
 
     def read(path: Path, raw: bytes | None = None) -> SourceDocument | None:
+        shown = display_path(path, here)
         try:
-            doc = load_yaml_bytes(display_path(path), raw) if raw is not None else _read(path)
+            if raw is None:
+                raw = _read_bytes(path, shown)
+            digest = DocumentCache.key(raw)
+            hit, data = cache.get(digest) if cache is not None else (False, None)
+            if hit:
+                doc = SourceDocument(shown, data, None, raw)
+            else:
+                doc = load_yaml_bytes(shown, raw)
+                if cache is not None:
+                    cache.put(digest, doc.data)
         except InputError as exc:
             problems.extend(exc.problems)
             return None
-        sources[os.path.relpath(path, root)] = _digest(doc)
+        sources[path.relative_to(root).as_posix() if path.is_relative_to(root) else str(path)] = digest
         return doc
 
     platform_doc = read(root / PLATFORM_FILE)
@@ -198,6 +206,8 @@ def load_environment(
             problems += found
             waiver_file = parsed or WaiverFile()
 
+    if cache is not None:
+        cache.save()
     if platform is None or problems:
         raise InputError(problems)
 

@@ -7,7 +7,7 @@ into file, line and field). Checks never stop at the first problem.
 from __future__ import annotations
 
 import datetime as dt
-from collections import Counter, defaultdict
+from collections import defaultdict
 from typing import Iterable, Iterator
 
 from . import codes
@@ -199,10 +199,9 @@ def merge_tenant(doc: SourceDocument, request: TenantRequest, platform: Platform
             add(doc.problem(("services",), "egov-intranet tenants cannot expose public services"))
 
     admins = request.administrators
-    accounts = Counter(p.account for p in (admins.system, admins.security, admins.audit))
-    for role in ("system", "security", "audit"):
-        account = getattr(admins, role).account
-        if accounts[account] > 1:
+    accounts = [admins.system.account, admins.security.account, admins.audit.account]
+    for role, account in zip(("system", "security", "audit"), accounts):
+        if accounts.count(account) > 1:
             add(doc.problem(("administrators", role, "account"),
                             f"{account} holds more than one administrator role; system, security and audit must be three different people"))
 

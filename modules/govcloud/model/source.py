@@ -51,15 +51,22 @@ def _plain_scalar(value: str) -> Any:
 
 @dataclass(frozen=True)
 class SourceDocument:
-    """A parsed YAML document plus where each field came from."""
+    """A parsed YAML document plus where each field came from.
+
+    ``lines`` may be None for a document whose data came from the inventory cache: it is
+    rebuilt from ``raw`` the first time a problem has to name a line.
+    """
 
     path: str
     data: Any
-    lines: dict[tuple, int]
+    lines: dict[tuple, int] | None
     raw: bytes
 
     def line_of(self, loc: tuple) -> int:
+        if self.lines is None:
+            object.__setattr__(self, "lines", load_yaml_bytes(self.path, self.raw).lines)
         """The line of ``loc`` or of its nearest ancestor that exists in the file."""
+        assert self.lines is not None
         loc = tuple(loc)
         while loc:
             if loc in self.lines:
@@ -112,16 +119,20 @@ def load_yaml_bytes(path: str, raw: bytes) -> SourceDocument:
     return SourceDocument(path, data, walker.lines, raw)
 
 
-def load_yaml_file(path: Path, display: str | None = None) -> SourceDocument:
-    shown = display or str(path)
+def read_file(path: Path, shown: str) -> bytes:
+    """The file's bytes, refusing oversized files before reading them."""
     try:
         size = path.stat().st_size
         if size > MAX_FILE_BYTES:
             raise _fail(shown, 0, "", f"file is {size} bytes; the limit is {MAX_FILE_BYTES} bytes")
-        raw = path.read_bytes()
+        return path.read_bytes()
     except OSError as exc:
         raise _fail(shown, 0, "", f"cannot read file: {exc.strerror}") from None
-    return load_yaml_bytes(shown, raw)
+
+
+def load_yaml_file(path: Path, display: str | None = None) -> SourceDocument:
+    shown = display or str(path)
+    return load_yaml_bytes(shown, read_file(path, shown))
 
 
 class _Walker:
