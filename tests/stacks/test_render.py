@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import filecmp
 from pathlib import Path
 
@@ -151,3 +152,28 @@ def test_render_command_json_and_unknown_stack(tmp_path):
     assert report["stacks"][0]["digest"] == StackState.load(tmp_path / "out" / "lab.t-430600-edu" / "state.json").digest()
     unknown = runner.invoke(app, ["--inventories", str(LAB_INVENTORIES), "render", "--stack", "lab.t-000000-nobody"])
     assert unknown.exit_code == 2 and "not implied by environment lab" in unknown.output
+
+
+def test_skipping_source_positions_changes_nothing_rendered(lab, tmp_path, monkeypatch):
+    """The offline render skips the SDK's per-resource stack trace; with it, the output is the same."""
+    from pulumi.runtime import resource as sdk_resource
+
+    from govcloud.render import runtime
+
+    original = sdk_resource._get_stack_trace
+    calls = []
+
+    def counting():
+        calls.append(1)
+        return original()
+
+    monkeypatch.setattr(sdk_resource, "_get_stack_trace", counting)
+    stacks = ["lab.cluster-egov-1", "lab.t-430100-health"]
+    fast = pipeline.render(lab.env, LAB_INVENTORIES, tmp_path / "fast", only=stacks, jobs=1)
+    assert calls == [] and sdk_resource._get_stack_trace is counting  # skipped, then put back
+    monkeypatch.setattr(runtime, "_without_source_positions", contextlib.nullcontext)
+    slow = pipeline.render(lab.env, LAB_INVENTORIES, tmp_path / "slow", only=stacks, jobs=1)
+    assert len(calls) > 20
+    assert [r.digest for r in fast] == [r.digest for r in slow]
+    for stack in stacks:
+        assert (tmp_path / "fast" / stack / "state.json").read_bytes() == (tmp_path / "slow" / stack / "state.json").read_bytes()

@@ -16,20 +16,22 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import contextlib
 import hashlib
 import logging
 import runpy
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
 import pulumi
 from google.protobuf import struct_pb2
 from google.protobuf.json_format import MessageToDict
 from pulumi.runtime import rpc
 from pulumi.runtime.mocks import MockMonitor, Mocks
-from pulumi.runtime.proto import resource_pb2
+from pulumi.runtime import resource as sdk_resource
+from pulumi.runtime.proto import resource_pb2, source_pb2
 from pulumi.runtime.settings import get_root_resource, set_root_resource
 from pulumi.runtime.sync_await import _ensure_event_loop, _sync_await
 
@@ -161,6 +163,27 @@ def _is_secret(value: struct_pb2.Value) -> bool:
         and value.struct_value.fields[SIG_KEY].string_value == SECRET_SIG
 
 
+@contextlib.contextmanager
+def _without_source_positions() -> Iterator[None]:
+    """Skip the SDK's per-resource stack trace while rendering offline.
+
+    For every resource the SDK walks the Python stack to send the engine a source position for
+    its diagnostics; the recording monitor discards it, and the walk is a fifth of the render's
+    CPU time at province scale. Rendered output is byte-for-byte the same (tested). The engine
+    path (``pulumi up``) never comes here. If a future SDK renames the private function, nothing
+    is patched: the render stays correct, only slower.
+    """
+    original = getattr(sdk_resource, "_get_stack_trace", None)
+    if original is None:
+        yield
+        return
+    sdk_resource._get_stack_trace = source_pb2.StackTrace
+    try:
+        yield
+    finally:
+        sdk_resource._get_stack_trace = original
+
+
 def run_program(program: Path, stack: str, *, project: str, config: dict[str, str],
                 stack_outputs: dict[str, dict[str, Any]] | None = None) -> RenderedProgram:
     """Run ``program`` (a directory with ``__main__.py``, or a file) as stack ``stack``.
@@ -187,8 +210,9 @@ def run_program(program: Path, stack: str, *, project: str, config: dict[str, st
             loop.close()
 
     thread = threading.Thread(target=target, name=f"render {stack}")
-    thread.start()
-    thread.join()
+    with _without_source_positions():
+        thread.start()
+        thread.join()
     if isinstance(outcome[0], BaseException):
         raise outcome[0]
     return outcome[0]
