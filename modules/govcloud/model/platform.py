@@ -7,7 +7,7 @@ Only shapes live here; rules that relate one part of the document to another are
 from __future__ import annotations
 
 from ipaddress import IPv4Address, IPv4Network
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import Field
 
@@ -26,6 +26,7 @@ from .types import (
     Text,
     ZoneKind,
 )
+from .waivers import RULE_ID_PATTERN
 
 
 class Region(Strict):
@@ -180,10 +181,17 @@ class LevelProfile(Strict):
     tenant_template: TenantTemplate
 
 
+Enforcement = Literal["advisory", "mandatory", "disabled"]
+
+
 class PolicySettings(Strict):
     security_team: list[Person] = Field(min_length=1, description="Who may approve waivers and sign reviews")
     waiver_max_days: int = Field(90, ge=1, le=365, strict=True)
     certificate_validity_days: int = Field(30, ge=1, le=365, strict=True)
+    enforcement: dict[Annotated[str, Field(pattern=RULE_ID_PATTERN)], Enforcement] = Field(
+        default_factory=dict,
+        description="Per-environment enforcement of policy rules by rule id, overriding each rule's default",
+    )
 
 
 class Platform(Strict):
