@@ -16,6 +16,16 @@ CLUSTER = f"{PREFIX}/cluster"
 ENVIRONMENT = f"{PREFIX}/env"
 # What an object is for inside a tenant (e.g. default-deny, flow, datapool, admin-system).
 PURPOSE = f"{PREFIX}/purpose"
+# Values of PURPOSE that the policy pack relies on.
+PURPOSE_DEFAULT_DENY = "default-deny"
+PURPOSE_FLOW = "flow"
+PURPOSE_DATAPOOL = "datapool"
+PURPOSE_SERVICE = "service"
+PURPOSE_INTERNET_GATEWAY = "internet-gateway"
+PURPOSE_ADMIN_SYSTEM = "admin-system"
+PURPOSE_ADMIN_SECURITY = "admin-security"
+PURPOSE_ADMIN_AUDIT = "admin-audit"
+ADMIN_PURPOSES = {"system": PURPOSE_ADMIN_SYSTEM, "security": PURPOSE_ADMIN_SECURITY, "audit": PURPOSE_ADMIN_AUDIT}
 MANAGED_BY = "app.kubernetes.io/managed-by"
 MANAGED_BY_VALUE = "govcloud"
 
@@ -27,6 +37,8 @@ DEPARTMENT = f"{PREFIX}/department"
 REQUESTED_BY = f"{PREFIX}/requested-by"
 CHANGE_REASON = f"{PREFIX}/change-reason"
 FLOW = f"{PREFIX}/flow"
+# On an object granting a tenant access to a dataset: the dataset ref (<tenant-id>/<name>) and
+# the approval reference that allows it (conditional datasets). Several refs: comma-separated.
 DATASET = f"{PREFIX}/dataset"
 APPROVAL = f"{PREFIX}/approval"
 DESCRIPTION = f"{PREFIX}/description"
