@@ -1,0 +1,1 @@
+"""Data standard: the data pool and the government sharing classes of datasets."""

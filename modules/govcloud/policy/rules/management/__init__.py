@@ -1,0 +1,1 @@
+"""Management standard: capacity, change records, approvals and what a tenant stack may touch."""

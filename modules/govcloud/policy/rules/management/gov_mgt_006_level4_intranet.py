@@ -1,0 +1,30 @@
+"""MLPS level 4 systems live only in the e-government intranet."""
+
+from .... import labels
+from ...k8s import tenant_level, zone_of
+from ...rule import NotApplicable, resource_rule
+
+
+@resource_rule(
+    id="GOV-MGT-006",
+    title="MLPS level 4 tenants only in egov-intranet zones",
+    clause="GB/T 22239-2019 9 (第四级安全要求); govcloud platform standard: level 4 only in the isolated intranet",
+    severity="critical",
+    enforcement="mandatory",
+    remediation="Place level 4 tenants on a cluster in an egov-intranet zone.",
+    kinds=("Namespace",),
+    facts=("zones", "tenants", "clusters"),
+)
+def check(obj, facts):
+    if not obj.tenant:
+        raise NotApplicable("not a tenant namespace")
+    levels = {tenant_level(obj, facts)}
+    try:
+        levels.add(int(str(obj.labels.get(labels.MLPS_LEVEL))))
+    except ValueError:
+        pass
+    if 4 not in levels:
+        return
+    zone = zone_of(obj, facts)
+    if facts.zone_kind(zone) != "egov-intranet":
+        yield f"namespace {obj.object_name} is MLPS level 4 in zone {zone} ({facts.zone_kind(zone)}); level 4 lives only in egov-intranet"

@@ -1,0 +1,1 @@
+"""Services standard: how tenants publish services through the internet gateway."""

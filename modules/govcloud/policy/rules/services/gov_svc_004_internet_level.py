@@ -1,0 +1,27 @@
+"""Whatever faces the internet is protected at MLPS level 2 at least."""
+
+from ...k8s import tenant_level, zone_of
+from ...rule import NotApplicable, resource_rule
+
+
+@resource_rule(
+    id="GOV-SVC-004",
+    title="Internet-facing tenants are MLPS level 2 or higher",
+    clause="GB/T 22239-2019 7 (第二级安全要求) for systems serving the public; govcloud platform standard",
+    severity="high",
+    enforcement="mandatory",
+    remediation="Raise the tenant's mlps_level to 2 or more (and complete the filing), or do not publish the service.",
+    kinds=("Namespace", "Ingress"),
+    facts=("zones", "tenants", "clusters"),
+)
+def check(obj, facts):
+    tenant = obj.tenant or facts.namespace_owner.get(obj.namespace or "")
+    if not tenant:
+        raise NotApplicable("not a tenant object")
+    level = tenant_level(obj, facts)
+    zone = zone_of(obj, facts)
+    facing = obj.kind == "Ingress" or facts.zone_kind(zone) == "internet"
+    if not facing:
+        raise NotApplicable("not internet-facing")
+    if level is None or level < 2:
+        yield f"{obj.describe()} faces the internet but tenant {tenant} is MLPS level {level}"

@@ -1,0 +1,1 @@
+"""Technology standard: images, labels, API versions and container resources."""
