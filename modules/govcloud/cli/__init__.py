@@ -12,7 +12,7 @@ from pathlib import Path
 import typer
 
 from ..model import InputError
-from . import inventory, keys, ledger, stacks
+from . import inventory, keys, ledger, policy, stacks
 from .common import DEFAULT_ENV, Output, Settings, report_input_error, wants_json_from_argv
 
 app = typer.Typer(
@@ -41,6 +41,7 @@ inventory.register(app)
 keys.register(app)
 ledger.register(app)
 stacks.register(app)
+policy.register(app)
 
 
 def main(argv: list[str] | None = None) -> None:

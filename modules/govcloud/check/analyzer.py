@@ -1,0 +1,429 @@
+"""Driving the policy pack the way the Pulumi engine does, without the engine.
+
+The engine starts a Python pack as ``python -u -m pulumi.policy <engine> .`` in the pack's
+directory (with the virtualenv PulumiPolicy.yaml names), reads the port the pack prints, then
+speaks the analyzer gRPC protocol: GetAnalyzerInfo, Configure (the reconciled policy config),
+ConfigureStack, Analyze for each resource and AnalyzeStack for the whole stack. ``PackProcess``
+does exactly that with the stubs shipped in the Pulumi SDK, so ``govcloud check`` runs the same
+program a user's ``pulumi preview --policy-pack policies/`` runs. One process serves many stacks.
+"""
+
+from __future__ import annotations
+
+import os
+import select
+import subprocess
+import sys
+import time
+from collections import deque
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterable, Iterator
+
+import jsonschema
+import yaml
+
+from ..state import REDACTED, ResourceState, StackState
+
+# The engine's wire forms (pulumi sdk/go/common/resource/properties.go).
+SECRET_SIG_KEY = "4dabf18193072939515e22adb298388d"
+SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270"
+ENGINE_ADDRESS = "127.0.0.1:0"  # the pack never calls back into the engine during analysis
+ENFORCEMENT_LEVELS = ("advisory", "mandatory", "remediate", "disabled")
+START_TIMEOUT_SECONDS = 60.0
+WINDOW = 64  # Analyze requests in flight: keeps the pack busy while we marshal the next ones
+
+
+class PackError(Exception):
+    """The pack could not be started, configured or driven; the message says why."""
+
+
+class ConfigError(PackError):
+    """The policy configuration does not fit the pack (unknown rule, bad level, schema)."""
+
+    def __init__(self, problems: list[str]):
+        super().__init__("; ".join(problems))
+        self.problems = problems
+
+
+@dataclass(frozen=True)
+class PolicyInfo:
+    name: str
+    description: str
+    enforcement: str
+    kind: str  # resource | stack
+    severity: str
+    config_schema: dict[str, Any]
+    remediation: str
+
+
+@dataclass(frozen=True)
+class PackInfo:
+    name: str
+    version: str
+    policies: tuple[PolicyInfo, ...]
+
+    def policy(self, name: str) -> PolicyInfo:
+        for policy in self.policies:
+            if policy.name == name:
+                return policy
+        raise KeyError(name)
+
+
+@dataclass
+class StackOutcome:
+    """What the pack said about one stack: per resource and for the stack as a whole."""
+
+    stack: StackState
+    # (policy, urn or "", message, enforcement) of every diagnostic
+    diagnostics: list[tuple[str, str, str, str]] = field(default_factory=list)
+    # policy -> URNs the policy declared itself not applicable to ("" = the stack)
+    not_applicable: dict[str, set[str]] = field(default_factory=dict)
+
+
+def pack_metadata(pack_dir: Path) -> dict[str, Any]:
+    path = pack_dir / "PulumiPolicy.yaml"
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise PackError(f"{path}: cannot read ({exc.strerror})") from None
+    except yaml.YAMLError as exc:
+        raise PackError(f"{path}: not YAML ({exc})") from None
+    if not isinstance(data, dict) or "runtime" not in data:
+        raise PackError(f"{path}: not a policy pack project file (no runtime)")
+    return data
+
+
+def pack_python(pack_dir: Path, metadata: dict[str, Any]) -> str:
+    """The interpreter the engine's python shim would use: the pack's virtualenv, if it has one."""
+    runtime = metadata.get("runtime")
+    options = runtime.get("options", {}) if isinstance(runtime, dict) else {}
+    virtualenv = options.get("virtualenv") if isinstance(options, dict) else None
+    if virtualenv:
+        python = (pack_dir / str(virtualenv)).resolve() / "bin" / "python"
+        if python.exists():
+            return str(python)
+    return sys.executable
+
+
+# --- properties on the wire ----------------------------------------------------------------
+def _split_path(data: Any, path: str) -> list[str] | None:
+    """Resolve a dotted secret path against ``data`` where keys may contain dots themselves."""
+    if not path:
+        return []
+    if isinstance(data, dict):
+        for key in sorted(data, key=len, reverse=True):
+            if path == key:
+                return [key]
+            if path.startswith(key + "."):
+                rest = _split_path(data[key], path[len(key) + 1 :])
+                if rest is not None:
+                    return [key] + rest
+    return None
+
+
+def wire_properties(resource: ResourceState) -> dict[str, Any]:
+    """Inputs as the engine marshals them for an analyzer: secrets wrapped in their signature."""
+    if not resource.secret_paths:
+        return resource.inputs
+    import copy
+
+    props = copy.deepcopy(resource.inputs)
+    for path in resource.secret_paths:
+        keys = _split_path(props, path)
+        if not keys:
+            continue
+        parent = props
+        for key in keys[:-1]:
+            parent = parent[key]
+        parent[keys[-1]] = {SECRET_SIG_KEY: SECRET_SIG, "value": parent[keys[-1]] if parent[keys[-1]] is not None else REDACTED}
+    return props
+
+
+# --- the engine's config reconciliation --------------------------------------------------
+def reconcile_config(info: PackInfo, given: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """What the engine does with ``--policy-pack-config``: defaults from each policy's schema,
+    then "all", then per-policy values; validated against each policy's config schema.
+
+    We are stricter than the engine in one way: a key that names no policy is an error (the
+    engine ignores it, which turns a typo into a silently unenforced rule).
+    """
+    problems: list[str] = []
+    if not isinstance(given, dict):
+        raise ConfigError(["the policy configuration must be a JSON object"])
+    names = {p.name for p in info.policies}
+    result: dict[str, dict[str, Any]] = {}
+    for policy in info.policies:
+        props = {k: v["default"] for k, v in policy.config_schema.get("properties", {}).items() if isinstance(v, dict) and "default" in v}
+        result[policy.name] = {"enforcementLevel": policy.enforcement, "properties": props}
+
+    def level_of(key: str, value: Any) -> str | None:
+        if value is None:
+            return None
+        if value not in ENFORCEMENT_LEVELS:
+            problems.append(f"{key}: {value!r} is not an enforcement level ({', '.join(ENFORCEMENT_LEVELS)})")
+            return None
+        return value
+
+    if "all" in given:
+        all_value = given["all"]
+        level = level_of("all", all_value if isinstance(all_value, str) else (all_value or {}).get("enforcementLevel"))
+        if level:
+            for entry in result.values():
+                entry["enforcementLevel"] = level
+    for key in sorted(given):
+        if key == "all":
+            continue
+        if key not in names:
+            problems.append(f"{key}: no such rule in pack {info.name} {info.version}")
+            continue
+        value = given[key]
+        if isinstance(value, str):
+            level = level_of(key, value)
+            if level:
+                result[key]["enforcementLevel"] = level
+        elif isinstance(value, dict):
+            props = dict(value)
+            level = level_of(key, props.pop("enforcementLevel", None))
+            if level:
+                result[key]["enforcementLevel"] = level
+            result[key]["properties"].update(props)
+        else:
+            problems.append(f"{key}: must be an enforcement level or an object")
+    for policy in info.policies:
+        schema = {"type": "object", **{k: v for k, v in policy.config_schema.items() if v}}
+        validator = jsonschema.Draft7Validator(schema)
+        for error in sorted(validator.iter_errors(result[policy.name]["properties"]), key=lambda e: list(e.path)):
+            where = "/".join(str(p) for p in error.path)
+            problems.append(f"{policy.name}: {where + ': ' if where else ''}{error.message}")
+    if problems:
+        raise ConfigError(problems)
+    return result
+
+
+# --- the pack process ------------------------------------------------------------------------
+class PackProcess:
+    """One running pack, spoken to over the analyzer protocol; use as a context manager."""
+
+    def __init__(self, pack_dir: Path):
+        self.pack_dir = pack_dir.resolve()
+        self.metadata = pack_metadata(self.pack_dir)
+        self.version = str(self.metadata.get("version", ""))
+        self._process: subprocess.Popen | None = None
+        self._channel = None
+        self._stub = None
+        self._info: PackInfo | None = None
+
+    # -- lifecycle -----------------------------------------------------------------------
+    def __enter__(self) -> "PackProcess":
+        self.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def start(self) -> None:
+        import grpc
+        from pulumi.runtime.proto import analyzer_pb2_grpc
+
+        env = {k: v for k, v in os.environ.items() if not k.startswith("PULUMI_")}
+        env["PYTHONUNBUFFERED"] = "1"
+        command = [pack_python(self.pack_dir, self.metadata), "-u", "-m", "pulumi.policy", ENGINE_ADDRESS, "."]
+        self._process = subprocess.Popen(
+            command, cwd=self.pack_dir, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+        )
+        port = self._read_port()
+        self._channel = grpc.insecure_channel(
+            f"127.0.0.1:{port}", options=[("grpc.max_send_message_length", -1), ("grpc.max_receive_message_length", -1)]
+        )
+        try:
+            grpc.channel_ready_future(self._channel).result(timeout=START_TIMEOUT_SECONDS)
+        except grpc.FutureTimeoutError:
+            raise self._failure("did not accept connections") from None
+        self._stub = analyzer_pb2_grpc.AnalyzerStub(self._channel)
+
+    def _read_port(self) -> int:
+        assert self._process is not None and self._process.stdout is not None
+        deadline = time.monotonic() + START_TIMEOUT_SECONDS
+        line = b""
+        while not line.endswith(b"\n"):
+            remaining = deadline - time.monotonic()
+            ready, _, _ = select.select([self._process.stdout], [], [], max(remaining, 0))
+            if not ready:
+                raise self._failure(f"printed no port within {START_TIMEOUT_SECONDS:.0f} s")
+            chunk = os.read(self._process.stdout.fileno(), 1)
+            if not chunk:
+                raise self._failure("exited before printing its port")
+            line += chunk
+        try:
+            return int(line.strip())
+        except ValueError:
+            raise self._failure(f"printed {line.strip()[:80]!r} instead of a port") from None
+
+    def _failure(self, what: str) -> PackError:
+        stderr = ""
+        if self._process is not None:
+            if self._process.poll() is None:
+                self._process.kill()
+            try:
+                _, err = self._process.communicate(timeout=5)
+                stderr = err.decode("utf-8", "replace").strip()
+            except (subprocess.TimeoutExpired, ValueError):
+                pass
+        tail = "\n".join(stderr.splitlines()[-15:])
+        return PackError(f"policy pack {self.pack_dir} {what}" + (f":\n{tail}" if tail else ""))
+
+    def close(self) -> None:
+        if self._channel is not None:
+            self._channel.close()
+            self._channel = None
+        process, self._process = self._process, None
+        if process is not None and process.poll() is None:
+            process.terminate()
+            try:
+                process.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+        if process is not None:
+            for stream in (process.stdout, process.stderr):
+                if stream is not None:
+                    stream.close()
+
+    def _call(self, method: str, request):
+        import grpc
+
+        try:
+            return getattr(self._stub, method)(request)
+        except grpc.RpcError as error:
+            raise PackError(f"{method} failed: {error.details() if hasattr(error, 'details') else error}") from None
+
+    # -- protocol --------------------------------------------------------------------------
+    def info(self) -> PackInfo:
+        if self._info is not None:
+            return self._info
+        from google.protobuf import empty_pb2, json_format
+        from pulumi.runtime.proto import analyzer_pb2
+
+        response = self._call("GetAnalyzerInfo", empty_pb2.Empty())
+        levels = {analyzer_pb2.ADVISORY: "advisory", analyzer_pb2.MANDATORY: "mandatory",
+                  analyzer_pb2.REMEDIATE: "remediate", analyzer_pb2.DISABLED: "disabled"}
+        severities = {analyzer_pb2.POLICY_SEVERITY_LOW: "low", analyzer_pb2.POLICY_SEVERITY_MEDIUM: "medium",
+                      analyzer_pb2.POLICY_SEVERITY_HIGH: "high", analyzer_pb2.POLICY_SEVERITY_CRITICAL: "critical"}
+        policies = []
+        for p in response.policies:
+            schema: dict[str, Any] = {}
+            if p.HasField("configSchema"):
+                schema = {
+                    "properties": json_format.MessageToDict(p.configSchema.properties),
+                    "required": list(p.configSchema.required),
+                }
+            policies.append(PolicyInfo(
+                name=p.name,
+                description=p.description,
+                enforcement=levels.get(p.enforcementLevel, "advisory"),
+                kind="stack" if p.policy_type == analyzer_pb2.POLICY_TYPE_STACK else "resource",
+                severity=severities.get(p.severity, ""),
+                config_schema=schema,
+                remediation=p.remediation_steps,
+            ))
+        # The engine prefers the version in PulumiPolicy.yaml over what the pack reports.
+        self._info = PackInfo(response.name, self.version or response.version, tuple(sorted(policies, key=lambda p: p.name)))
+        return self._info
+
+    def configure(self, reconciled: dict[str, dict[str, Any]]) -> None:
+        from google.protobuf import struct_pb2
+        from pulumi.runtime.proto import analyzer_pb2
+
+        levels = {"advisory": analyzer_pb2.ADVISORY, "mandatory": analyzer_pb2.MANDATORY,
+                  "remediate": analyzer_pb2.REMEDIATE, "disabled": analyzer_pb2.DISABLED}
+        request = analyzer_pb2.ConfigureAnalyzerRequest()
+        for name, entry in reconciled.items():
+            props = struct_pb2.Struct()
+            props.update(entry["properties"])
+            request.policyConfig[name].CopyFrom(
+                analyzer_pb2.PolicyConfig(enforcementLevel=levels[entry["enforcementLevel"]], properties=props)
+            )
+        self._call("Configure", request)
+
+    def analyze(self, states: Iterable[StackState], project: str = "govcloud") -> Iterator[StackOutcome]:
+        """Analyze every resource of every stack, then the stack as a whole, as the engine does."""
+        from google.protobuf import struct_pb2
+        from pulumi.runtime.proto import analyzer_pb2
+
+        for state in states:
+            self._call("ConfigureStack", analyzer_pb2.AnalyzerStackConfigureRequest(
+                stack=state.stack, project=state.project or project, organization="organization", dry_run=True,
+            ))
+            outcome = StackOutcome(state)
+            resources = sorted(state.resources, key=lambda r: r.urn)
+            by_urn = {r.urn: r for r in resources}
+            structs: dict[str, struct_pb2.Struct] = {}
+
+            def request_for(resource: ResourceState) -> analyzer_pb2.AnalyzeRequest:
+                props = struct_pb2.Struct()
+                props.update(wire_properties(resource))
+                structs[resource.urn] = props
+                return analyzer_pb2.AnalyzeRequest(
+                    urn=resource.urn, type=resource.type, name=resource.name, properties=props,
+                    options=analyzer_pb2.AnalyzerResourceOptions(parent=resource.parent or ""),
+                    provider=self._provider(resource, by_urn),
+                )
+
+            pending: deque = deque()
+            for resource in resources:
+                pending.append((resource.urn, self._stub.Analyze.future(request_for(resource))))
+                if len(pending) >= WINDOW:
+                    self._collect(outcome, *pending.popleft())
+            while pending:
+                self._collect(outcome, *pending.popleft())
+
+            stack_request = analyzer_pb2.AnalyzeStackRequest(resources=[
+                analyzer_pb2.AnalyzerResource(
+                    urn=r.urn, type=r.type, name=r.name, properties=structs[r.urn],
+                    options=analyzer_pb2.AnalyzerResourceOptions(parent=r.parent or ""),
+                    provider=self._provider(r, by_urn), parent=r.parent or "", dependencies=list(r.dependencies),
+                )
+                for r in resources
+            ])
+            response = self._call("AnalyzeStack", stack_request)
+            self._record(outcome, "", response)
+            yield outcome
+
+    @staticmethod
+    def _provider(resource: ResourceState, by_urn: dict[str, ResourceState]):
+        from google.protobuf import struct_pb2
+        from pulumi.runtime.proto import analyzer_pb2
+
+        if not resource.provider:
+            return None
+        urn = resource.provider.split("::")[0:4]
+        provider = by_urn.get("::".join(urn)) if len(urn) == 4 else None
+        if provider is None:
+            return None
+        props = struct_pb2.Struct()
+        props.update(wire_properties(provider))
+        return analyzer_pb2.AnalyzerProviderResource(urn=provider.urn, type=provider.type, name=provider.name, properties=props)
+
+    def _collect(self, outcome: StackOutcome, urn: str, future) -> None:
+        import grpc
+
+        try:
+            response = future.result()
+        except grpc.RpcError as error:
+            raise PackError(f"Analyze({urn}) failed: {error.details() if hasattr(error, 'details') else error}") from None
+        self._record(outcome, urn, response)
+
+    @staticmethod
+    def _record(outcome: StackOutcome, urn: str, response) -> None:
+        from pulumi.runtime.proto import analyzer_pb2
+
+        levels = {analyzer_pb2.ADVISORY: "advisory", analyzer_pb2.MANDATORY: "mandatory",
+                  analyzer_pb2.REMEDIATE: "mandatory", analyzer_pb2.DISABLED: "disabled"}
+        for d in response.diagnostics:
+            message = d.message
+            if d.description and message.startswith(d.description):
+                message = message[len(d.description):].lstrip("\n") or d.description
+            outcome.diagnostics.append((d.policyName, d.urn or urn, message, levels.get(d.enforcementLevel, "advisory")))
+        for item in response.not_applicable:
+            outcome.not_applicable.setdefault(item.policy_name, set()).add(urn)

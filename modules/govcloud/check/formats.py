@@ -1,0 +1,162 @@
+"""Check reports for people (rich table) and machines (JSON, SARIF 2.1.0, JUnit XML).
+
+Every format shows waived findings as waived, with the waiver and its expiry.
+"""
+
+from __future__ import annotations
+
+import json
+import xml.etree.ElementTree as ET
+from collections import Counter
+from typing import Any
+
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+
+from .results import CheckReport, Result
+
+SARIF_SCHEMA = "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"
+FORMATS = ("table", "json", "sarif", "junit")
+
+
+def to_json(report: CheckReport) -> str:
+    return json.dumps(report.as_dict(), ensure_ascii=False, indent=2, sort_keys=True) + "\n"
+
+
+# --- SARIF 2.1.0 ---------------------------------------------------------------------------
+def _sarif_level(result: Result) -> str:
+    if result.status == "passed":
+        return "none"
+    return "error" if result.enforcement == "mandatory" else "warning"
+
+
+def to_sarif(report: CheckReport) -> str:
+    rules = list(report.rules)
+    index = {rule["id"]: i for i, rule in enumerate(rules)}
+    descriptors = []
+    for rule in rules:
+        descriptors.append({
+            "id": rule["id"],
+            "name": rule["id"].replace("-", ""),
+            "shortDescription": {"text": rule["title"]},
+            "fullDescription": {"text": f"{rule['title']} ({rule.get('clause', '')})"},
+            "help": {"text": rule.get("remediation", "")},
+            "defaultConfiguration": {
+                "level": "error" if rule["enforcement"] == "mandatory" else "warning" if rule["enforcement"] == "advisory" else "none",
+                "enabled": rule["enforcement"] != "disabled",
+            },
+            "properties": {
+                "standard": rule.get("standard", ""),
+                "clause": rule.get("clause", ""),
+                "severity": rule.get("severity", ""),
+                "enforcement": rule["enforcement"],
+                "tags": [rule.get("standard", ""), rule.get("severity", "")],
+            },
+        })
+    artifacts = {s.stack: s.state_file for s in report.stacks}
+    results = []
+    for result in report.results:
+        if result.status == "passed":
+            continue
+        entry: dict[str, Any] = {
+            "ruleId": result.rule,
+            "ruleIndex": index.get(result.rule, -1),
+            "kind": "fail",
+            "level": _sarif_level(result),
+            "message": {"text": result.message or result.rule},
+            "locations": [{
+                "physicalLocation": {"artifactLocation": {"uri": artifacts[result.stack]}},
+                "logicalLocations": [{"fullyQualifiedName": result.urn, "kind": "resource"}],
+            }],
+            "partialFingerprints": {"govcloud/v1": f"{result.rule}|{result.urn}|{result.message}"},
+            "properties": {"stack": result.stack, "status": result.status, "resourceType": result.resource_type,
+                           **({"note": result.note} if result.note else {})},
+        }
+        if result.waiver is not None:
+            entry["suppressions"] = [{
+                "kind": "external",
+                "status": "accepted",
+                "justification": f"{result.waiver.id} (approved by {result.waiver.approver}, expires {result.waiver.expires}): {result.waiver.reason}",
+                "properties": {"waiver": result.waiver.as_dict()},
+            }]
+        results.append(entry)
+    counts = Counter(r.status for r in report.results)
+    log = {
+        "$schema": SARIF_SCHEMA,
+        "version": "2.1.0",
+        "runs": [{
+            "tool": {"driver": {
+                "name": "govcloud-policy",
+                "fullName": f"govcloud policy pack {report.pack['name']} {report.pack['version']}",
+                "version": report.pack["version"],
+                "semanticVersion": report.pack["version"],
+                "informationUri": "https://govcloud.example.gov.cn/policy",
+                "rules": descriptors,
+            }},
+            "invocations": [{
+                "executionSuccessful": True,
+                "properties": {"env": report.env, "today": report.today, "blocking": report.blocking,
+                               "passed": counts.get("passed", 0), "packDigest": report.pack["digest"],
+                               "configDigest": report.pack["config_digest"]},
+            }],
+            "artifacts": [{"location": {"uri": s.state_file}, "hashes": {"sha-256": s.digest.split(":", 1)[1]}} for s in report.stacks],
+            "results": results,
+            "properties": {"env": report.env},
+        }],
+    }
+    return json.dumps(log, ensure_ascii=False, indent=2, sort_keys=True) + "\n"
+
+
+# --- JUnit XML -----------------------------------------------------------------------------
+def to_junit(report: CheckReport) -> str:
+    """One testsuite per stack, one testcase per (rule, resource) verdict."""
+    suites = ET.Element("testsuites", name=f"govcloud check {report.env}")
+    totals = Counter()
+    for stack in report.stacks:
+        counts = stack.counts
+        suite = ET.SubElement(suites, "testsuite", name=stack.stack, tests=str(len(stack.results)),
+                              failures=str(counts["failed"]), skipped=str(counts["waived"]), errors="0")
+        properties = ET.SubElement(suite, "properties")
+        ET.SubElement(properties, "property", name="digest", value=stack.digest)
+        for result in stack.results:
+            case = ET.SubElement(suite, "testcase", classname=f"{stack.stack}.{result.rule}", name=f"{result.rule} {result.urn}")
+            if result.status == "failed":
+                failure = ET.SubElement(case, "failure", message=result.message, type=result.enforcement)
+                failure.text = result.message + (f"\n{result.note}" if result.note else "")
+            elif result.status == "waived":
+                waiver = result.waiver
+                ET.SubElement(case, "skipped", message=f"waived by {waiver.id} until {waiver.expires}: {result.message}")
+        totals.update({"tests": len(stack.results), "failures": counts["failed"], "skipped": counts["waived"]})
+    for key in ("tests", "failures", "skipped"):
+        suites.set(key, str(totals[key]))
+    suites.set("errors", "0")
+    ET.indent(suites)
+    return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(suites, encoding="unicode") + "\n"
+
+
+# --- people --------------------------------------------------------------------------------
+def print_table(report: CheckReport, console: Console) -> None:
+    stacks = Table(title=f"govcloud check: {report.env} (pack {report.pack['name']} {report.pack['version']}, as of {report.today})")
+    for column in ("stack", "kind", "passed", "failed", "waived", "verdict"):
+        stacks.add_column(column, justify="right" if column in ("passed", "failed", "waived") else "left")
+    for stack in report.stacks:
+        counts = stack.counts
+        verdict = "[red]fail[/]" if stack.blocking else "[green]pass[/]"
+        stacks.add_row(stack.stack, stack.kind, str(counts["passed"]), str(counts["failed"]), str(counts["waived"]), verdict)
+    console.print(stacks)
+    findings = [r for r in report.results if r.status != "passed"]
+    if findings:
+        table = Table(title="findings")
+        for column in ("stack", "rule", "status", "resource", "message"):
+            table.add_column(column, overflow="fold")
+        for r in findings:
+            status = {"failed": "[red]failed[/]" if r.enforcement == "mandatory" else "[yellow]advisory[/]",
+                      "waived": f"[cyan]waived[/] {r.waiver.id} until {r.waiver.expires}" if r.waiver else "waived"}[r.status]
+            message = escape(r.message) + (f" [dim]({escape(r.note)})[/]" if r.note else "")
+            table.add_row(r.stack, r.rule, status, escape(r.urn.rsplit("::", 1)[-1]), message)
+        console.print(table)
+    summary = Counter(r.status for r in report.results)
+    verdict = "[bold red]FAIL[/]" if report.blocking else "[bold green]PASS[/]"
+    console.print(f"{verdict}: {len(report.stacks)} stacks, {summary['passed']} passed, {summary['failed']} failed "
+                  f"({report.blocking} blocking), {summary['waived']} waived")

@@ -1,0 +1,138 @@
+"""Check results: one verdict per (rule, resource) the pack looked at, per stack.
+
+``passed`` means the rule applied and found nothing; ``failed`` a finding no waiver covers;
+``waived`` a finding an in-force waiver covers (always reported, never hidden). The JSON form
+(``as_dict``) is what review certificates embed and what diffs and the ledger read.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any
+
+FORMAT = "govcloud.check/v1"
+STATUSES = ("failed", "waived", "passed")
+
+
+@dataclass(frozen=True)
+class WaiverRef:
+    id: str
+    expires: str  # ISO date
+    reason: str
+    approver: str
+
+    def as_dict(self) -> dict[str, str]:
+        return {"id": self.id, "expires": self.expires, "reason": self.reason, "approver": self.approver}
+
+
+@dataclass(frozen=True)
+class Result:
+    stack: str
+    rule: str
+    urn: str
+    resource_type: str
+    status: str  # failed | waived | passed
+    enforcement: str  # advisory | mandatory
+    severity: str
+    message: str = ""
+    waiver: WaiverRef | None = None
+    # Waivers that matched but were not in force (expired or not yet valid): why they did not apply.
+    note: str = ""
+
+    @property
+    def blocking(self) -> bool:
+        return self.status == "failed" and self.enforcement == "mandatory"
+
+    def sort_key(self) -> tuple:
+        return (self.stack, STATUSES.index(self.status), self.rule, self.urn, self.message)
+
+    def as_dict(self) -> dict[str, Any]:
+        data: dict[str, Any] = {
+            "stack": self.stack,
+            "rule": self.rule,
+            "urn": self.urn,
+            "type": self.resource_type,
+            "status": self.status,
+            "enforcement": self.enforcement,
+            "severity": self.severity,
+        }
+        if self.message:
+            data["message"] = self.message
+        if self.waiver is not None:
+            data["waiver"] = self.waiver.as_dict()
+        if self.note:
+            data["note"] = self.note
+        return data
+
+
+@dataclass(frozen=True)
+class StackReport:
+    stack: str
+    kind: str
+    tenant: str | None
+    digest: str
+    state_file: str
+    results: tuple[Result, ...]
+
+    @property
+    def counts(self) -> dict[str, int]:
+        counted = Counter(r.status for r in self.results)
+        return {status: counted.get(status, 0) for status in STATUSES}
+
+    @property
+    def blocking(self) -> int:
+        return sum(1 for r in self.results if r.blocking)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "stack": self.stack,
+            "kind": self.kind,
+            "tenant": self.tenant,
+            "digest": self.digest,
+            "state_file": self.state_file,
+            "counts": self.counts,
+            "blocking": self.blocking,
+            "verdict": "fail" if self.blocking else "pass",
+        }
+
+
+@dataclass(frozen=True)
+class CheckReport:
+    env: str
+    today: str
+    pack: dict[str, str]  # name, version, digest, config_digest
+    rules: tuple[dict[str, Any], ...]  # rule metadata with the effective enforcement
+    stacks: tuple[StackReport, ...]
+    waivers: tuple[dict[str, Any], ...] = field(default_factory=tuple)  # every waiver with its state today
+
+    @property
+    def results(self) -> list[Result]:
+        return [r for s in self.stacks for r in s.results]
+
+    @property
+    def blocking(self) -> int:
+        return sum(s.blocking for s in self.stacks)
+
+    @property
+    def exit_code(self) -> int:
+        return 1 if self.blocking else 0
+
+    def as_dict(self) -> dict[str, Any]:
+        counts = Counter(r.status for r in self.results)
+        return {
+            "format": FORMAT,
+            "env": self.env,
+            "today": self.today,
+            "pack": self.pack,
+            "summary": {
+                "stacks": len(self.stacks),
+                **{status: counts.get(status, 0) for status in STATUSES},
+                "blocking": self.blocking,
+                "verdict": "fail" if self.blocking else "pass",
+            },
+            "rules": list(self.rules),
+            "stacks": [s.as_dict() for s in self.stacks],
+            "waivers": list(self.waivers),
+            "results": [r.as_dict() for r in self.results],
+        }

@@ -1,0 +1,160 @@
+"""``govcloud check``: the policy pack over the rendered desired state of an environment.
+
+Reads ``build/render/<env>/<stack>/state.json`` (what ``govcloud render`` writes), starts the
+pack once, configures it with the environment's generated configuration, analyzes every stack
+through the analyzer protocol and applies waivers with an explicit clock. No rule is evaluated
+here: every verdict comes from the pack.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections import defaultdict
+from pathlib import Path
+from typing import Callable, Iterable
+
+from ..model import Environment, InputError, Problem
+from ..model.loader import display_path
+from ..policy.catalog import pack_digest, rules
+from ..policy.config import build_config, config_digest
+from ..state import STATE_FILE, StackState, stack_dir
+from .analyzer import PackInfo, PackProcess, StackOutcome, reconcile_config
+from .results import CheckReport, Result, StackReport
+from .waivers import apply_waivers, require_known_rules, waiver_summary
+
+STACK_TYPE = "pulumi:pulumi:Stack"
+
+
+def stack_names(env: Environment, selected: str | None = None) -> list[str]:
+    """Every stack of the environment, or the one named (``lab.t-...`` or ``t-...``)."""
+    names = [s.name for s in env.stacks]
+    if selected is None:
+        return names
+    full = selected if selected.startswith(f"{env.name}.") else f"{env.name}.{selected}"
+    if full not in names:
+        raise InputError([Problem("--stack", 0, "stack", f"{selected} is not a stack of environment {env.name}")])
+    return [full]
+
+
+def state_path(build: Path, env: str, stack: str) -> Path:
+    return stack_dir(build, env, stack) / STATE_FILE
+
+
+def load_state(path: Path, env: str, stack: str) -> StackState:
+    where = display_path(path)
+    if not path.is_file():
+        raise InputError([Problem(where, 0, "", f"no rendered desired state for stack {stack}; run `govcloud render --env {env}` first")])
+    try:
+        state = StackState.load(path)
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError, KeyError, TypeError, ValueError) as exc:
+        raise InputError([Problem(where, 0, "", f"not a readable desired state: {exc}")]) from None
+    if state.env != env or state.stack != stack:
+        raise InputError([Problem(where, 0, "stack", f"holds stack {state.env}/{state.stack}, expected {env}/{stack}")])
+    return state
+
+
+def load_states(build: Path, env: Environment, names: Iterable[str]) -> list[StackState]:
+    states, problems = [], []
+    for name in names:
+        try:
+            states.append(load_state(state_path(build, env.name, name), env.name, name))
+        except InputError as error:
+            problems += error.problems
+    if problems:
+        raise InputError(problems)
+    return states
+
+
+def stack_urn(state: StackState) -> str:
+    for resource in state.resources:
+        if resource.type == STACK_TYPE:
+            return resource.urn
+    return f"urn:pulumi:{state.stack}::{state.project}::{STACK_TYPE}::{state.project}-{state.stack}"
+
+
+def stack_results(outcome: StackOutcome, info: PackInfo, levels: dict[str, str]) -> list[Result]:
+    """Turn what the pack said about one stack into one verdict per (rule, resource)."""
+    state = outcome.stack
+    root = stack_urn(state)
+    types = {r.urn: r.type for r in state.resources}
+    types.setdefault(root, STACK_TYPE)
+    enabled = [p for p in info.policies if levels[p.name] != "disabled"]
+    found: dict[tuple[str, str], list[tuple[str, str]]] = defaultdict(list)
+    for policy, urn, message, enforcement in outcome.diagnostics:
+        found[(policy, urn or root)].append((message, enforcement))
+    results: list[Result] = []
+
+    def add(policy, urn: str) -> None:
+        hits = found.get((policy.name, urn))
+        if hits:
+            for message, enforcement in hits:
+                results.append(Result(state.stack, policy.name, urn, types.get(urn, ""), "failed", enforcement, policy.severity, message))
+        else:
+            results.append(Result(state.stack, policy.name, urn, types.get(urn, ""), "passed", levels[policy.name], policy.severity))
+
+    for policy in enabled:
+        skipped = outcome.not_applicable.get(policy.name, set())
+        if policy.kind == "resource":
+            for resource in state.resources:
+                if resource.urn not in skipped:
+                    add(policy, resource.urn)
+        else:
+            if "" not in skipped:
+                # A stack rule reports at the resources it blames (or at the stack); silence is a pass for the stack.
+                urns = sorted(urn for (name, urn) in found if name == policy.name) or [root]
+                for urn in urns:
+                    add(policy, urn)
+    return results
+
+
+def run_check(
+    env: Environment,
+    states: list[StackState],
+    pack_dir: Path,
+    today: dt.date,
+    build: Path = Path("build"),
+    progress: Callable[[str], None] | None = None,
+) -> CheckReport:
+    config = build_config(env)
+    with PackProcess(pack_dir) as pack:
+        info = pack.info()
+        require_known_rules(env, (p.name for p in info.policies))
+        reconciled = reconcile_config(info, config)
+        pack.configure(reconciled)
+        levels = {name: entry["enforcementLevel"] for name, entry in reconciled.items()}
+        reports: list[StackReport] = []
+        applied: set[str] = set()
+        for outcome in pack.analyze(states):
+            state = outcome.stack
+            results, used = apply_waivers(stack_results(outcome, info, levels), env.waivers, state.tenant, today)
+            applied |= used
+            reports.append(StackReport(
+                stack=state.stack,
+                kind=state.kind,
+                tenant=state.tenant,
+                digest=state.digest(),
+                state_file=display_path(state_path(build, env.name, state.stack)),
+                results=tuple(sorted(results, key=Result.sort_key)),
+            ))
+            if progress is not None:
+                progress(state.stack)
+    metadata = {r.id: r.metadata() for r in rules()}
+    rule_rows = []
+    for policy in info.policies:
+        row = dict(metadata.get(policy.name, {"id": policy.name, "title": policy.description}))
+        row["enforcement"] = levels[policy.name]
+        rule_rows.append(row)
+    return CheckReport(
+        env=env.name,
+        today=today.isoformat(),
+        pack={
+            "name": info.name,
+            "version": info.version,
+            "digest": pack_digest(pack_dir),
+            "config_digest": config_digest(config),
+        },
+        rules=tuple(rule_rows),
+        stacks=tuple(sorted(reports, key=lambda s: s.stack)),
+        waivers=tuple(waiver_summary(env.waivers, applied, today)),
+    )

@@ -1,0 +1,150 @@
+"""``govcloud policy`` (the pack's rules and configuration) and ``govcloud check``."""
+
+from __future__ import annotations
+
+import datetime as dt
+import sys
+from enum import Enum
+from pathlib import Path
+from typing import Optional
+
+import typer
+from rich.markup import escape
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from ..check import formats
+from ..check.analyzer import ConfigError, PackError
+from ..check.run import load_states, run_check, stack_names
+from ..policy.catalog import rules
+from ..policy.config import build_config, config_digest, config_path, write_config
+from .common import EnvOption, Output, OutputOption, console, err_console, fail, load, output_of, print_json
+
+policy_app = typer.Typer(help="The policy pack: rules and the configuration generated from the model.", no_args_is_help=True)
+
+PackOption = typer.Option(Path("policies"), "--pack", envvar="GOVCLOUD_POLICY_PACK", help="Directory of the policy pack (PulumiPolicy.yaml).")
+BuildOption = typer.Option(Path("build"), "--build", envvar="GOVCLOUD_BUILD", help="Build directory holding render/<env>/<stack>/state.json.")
+TodayOption = typer.Option(None, "--today", help="Date the waivers are judged on (YYYY-MM-DD); default: today.")
+
+
+class CheckFormat(str, Enum):
+    table = "table"
+    json = "json"
+    sarif = "sarif"
+    junit = "junit"
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(policy_app, name="policy")
+    app.command("check")(check)
+
+
+def parse_day(value: str | None, option: str = "--today") -> dt.date:
+    if value is None:
+        return dt.date.today()
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        fail(f"{option} takes a date as YYYY-MM-DD, not {value!r}")
+
+
+@policy_app.command("rules")
+def rules_command(
+    ctx: typer.Context,
+    output: Optional[Output] = OutputOption,
+    markdown: bool = typer.Option(False, "--markdown", help="A Markdown table (the README's rules table)."),
+) -> None:
+    """List the rules of the pack: id, standard, severity, default enforcement, title, clause."""
+    found = rules()
+    if markdown:
+        sys.stdout.write(rules_markdown())
+        return
+    if output_of(ctx, output) == Output.json:
+        print_json([r.metadata() for r in found])
+        return
+    table = Table(title=f"{len(found)} rules")
+    for column in ("id", "standard", "scope", "severity", "enforcement", "title"):
+        table.add_column(column, overflow="fold")
+    for rule in found:
+        table.add_row(rule.id, rule.standard, rule.scope, rule.severity, rule.enforcement, escape(rule.title))
+    console.print(table)
+
+
+def rules_markdown() -> str:
+    lines = ["| id | standard | severity | default | rule | clause | remediation |", "| --- | --- | --- | --- | --- | --- | --- |"]
+    for rule in rules():
+        cells = [rule.id, rule.standard, rule.severity, rule.enforcement, rule.title, rule.clause, rule.remediation]
+        lines.append("| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |")
+    return "\n".join(lines) + "\n"
+
+
+@policy_app.command("config")
+def config_command(
+    ctx: typer.Context,
+    env: Optional[str] = EnvOption,
+    out: Optional[Path] = typer.Option(None, "--out", help="Where to write it (default: build/policy/<env>/policy-config.json)."),
+    build: Path = BuildOption,
+    output: Optional[Output] = OutputOption,
+) -> None:
+    """Write the pack configuration for an environment: enforcement per rule and the model facts
+    (use with `pulumi preview --policy-pack policies/ --policy-pack-config FILE`)."""
+    environment = load(ctx, env)
+    config = build_config(environment)
+    path = write_config(config, out or config_path(build, environment.name))
+    if output_of(ctx, output) == Output.json:
+        print_json({"path": str(path), "digest": config_digest(config), "rules": len(config)})
+        return
+    console.print(f"wrote {path} ({len(config)} rules, {config_digest(config)})")
+
+
+def check(
+    ctx: typer.Context,
+    env: Optional[str] = EnvOption,
+    stack: Optional[str] = typer.Option(None, "--stack", help="Check one stack (e.g. lab.t-430100-health or t-430100-health)."),
+    format: CheckFormat = typer.Option(CheckFormat.table, "--format", "-f", help="table, json, sarif or junit."),
+    out: Optional[Path] = typer.Option(None, "--out", help="Write the report to this file instead of standard output."),
+    today: Optional[str] = TodayOption,
+    pack: Path = PackOption,
+    build: Path = BuildOption,
+) -> None:
+    """Run the policy pack over the rendered desired state. Exit 1 when a mandatory rule fails
+    unwaived, 0 otherwise, 2 on bad input."""
+    day = parse_day(today)
+    environment = load(ctx, env)
+    states = load_states(build, environment, stack_names(environment, stack))
+    report = execute_check(environment, states, pack, day, build)
+    emit(report, format, out)
+    raise typer.Exit(report.exit_code)
+
+
+def execute_check(environment, states, pack: Path, day: dt.date, build: Path):
+    """The check with a progress bar on long runs; pack problems become one clear error."""
+    try:
+        with Progress(TextColumn("checking"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.description}"),
+                      TimeElapsedColumn(), console=err_console, transient=True, disable=len(states) < 20) as progress:
+            task = progress.add_task("", total=len(states))
+            return run_check(environment, states, pack, day, build,
+                             progress=lambda name: progress.update(task, advance=1, description=name))
+    except ConfigError as error:
+        fail("the policy configuration does not fit the pack:\n  " + "\n  ".join(error.problems))
+    except PackError as error:
+        fail(str(error))
+
+
+def emit(report, format: CheckFormat, out: Path | None) -> None:
+    if format == CheckFormat.table:
+        if out is None:
+            formats.print_table(report, console)
+            return
+        from rich.console import Console
+
+        with out.open("w", encoding="utf-8") as handle:
+            formats.print_table(report, Console(file=handle, width=160, highlight=False))
+        return
+    text = {CheckFormat.json: formats.to_json, CheckFormat.sarif: formats.to_sarif, CheckFormat.junit: formats.to_junit}[format](report)
+    if out is None:
+        sys.stdout.write(text)
+    else:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(text, encoding="utf-8")
+        err_console.print(f"wrote {out} ({format.value}); verdict {'fail' if report.blocking else 'pass'}")
