@@ -108,6 +108,71 @@ def stack_results(outcome: StackOutcome, info: PackInfo, levels: dict[str, str])
     return results
 
 
+class CheckSession:
+    """One pack process configured for one environment, checking as many stacks as asked."""
+
+    def __init__(self, env: Environment, pack_dir: Path, build: Path = Path("build")):
+        self.env = env
+        self.pack_dir = pack_dir
+        self.build = build
+        self.config = build_config(env)
+        self._pack = PackProcess(pack_dir)
+
+    def __enter__(self) -> "CheckSession":
+        self._pack.start()
+        try:
+            self.info = self._pack.info()
+            require_known_rules(self.env, (p.name for p in self.info.policies))
+            reconciled = reconcile_config(self.info, self.config)
+            self._pack.configure(reconciled)
+        except BaseException:
+            self._pack.close()
+            raise
+        self.levels = {name: entry["enforcementLevel"] for name, entry in reconciled.items()}
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._pack.close()
+
+    def check(self, states: list[StackState], today: dt.date, progress: Callable[[str], None] | None = None) -> CheckReport:
+        env = self.env
+        reports: list[StackReport] = []
+        applied: set[str] = set()
+        for outcome in self._pack.analyze(states):
+            state = outcome.stack
+            results, used = apply_waivers(stack_results(outcome, self.info, self.levels), env.waivers, state.tenant, today)
+            applied |= used
+            reports.append(StackReport(
+                stack=state.stack,
+                kind=state.kind,
+                tenant=state.tenant,
+                digest=state.digest(),
+                state_file=display_path(state_path(self.build, env.name, state.stack)),
+                results=tuple(sorted(results, key=Result.sort_key)),
+            ))
+            if progress is not None:
+                progress(state.stack)
+        metadata = {r.id: r.metadata() for r in rules()}
+        rule_rows = []
+        for policy in self.info.policies:
+            row = dict(metadata.get(policy.name, {"id": policy.name, "title": policy.description}))
+            row["enforcement"] = self.levels[policy.name]
+            rule_rows.append(row)
+        return CheckReport(
+            env=env.name,
+            today=today.isoformat(),
+            pack={
+                "name": self.info.name,
+                "version": self.info.version,
+                "digest": pack_digest(self.pack_dir),
+                "config_digest": config_digest(self.config),
+            },
+            rules=tuple(rule_rows),
+            stacks=tuple(sorted(reports, key=lambda s: s.stack)),
+            waivers=tuple(waiver_summary(env.waivers, applied, today)),
+        )
+
+
 def run_check(
     env: Environment,
     states: list[StackState],
@@ -116,45 +181,5 @@ def run_check(
     build: Path = Path("build"),
     progress: Callable[[str], None] | None = None,
 ) -> CheckReport:
-    config = build_config(env)
-    with PackProcess(pack_dir) as pack:
-        info = pack.info()
-        require_known_rules(env, (p.name for p in info.policies))
-        reconciled = reconcile_config(info, config)
-        pack.configure(reconciled)
-        levels = {name: entry["enforcementLevel"] for name, entry in reconciled.items()}
-        reports: list[StackReport] = []
-        applied: set[str] = set()
-        for outcome in pack.analyze(states):
-            state = outcome.stack
-            results, used = apply_waivers(stack_results(outcome, info, levels), env.waivers, state.tenant, today)
-            applied |= used
-            reports.append(StackReport(
-                stack=state.stack,
-                kind=state.kind,
-                tenant=state.tenant,
-                digest=state.digest(),
-                state_file=display_path(state_path(build, env.name, state.stack)),
-                results=tuple(sorted(results, key=Result.sort_key)),
-            ))
-            if progress is not None:
-                progress(state.stack)
-    metadata = {r.id: r.metadata() for r in rules()}
-    rule_rows = []
-    for policy in info.policies:
-        row = dict(metadata.get(policy.name, {"id": policy.name, "title": policy.description}))
-        row["enforcement"] = levels[policy.name]
-        rule_rows.append(row)
-    return CheckReport(
-        env=env.name,
-        today=today.isoformat(),
-        pack={
-            "name": info.name,
-            "version": info.version,
-            "digest": pack_digest(pack_dir),
-            "config_digest": config_digest(config),
-        },
-        rules=tuple(rule_rows),
-        stacks=tuple(sorted(reports, key=lambda s: s.stack)),
-        waivers=tuple(waiver_summary(env.waivers, applied, today)),
-    )
+    with CheckSession(env, pack_dir, build) as session:
+        return session.check(states, today, progress)

@@ -1,0 +1,37 @@
+"""Deliberately bad tenant requests that the model accepts: the policy pack catches them.
+
+Each case under fixtures/bad-requests/ overlays tenant files (and optionally operations on
+platform.yaml) on a copy of the lab; its expected.yaml names the stack and the exact rule ids.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+
+from builders import all_states
+from conftest import PACK, TODAY, copy_lab, patch_yaml
+from govcloud.check.run import run_check
+from govcloud.model import load_environment
+
+CASES = sorted(p for p in (Path(__file__).parent / "fixtures" / "bad-requests").iterdir() if p.is_dir())
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
+def test_bad_request_fails_with_the_expected_rules(case, tmp_path):
+    root = copy_lab(tmp_path)
+    for path in sorted((case / "tenants").glob("*.yaml")):
+        (root / "tenants" / path.name).write_bytes(path.read_bytes())
+    ops = case / "platform-ops.yaml"
+    if ops.exists():
+        patch_yaml(root / "platform.yaml", yaml.safe_load(ops.read_text(encoding="utf-8")))
+    expected = yaml.safe_load((case / "expected.yaml").read_text(encoding="utf-8"))
+
+    env = load_environment("lab", tmp_path / "inventories")  # the model accepts the request
+    report = run_check(env, all_states(env), PACK, TODAY)
+
+    failed = {(r.stack, r.rule) for r in report.results if r.status == "failed"}
+    assert failed == {(expected["stack"], rule) for rule in expected["rules"]}, expected["why"]
+    assert report.exit_code == 1

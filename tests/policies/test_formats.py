@@ -1,0 +1,102 @@
+"""Report formats: SARIF validated against the official 2.1.0 schema, JUnit, JSON, the table."""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import json
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import jsonschema
+import pytest
+from rich.console import Console
+
+from builders import all_states, edit
+from conftest import PACK, copy_lab
+from govcloud import labels
+from govcloud.check import formats
+from govcloud.check.run import CheckSession
+from govcloud.model import load_environment
+
+SCHEMA = json.loads((Path(__file__).parent / "support" / "sarif-schema-2.1.0.json").read_text(encoding="utf-8"))
+WAIVER = """waivers:
+  - id: W-2026-007
+    rule: GOV-MGT-004
+    scope: {tenant: t-430100-health}
+    reason: 变更单补录中
+    approver: sec-wangfang
+    created: 2026-11-20
+    expires: 2026-12-20
+"""
+
+
+@pytest.fixture(scope="module")
+def report(tmp_path_factory):
+    """Health with two findings: one waived (GOV-MGT-004), one failed (GOV-SEC-002); plus passes."""
+    tmp = tmp_path_factory.mktemp("formats")
+    (copy_lab(tmp) / "waivers.yaml").write_text(WAIVER, encoding="utf-8")
+    env = load_environment("lab", tmp / "inventories")
+    health = next(s for s in all_states(env) if s.stack == "lab.t-430100-health")
+    ns = "t-430100-health-app"
+    health = edit(health, "Namespace", ns, lambda i: i["metadata"]["annotations"].pop(labels.CHANGE_REASON))
+    health = edit(health, "Namespace", ns, lambda i: i["metadata"]["labels"].update({labels.PSA_WARN: "baseline"}))
+    with CheckSession(env, PACK) as session:
+        return session.check([health], dt.date(2026, 11, 25))
+
+
+def test_report_holds_failed_waived_and_passed(report):
+    assert {r.status for r in report.results} == {"failed", "waived", "passed"}
+
+
+def test_sarif_is_valid_sarif_2_1_0(report):
+    log = json.loads(formats.to_sarif(report))
+    jsonschema.Draft4Validator(SCHEMA, format_checker=jsonschema.Draft4Validator.FORMAT_CHECKER).validate(log)
+    run = log["runs"][0]
+    assert [r["id"] for r in run["tool"]["driver"]["rules"]] == [r["id"] for r in report.rules]
+    by_rule = {r["ruleId"]: r for r in run["results"]}
+    assert by_rule["GOV-SEC-002"]["level"] == "error" and "suppressions" not in by_rule["GOV-SEC-002"]
+    [suppression] = by_rule["GOV-MGT-004"]["suppressions"]
+    assert suppression["status"] == "accepted" and "W-2026-007" in suppression["justification"] and "2026-12-20" in suppression["justification"]
+    assert run["results"][0]["locations"][0]["logicalLocations"][0]["fullyQualifiedName"].startswith("urn:pulumi:lab.t-430100-health::")
+
+
+def test_sarif_schema_catches_a_broken_log(report):
+    """The validation above can fail: a log with a wrong version does not pass."""
+    log = json.loads(formats.to_sarif(report))
+    log["runs"][0]["results"][0]["level"] = "fatal"
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.Draft4Validator(SCHEMA).validate(log)
+
+
+def test_junit_counts_failures_and_waivers(report):
+    root = ET.fromstring(formats.to_junit(report))
+    suite = root.find("testsuite")
+    cases = suite.findall("testcase")
+    assert suite.get("name") == "lab.t-430100-health"
+    assert int(suite.get("tests")) == len(cases) == len(report.results)
+    failures = [c for c in cases if c.find("failure") is not None]
+    skipped = [c for c in cases if c.find("skipped") is not None]
+    assert [c.get("classname") for c in failures] == ["lab.t-430100-health.GOV-SEC-002"]
+    assert "waived by W-2026-007 until 2026-12-20" in skipped[0].find("skipped").get("message")
+    assert root.get("failures") == "1" and root.get("skipped") == "1"
+
+
+def test_json_has_rule_urn_stack_status_and_waiver(report):
+    data = json.loads(formats.to_json(report))
+    assert data["format"] == "govcloud.check/v1" and data["summary"]["verdict"] == "fail"
+    waived = [r for r in data["results"] if r["status"] == "waived"]
+    assert waived == [{
+        "stack": "lab.t-430100-health", "rule": "GOV-MGT-004", "urn": waived[0]["urn"], "type": "kubernetes:core/v1:Namespace",
+        "status": "waived", "enforcement": "mandatory", "severity": "medium", "message": waived[0]["message"],
+        "waiver": {"id": "W-2026-007", "expires": "2026-12-20", "reason": "变更单补录中", "approver": "sec-wangfang"},
+    }]
+    assert data["stacks"][0]["digest"].startswith("sha256:") and data["pack"]["version"] == "1.0.0"
+    assert formats.to_json(report) == formats.to_json(report)  # deterministic
+
+
+def test_table_shows_waived_findings(report):
+    out = io.StringIO()
+    formats.print_table(report, Console(file=out, width=200))
+    text = out.getvalue()
+    assert "waived W-2026-007 until 2026-12-20" in text and "GOV-SEC-002" in text and "FAIL" in text
