@@ -1,0 +1,184 @@
+"""The analyzer-protocol route end to end: the pack started as the engine starts it, spoken to
+with the SDK's stubs; the engine's config reconciliation; how failures of the pack surface."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from pathlib import Path
+
+import pytest
+from google.protobuf import empty_pb2, struct_pb2
+from pulumi.runtime.proto import analyzer_pb2, analyzer_pb2_grpc
+
+from builders import edit, tenant_state
+from conftest import PACK, REPO, copy_lab, patch_yaml
+from govcloud import labels
+from govcloud.check.analyzer import (
+    SECRET_SIG,
+    SECRET_SIG_KEY,
+    ConfigError,
+    PackError,
+    PackProcess,
+    pack_python,
+    reconcile_config,
+    wire_properties,
+)
+from govcloud.policy.catalog import rules
+from govcloud.policy.config import build_config
+from govcloud.state import ResourceState
+
+HEALTH = "lab.t-430100-health"
+
+
+@pytest.fixture(scope="module")
+def pack():
+    with PackProcess(PACK) as process:
+        yield process
+
+
+def test_pack_runs_in_the_projects_virtualenv_as_pulumi_policy_yaml_says():
+    assert Path(pack_python(PACK, {"runtime": {"name": "python", "options": {"virtualenv": "../.venv"}}})) == (REPO / ".venv").resolve() / "bin" / "python"
+
+
+def test_analyzer_info_lists_every_rule_with_type_level_and_schema(pack):
+    info = pack.info()
+    catalog = {r.id: r for r in rules()}
+    assert info.name == "govcloud" and info.version == "1.0.0"
+    assert [p.name for p in info.policies] == sorted(catalog)
+    for policy in info.policies:
+        rule = catalog[policy.name]
+        assert (policy.kind, policy.enforcement, policy.severity, policy.remediation) == (rule.scope, rule.enforcement, rule.severity, rule.remediation)
+        assert sorted(policy.config_schema.get("required", [])) == sorted(rule.facts)
+
+
+def test_raw_protocol_analyze_and_analyze_stack(pack, lab, lab_states):
+    """Speak the protocol directly with the SDK's stubs, as the engine does, no govcloud client code."""
+    pack.configure(reconcile_config(pack.info(), build_config(lab)))
+    stub = analyzer_pb2_grpc.AnalyzerStub(pack._channel)
+    assert len(stub.GetAnalyzerInfo(empty_pb2.Empty()).policies) == len(rules())
+    state = edit(lab_states[HEALTH], "Namespace", "t-430100-health-app",
+                 lambda i: i["metadata"]["labels"].update({labels.PSA_ENFORCE: "privileged"}))
+    namespace = next(r for r in state.resources if r.type == "kubernetes:core/v1:Namespace")
+    props = struct_pb2.Struct()
+    props.update(namespace.inputs)
+    response = stub.Analyze(analyzer_pb2.AnalyzeRequest(urn=namespace.urn, type=namespace.type, name=namespace.name, properties=props))
+    assert {d.policyName for d in response.diagnostics} == {"GOV-SEC-002"}
+    assert {d.enforcementLevel for d in response.diagnostics} == {analyzer_pb2.MANDATORY}
+    not_applicable = {n.policy_name for n in response.not_applicable}
+    assert "GOV-SVC-003" in not_applicable and "GOV-SEC-002" not in not_applicable  # an Ingress rule skips a Namespace
+    resources = []
+    for r in state.resources:
+        p = struct_pb2.Struct()
+        p.update(r.inputs)
+        resources.append(analyzer_pb2.AnalyzerResource(urn=r.urn, type=r.type, name=r.name, properties=p))
+    without_default_deny = [r for r in resources if not r.urn.endswith("t-430100-health-app/default-deny")]
+    stack = stub.AnalyzeStack(analyzer_pb2.AnalyzeStackRequest(resources=without_default_deny))
+    assert [(d.policyName, d.urn) for d in stack.diagnostics] == [("GOV-SEC-001", namespace.urn)]
+
+
+def test_check_of_the_whole_lab_uses_one_pack_and_passes(lab_session, lab_states):
+    report = lab_session.check(list(lab_states.values()), dt.date(2026, 11, 25))
+    assert report.exit_code == 0 and len(report.stacks) == len(lab_states) == 11
+    assert all(s.counts["passed"] > 0 and s.counts["failed"] == 0 for s in report.stacks)
+
+
+def test_secrets_travel_wrapped_as_the_engine_sends_them():
+    resource = ResourceState("urn:x", "kubernetes:core/v1:Secret", "s", True,
+                             inputs={"metadata": {"annotations": {"a.b/c": "x"}}, "stringData": {"tls.key": "[secret]", "user": "u"}},
+                             secret_paths=("stringData.tls.key",))
+    wired = wire_properties(resource)
+    assert wired["stringData"]["tls.key"] == {SECRET_SIG_KEY: SECRET_SIG, "value": "[secret]"}
+    assert wired["stringData"]["user"] == "u" and resource.inputs["stringData"]["tls.key"] == "[secret]"
+
+
+def test_a_secret_configmap_value_still_fails_in_clear(lab_states, verdicts):
+    """The pack unwraps secrets like the engine's SDK does; a ConfigMap is plaintext in the cluster anyway."""
+    from dataclasses import replace
+
+    state = edit(lab_states[HEALTH], "ConfigMap", "datapool", lambda i: i["data"].update(PGPASSWORD="[secret]"), "t-430100-health-app")
+    state = replace(state, resources=tuple(replace(r, secret_paths=("data.PGPASSWORD",)) if r.inputs.get("kind") == "ConfigMap" and r.inputs["metadata"]["name"] == "datapool" else r for r in state.resources))
+    failed = [r for r in verdicts(state) if r.status == "failed"]
+    assert [(r.rule, "data.PGPASSWORD" in r.message) for r in failed] == [("GOV-SEC-008", True)]
+
+
+# --- the engine's config reconciliation ------------------------------------------------------
+def test_config_all_then_per_rule_like_the_engine(pack, lab):
+    given = {**build_config(lab), "all": "advisory"}
+    given["GOV-SEC-001"] = "disabled"
+    reconciled = reconcile_config(pack.info(), given)
+    assert reconciled["GOV-SEC-001"]["enforcementLevel"] == "disabled"
+    assert reconciled["GOV-SEC-010"]["enforcementLevel"] == "mandatory"  # its own object sets it again
+    given["GOV-SEC-010"] = {k: v for k, v in given["GOV-SEC-010"].items() if k != "enforcementLevel"}
+    assert reconcile_config(pack.info(), given)["GOV-SEC-010"]["enforcementLevel"] == "advisory"
+
+
+@pytest.mark.parametrize("change,fragment", [
+    (lambda c: c.update({"GOV-SEC-404": "mandatory"}), "GOV-SEC-404: no such rule"),
+    (lambda c: c.update({"GOV-SEC-001": "strict"}), "'strict' is not an enforcement level"),
+    (lambda c: c["GOV-SEC-010"].pop("flows"), "GOV-SEC-010: 'flows' is a required property"),
+    (lambda c: c["GOV-SEC-010"].update(zones=["not", "an", "object"]), "GOV-SEC-010: zones:"),
+])
+def test_config_that_does_not_fit_the_pack_is_refused(pack, lab, change, fragment):
+    given = build_config(lab)
+    change(given)
+    with pytest.raises(ConfigError) as error:
+        reconcile_config(pack.info(), given)
+    assert any(fragment in p for p in error.value.problems), error.value.problems
+
+
+@pytest.mark.parametrize("level", ["advisory", "disabled"])
+def test_environment_enforcement_overrides_reach_the_pack(tmp_path, level):
+    from govcloud.check.run import CheckSession
+    from govcloud.model import load_environment
+
+    patch_yaml(copy_lab(tmp_path) / "platform.yaml", [{"set": ["policy", "enforcement"], "value": {"GOV-SEC-002": level}}])
+    env = load_environment("lab", tmp_path / "inventories")
+    state = edit(tenant_state(env, "t-430100-health"), "Namespace", "t-430100-health-app",
+                 lambda i: i["metadata"]["labels"].update({labels.PSA_ENFORCE: "baseline"}))
+    with CheckSession(env, PACK) as session:
+        report = session.check([state], dt.date(2026, 11, 25))
+    mine = [r for r in report.results if r.rule == "GOV-SEC-002"]
+    if level == "disabled":
+        assert mine == [] and not [r for r in report.rules if r["id"] == "GOV-SEC-002" and r["enforcement"] != "disabled"]
+    else:
+        [finding] = [r for r in mine if r.status == "failed"]
+        assert finding.enforcement == "advisory" and report.exit_code == 0
+
+
+def test_enforcement_override_for_an_unknown_rule_is_bad_input(tmp_path):
+    from govcloud.model import InputError, load_environment
+    from govcloud.policy.config import build_config as build
+
+    patch_yaml(copy_lab(tmp_path) / "platform.yaml", [{"set": ["policy", "enforcement"], "value": {"GOV-SEC-404": "advisory"}}])
+    with pytest.raises(InputError) as error:
+        build(load_environment("lab", tmp_path / "inventories"))
+    [problem] = error.value.problems
+    assert problem.file.endswith("platform.yaml") and problem.line > 1 and problem.field == "policy.enforcement.GOV-SEC-404"
+
+
+# --- failures of the pack ----------------------------------------------------------------------
+def broken_pack(tmp_path: Path, program: str) -> Path:
+    (tmp_path / "PulumiPolicy.yaml").write_text("runtime: python\nversion: 0.0.1\n", encoding="utf-8")
+    (tmp_path / "__main__.py").write_text(program, encoding="utf-8")
+    return tmp_path
+
+
+def test_a_pack_that_crashes_is_reported_with_its_error(tmp_path):
+    with pytest.raises(PackError) as error:
+        PackProcess(broken_pack(tmp_path, "raise RuntimeError('rules failed to import')\n")).start()
+    assert "exited before printing its port" in str(error.value) and "rules failed to import" in str(error.value)
+
+
+def test_a_directory_without_pulumi_policy_yaml_is_not_a_pack(tmp_path):
+    with pytest.raises(PackError, match="PulumiPolicy.yaml: cannot read"):
+        PackProcess(tmp_path)
+
+
+def test_closing_the_session_ends_the_pack_process(tmp_path):
+    process = PackProcess(PACK)
+    process.start()
+    pid = process._process.pid
+    process.close()
+    with pytest.raises(ProcessLookupError):
+        os.kill(pid, 0)

@@ -1,0 +1,106 @@
+"""`govcloud check` and `govcloud policy` as a user runs them: outputs and exit statuses."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from builders import all_states, edit
+from conftest import INVENTORIES, PACK
+from govcloud import labels
+from govcloud.cli import main
+from govcloud.model import load_environment
+from govcloud.policy.catalog import rules
+
+
+def run(capsys, *argv) -> tuple[int, str, str]:
+    with pytest.raises(SystemExit) as exit_info:
+        main(list(argv))
+    captured = capsys.readouterr()
+    return exit_info.value.code or 0, captured.out, captured.err
+
+
+@pytest.fixture
+def build(tmp_path):
+    env = load_environment("lab", INVENTORIES)
+    for state in all_states(env):
+        state.save(tmp_path / "build" / "render" / "lab" / state.stack)
+    return tmp_path / "build"
+
+
+def check(capsys, build, *extra):
+    return run(capsys, "--inventories", str(INVENTORIES), "check", "--env", "lab", "--build", str(build), "--pack", str(PACK), "--today", "2026-11-25", *extra)
+
+
+def test_the_lab_passes(capsys, build):
+    code, out, _ = check(capsys, build)
+    assert code == 0 and "PASS: 11 stacks" in out and "0 failed" in out
+
+
+def test_json_to_a_file_and_exit_1_on_a_mandatory_failure(capsys, build, tmp_path):
+    path = build / "render" / "lab" / "lab.t-430100-health" / "state.json"
+    from govcloud.state import StackState
+
+    state = edit(StackState.load(path), "Namespace", "t-430100-health-app", lambda i: i["metadata"]["labels"].update({labels.PSA_ENFORCE: "baseline"}))
+    state.save(path.parent)
+    out_file = tmp_path / "out" / "check.json"
+    code, out, err = check(capsys, build, "--stack", "t-430100-health", "--format", "json", "--out", str(out_file))
+    assert code == 1 and out == "" and "verdict fail" in err
+    data = json.loads(out_file.read_text(encoding="utf-8"))
+    assert [s["stack"] for s in data["stacks"]] == ["lab.t-430100-health"]
+    [failed] = [r for r in data["results"] if r["status"] == "failed"]
+    assert failed["rule"] == "GOV-SEC-002" and failed["urn"].endswith("::t-430100-health-app")
+
+
+@pytest.mark.parametrize("fmt,marker", [("sarif", '"version": "2.1.0"'), ("junit", "<testsuites"), ("json", '"format": "govcloud.check/v1"')])
+def test_machine_formats_on_stdout(capsys, build, fmt, marker):
+    code, out, _ = check(capsys, build, "--stack", "lab.t-430600-edu", "--format", fmt)
+    assert code == 0 and marker in out
+
+
+@pytest.mark.parametrize("extra,message", [
+    (("--stack", "t-430100-nobody"), "t-430100-nobody is not a stack of environment lab"),
+    (("--today", "25/11/2026"), "--today takes a date as YYYY-MM-DD"),
+    (("--format", "pdf"), "pdf"),
+])
+def test_bad_arguments_exit_2(capsys, build, extra, message):
+    code, out, err = check(capsys, build, *extra)
+    assert code == 2 and message in out + err
+
+
+def test_missing_render_exits_2_naming_the_file(capsys, tmp_path):
+    code, _, err = check(capsys, tmp_path / "nothing")
+    assert code == 2 and "state.json" in err and "govcloud render --env lab" in err
+
+
+def test_damaged_state_file_exits_2(capsys, build):
+    path = build / "render" / "lab" / "lab.t-430600-edu" / "state.json"
+    path.write_text(path.read_text(encoding="utf-8")[:-20], encoding="utf-8")
+    code, _, err = check(capsys, build, "--stack", "lab.t-430600-edu")
+    assert code == 2 and "not a readable desired state" in err and "lab.t-430600-edu" in err
+
+
+def test_broken_pack_exits_2(capsys, build, tmp_path):
+    pack = tmp_path / "pack"
+    pack.mkdir()
+    (pack / "PulumiPolicy.yaml").write_text("runtime: python\n", encoding="utf-8")
+    (pack / "__main__.py").write_text("import sys\nsys.exit(3)\n", encoding="utf-8")
+    code, _, err = run(capsys, "--inventories", str(INVENTORIES), "check", "--env", "lab", "--build", str(build), "--pack", str(pack))
+    assert code == 2 and "exited before printing its port" in err
+
+
+def test_policy_config_is_a_pulumi_policy_pack_config(capsys, tmp_path):
+    out_file = tmp_path / "policy-config.json"
+    code, out, _ = run(capsys, "--inventories", str(INVENTORIES), "policy", "config", "--env", "lab", "--out", str(out_file))
+    assert code == 0 and "34 rules" in out
+    config = json.loads(out_file.read_text(encoding="utf-8"))
+    assert sorted(config) == sorted(r.id for r in rules())
+    assert all(entry["enforcementLevel"] in ("advisory", "mandatory", "disabled") for entry in config.values())
+    assert config["GOV-SEC-010"]["zones"]["internet"] == {"kind": "internet", "cidr": "172.30.30.0/24", "max_level": 3}
+
+
+def test_policy_rules_markdown_lists_every_rule(capsys):
+    code, out, _ = run(capsys, "policy", "rules", "--markdown")
+    assert code == 0 and out.count("\n| GOV-") == len(rules())
