@@ -26,6 +26,10 @@ PURPOSE_ADMIN_SYSTEM = "admin-system"
 PURPOSE_ADMIN_SECURITY = "admin-security"
 PURPOSE_ADMIN_AUDIT = "admin-audit"
 ADMIN_PURPOSES = {"system": PURPOSE_ADMIN_SYSTEM, "security": PURPOSE_ADMIN_SECURITY, "audit": PURPOSE_ADMIN_AUDIT}
+# The ClusterRoles (foundation) those RoleBindings refer to.
+ROLE_PURPOSES = {"system": "tenant-system", "security": "tenant-security", "audit": "tenant-audit"}
+# A tenant's namespace on the internet cluster that only holds the routes of its public services.
+PURPOSE_EDGE = "edge"
 MANAGED_BY = "app.kubernetes.io/managed-by"
 MANAGED_BY_VALUE = "govcloud"
 
@@ -50,6 +54,8 @@ NAMESPACE_NAME = "kubernetes.io/metadata.name"
 SERVICE_NAME = "kubernetes.io/service-name"
 ENDPOINTSLICE_MANAGED_BY = "endpointslice.kubernetes.io/managed-by"
 ENDPOINTSLICE_MANAGED_BY_VALUE = "govcloud.gov.cn"
+# ConfigMap key of the data pool settings listing the datasets a tenant consumes (comma-separated).
+DATASETS_CONSUMED_KEY = "GOVCLOUD_DATASETS_CONSUMED"
 
 # Pod Security Admission (upstream keys).
 PSA_ENFORCE = "pod-security.kubernetes.io/enforce"

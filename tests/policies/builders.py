@@ -45,6 +45,10 @@ API_VERSIONS = {
 PROVIDER_TYPE = "pulumi:providers:kubernetes"
 
 
+def role_name(role: str) -> str:
+    return f"govcloud-tenant-{role}-admin"
+
+
 def urn(stack: str, type_: str, name: str, parents: tuple[str, ...] = ()) -> str:
     chain = "$".join(parents + (type_,))
     return f"urn:pulumi:{stack}::{PROJECT}::{chain}::{name}"
@@ -152,7 +156,7 @@ def tenant_state(env: Environment, tenant_id: str) -> StackState:
         for role, purpose in labels.ADMIN_PURPOSES.items():
             person = getattr(tenant.request.administrators, role)
             b.add("RoleBinding", purpose, {
-                "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": f"govcloud-{purpose}"},
+                "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": role_name(role)},
                 "subjects": [{"apiGroup": "rbac.authorization.k8s.io", "kind": "User", "name": person.account}],
             }, namespace=namespace, object_labels={**base, labels.PURPOSE: purpose})
     for index, service in enumerate(tenant.request.services):
@@ -183,22 +187,22 @@ def foundation_state(env: Environment, cluster_id: str) -> StackState:
     base = _platform_labels(env, cluster.id)
     read = ["get", "list", "watch"]
     roles = {
-        labels.PURPOSE_ADMIN_SYSTEM: [
+        "system": [
             {"apiGroups": ["", "apps", "batch"], "resources": ["pods", "services", "configmaps", "deployments", "statefulsets", "jobs", "cronjobs"],
              "verbs": ["get", "list", "watch", "create", "update", "patch", "delete"]},
         ],
-        labels.PURPOSE_ADMIN_SECURITY: [
+        "security": [
             {"apiGroups": ["networking.k8s.io"], "resources": ["networkpolicies"], "verbs": read},
             {"apiGroups": ["rbac.authorization.k8s.io"], "resources": ["roles", "rolebindings"], "verbs": read},
         ],
-        labels.PURPOSE_ADMIN_AUDIT: [
+        "audit": [
             {"apiGroups": ["", "apps", "networking.k8s.io"], "resources": ["pods", "services", "deployments", "networkpolicies", "events"], "verbs": read},
         ],
     }
-    for purpose, rules in roles.items():
-        b.add("ClusterRole", f"govcloud-{purpose}", {"rules": rules}, object_labels={**base, labels.PURPOSE: purpose})
+    for role, rules in roles.items():
+        b.add("ClusterRole", role_name(role), {"rules": rules}, object_labels={**base, labels.PURPOSE: labels.ROLE_PURPOSES[role]})
     b.add("ClusterRoleBinding", "govcloud-security-team", {
-        "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": f"govcloud-{labels.PURPOSE_ADMIN_AUDIT}"},
+        "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": role_name("audit")},
         "subjects": [{"apiGroup": "rbac.authorization.k8s.io", "kind": "User", "name": p.account} for p in env.platform.policy.security_team],
     }, object_labels=base)
     b.add("Namespace", "govcloud-system", {}, object_labels={**base, labels.PSA_ENFORCE: "restricted"})

@@ -7,7 +7,7 @@ from collections import defaultdict
 
 import pytest
 
-from builders import add_object, drop, edit, find, tenant_state
+from builders import add_object, drop, edit, find, role_name, tenant_state
 from conftest import TODAY
 from govcloud import labels
 from govcloud.policy.catalog import rules
@@ -112,7 +112,7 @@ VIOLATIONS = [
                                                                      namespace=HEALTH_NS, object_labels=tenant_labels(s[HEALTH], HEALTH_NS)), "admits ingress from 0.0.0.0/0"),
     ("GOV-SEC-003", "rule without from", lambda s: add_object(s[HEALTH], "NetworkPolicy", "open", netpol(ingress=[{"ports": [{"port": 8080}]}]),
                                                              namespace=HEALTH_NS, object_labels=tenant_labels(s[HEALTH], HEALTH_NS)), "rule without 'from'"),
-    ("GOV-SEC-004", "wildcard verbs", lambda s: edit(s[EGOV], "ClusterRole", "govcloud-admin-system", lambda i: i["rules"][0].update(verbs=["*"])), "verbs contains a wildcard"),
+    ("GOV-SEC-004", "wildcard verbs", lambda s: edit(s[EGOV], "ClusterRole", role_name("system"), lambda i: i["rules"][0].update(verbs=["*"])), "verbs contains a wildcard"),
     ("GOV-SEC-005", "tenant admin cluster-wide", lambda s: add_object(s[EGOV], "ClusterRoleBinding", "health-admin", {
         "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "view"},
         "subjects": [{"kind": "User", "name": "zhang-wei", "apiGroup": "rbac.authorization.k8s.io"}]},
@@ -123,7 +123,7 @@ VIOLATIONS = [
         object_labels=PLATFORM_LABELS), "binds service account"),
     ("GOV-SEC-006", "one person twice", lambda s: edit(s[HEALTH], "RoleBinding", labels.PURPOSE_ADMIN_AUDIT, lambda i: i["subjects"][0].update(name="zhang-wei"), HEALTH_NS), "holds several administrator roles"),
     ("GOV-SEC-006", "missing audit binding", lambda s: drop(s[HEALTH], "RoleBinding", labels.PURPOSE_ADMIN_AUDIT, HEALTH_NS), "0 RoleBindings for the audit administrator"),
-    ("GOV-SEC-007", "audit role writes", lambda s: edit(s[EGOV], "ClusterRole", f"govcloud-{labels.PURPOSE_ADMIN_AUDIT}", lambda i: i["rules"][0].update(verbs=["get", "delete"])), "grants delete"),
+    ("GOV-SEC-007", "audit role writes", lambda s: edit(s[EGOV], "ClusterRole", role_name("audit"), lambda i: i["rules"][0].update(verbs=["get", "delete"])), "grants delete"),
     ("GOV-SEC-007", "audit bound to edit", lambda s: edit(s[HEALTH], "RoleBinding", labels.PURPOSE_ADMIN_AUDIT, lambda i: i["roleRef"].update(name="edit"), HEALTH_NS), "write role edit"),
     ("GOV-SEC-008", "password in configmap", lambda s: edit(s[HEALTH], "ConfigMap", "datapool", set_path("data", "PGPASSWORD", value="hunter2"), HEALTH_NS), "data.PGPASSWORD"),
     ("GOV-SEC-008", "dsn with password in annotation", lambda s: edit(s[HEALTH], "Namespace", HEALTH_NS, set_path("metadata", "annotations", "example.org/db", value="postgresql://app:s3cret@dp-1/datapool")), "annotation example.org/db"),

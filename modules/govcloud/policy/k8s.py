@@ -194,3 +194,49 @@ def split_refs(value: Any) -> list[str]:
     if not isinstance(value, str):
         return []
     return [part.strip() for part in value.split(",") if part.strip()]
+
+
+def dataset_grants(obj: K8sObject) -> tuple[list[str], set[str] | None] | None:
+    """The datasets an object gives its tenant access to, and the approvals it carries.
+
+    Two forms: an object annotated with the dataset refs (and approvals), or the data pool
+    settings ConfigMap listing the consumed refs (approvals then live in the request only:
+    None). Returns None when the object grants nothing.
+    """
+    refs = split_refs(obj.annotations.get(labels.DATASET))
+    if refs:
+        return refs, set(split_refs(obj.annotations.get(labels.APPROVAL)))
+    data = as_map(obj.props.get("data")) if obj.kind == "ConfigMap" else {}
+    if labels.DATASETS_CONSUMED_KEY in data:
+        return split_refs(data.get(labels.DATASETS_CONSUMED_KEY)), None
+    return None
+
+
+# --- public services: Ingress and Gateway API HTTPRoute ----------------------------------------
+ROUTE_KINDS = ("Ingress", "HTTPRoute")
+
+
+def route_hosts(obj: K8sObject) -> list[str]:
+    """Host names an Ingress or HTTPRoute answers for ("" = any host)."""
+    if obj.kind == "HTTPRoute":
+        return [str(h) for h in as_list(obj.spec.get("hostnames"))] or [""]
+    return [str(as_map(rule).get("host") or "") for rule in as_list(obj.spec.get("rules"))]
+
+
+def route_paths(obj: K8sObject) -> list[tuple[str, str]]:
+    """(host, path prefix) of every route."""
+    found: list[tuple[str, str]] = []
+    if obj.kind == "HTTPRoute":
+        paths = []
+        for rule in as_list(obj.spec.get("rules")):
+            matches = as_list(as_map(rule).get("matches"))
+            paths += [str(as_map(as_map(m).get("path")).get("value") or "/") for m in matches] or ["/"]
+        for host in route_hosts(obj):
+            found += [(host, path) for path in paths or ["/"]]
+        return found
+    for rule in as_list(obj.spec.get("rules")):
+        rule = as_map(rule)
+        host = str(rule.get("host") or "")
+        paths = as_list(as_map(rule.get("http")).get("paths"))
+        found += [(host, str(as_map(p).get("path") or "/")) for p in paths] or [(host, "/")]
+    return found

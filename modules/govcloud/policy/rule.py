@@ -121,7 +121,11 @@ class StackView:
         return [o for o in self.objects if o.namespace == namespace and (not kinds or o.kind in kinds)]
 
     def tenant_namespaces(self) -> list[K8sObject]:
-        return [o for o in self.of_kind("Namespace") if o.tenant]
+        """The namespaces a tenant's workloads run in (not its edge namespace)."""
+        return [o for o in self.of_kind("Namespace") if o.tenant and o.purpose != labels.PURPOSE_EDGE]
+
+    def edge_namespaces(self) -> list[K8sObject]:
+        return [o for o in self.of_kind("Namespace") if o.tenant and o.purpose == labels.PURPOSE_EDGE]
 
     @property
     def tenants(self) -> set[str]:
@@ -220,8 +224,9 @@ class Rule:
         if not resource_type.startswith(KUBERNETES_PREFIX):
             return False
         if ANY_KIND in self.kinds:
-            # Kubernetes objects, not components such as yaml.ConfigFile or helm Charts.
-            return "apiVersion" in props and "kind" in props
+            # Kubernetes objects, not components (yaml.ConfigFile, helm Charts) nor patches of
+            # objects govcloud does not own (NamespacePatch of "default").
+            return "apiVersion" in props and "kind" in props and not resource_type.endswith("Patch")
         return resource_type.rsplit(":", 1)[-1] in self.kinds
 
     def _validate_resource(self, args, report_violation) -> None:

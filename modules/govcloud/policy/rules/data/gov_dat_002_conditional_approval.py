@@ -1,7 +1,7 @@
 """Conditional datasets are shared only under a recorded approval."""
 
 from .... import labels
-from ...k8s import split_refs
+from ...k8s import dataset_grants
 from ...rule import NotApplicable, resource_rule
 
 
@@ -16,10 +16,10 @@ from ...rule import NotApplicable, resource_rule
     facts=("datasets", "consumes"),
 )
 def check(obj, facts):
-    refs = split_refs(obj.annotations.get(labels.DATASET))
-    if not refs or not obj.tenant:
+    grants = dataset_grants(obj)
+    if grants is None or not obj.tenant:
         raise NotApplicable("not a dataset grant")
-    approvals = set(split_refs(obj.annotations.get(labels.APPROVAL)))
+    refs, approvals = grants
     requested = facts.consumes.get(obj.tenant, {})
     for ref in refs:
         dataset = facts.datasets.get(ref)
@@ -28,6 +28,6 @@ def check(obj, facts):
         expected = requested.get(ref) or ""
         if not expected:
             yield f"{obj.describe()} grants conditional dataset {ref} but the request of {obj.tenant} records no approval"
-        elif expected not in approvals:
+        elif approvals is not None and expected not in approvals:
             shown = ", ".join(sorted(approvals)) or "none"
             yield f"{obj.describe()} grants conditional dataset {ref} with approval {shown}; the request records {expected}"

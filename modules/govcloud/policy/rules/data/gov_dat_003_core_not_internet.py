@@ -1,7 +1,6 @@
 """Core data never reaches the internet zone."""
 
-from .... import labels
-from ...k8s import split_refs, zone_of
+from ...k8s import dataset_grants, zone_of
 from ...rule import NotApplicable, resource_rule
 
 
@@ -17,9 +16,10 @@ from ...rule import NotApplicable, resource_rule
     facts=("datasets", "zones", "tenants", "clusters"),
 )
 def check(obj, facts):
-    refs = split_refs(obj.annotations.get(labels.DATASET))
-    if not refs or not obj.tenant:
+    grants = dataset_grants(obj)
+    if grants is None or not obj.tenant:
         raise NotApplicable("not a dataset grant")
+    refs = grants[0]
     zone = zone_of(obj, facts)
     if facts.zone_kind(zone) != "internet":
         return

@@ -1,7 +1,6 @@
 """A tenant reaches exactly the datasets its request names, and never a not-shared one."""
 
-from .... import labels
-from ...k8s import split_refs
+from ...k8s import dataset_grants
 from ...rule import NotApplicable, resource_rule
 
 
@@ -16,9 +15,10 @@ from ...rule import NotApplicable, resource_rule
     facts=("datasets", "consumes"),
 )
 def check(obj, facts):
-    refs = split_refs(obj.annotations.get(labels.DATASET))
-    if not refs or not obj.tenant:
+    grants = dataset_grants(obj)
+    if grants is None or not obj.tenant:
         raise NotApplicable("not a dataset grant")
+    refs = grants[0]
     requested = facts.consumes.get(obj.tenant, {})
     for ref in refs:
         dataset = facts.datasets.get(ref)

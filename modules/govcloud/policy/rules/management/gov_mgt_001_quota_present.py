@@ -12,11 +12,13 @@ from ...rule import NotApplicable, stack_rule
     remediation="Create one ResourceQuota and one LimitRange per tenant namespace from the tenant's merged quotas and limits.",
 )
 def check(stack, facts):
-    namespaces = stack.tenant_namespaces()
+    namespaces = [(n, ("ResourceQuota", "LimitRange")) for n in stack.tenant_namespaces()]
+    # An edge namespace runs nothing: its quota (pods 0) is what keeps it that way.
+    namespaces += [(n, ("ResourceQuota",)) for n in stack.edge_namespaces()]
     if not namespaces:
         raise NotApplicable("no tenant namespace in this stack")
-    for namespace in namespaces:
+    for namespace, kinds in namespaces:
         name = namespace.object_name
-        for kind in ("ResourceQuota", "LimitRange"):
+        for kind in kinds:
             if not stack.in_namespace(name, kind):
                 yield namespace.urn, f"namespace {name} has no {kind}"

@@ -1,5 +1,6 @@
 """Quotas stay within the bounds of the tenant's level template."""
 
+from .... import labels
 from ...k8s import quantity, tenant_level
 from ...rule import NotApplicable, as_map, resource_rule
 
@@ -25,12 +26,16 @@ HARD_KEYS = {
 def check(obj, facts):
     if not obj.tenant:
         raise NotApplicable("not a tenant quota")
+    hard = as_map(obj.spec.get("hard"))
+    if obj.purpose == labels.PURPOSE_EDGE:
+        if quantity(hard.get("pods")) != 0:
+            yield f"{obj.describe()} is the quota of an edge namespace and must hold pods at 0, not {hard.get('pods')!r}"
+        return
     level = tenant_level(obj, facts)
     template = facts.templates.get(level) if level is not None else None
     if template is None:
         yield f"{obj.describe()}: no template for MLPS level {level}"
         return
-    hard = as_map(obj.spec.get("hard"))
     maximum = as_map(template.get("quotas_max"))
     for dimension, keys in HARD_KEYS.items():
         present = [k for k in keys if k in hard]

@@ -14,7 +14,7 @@ FIELDS = ((labels.ZONE, "zone"), (labels.MLPS_LEVEL, "level"), (labels.CLUSTER, 
     enforcement="mandatory",
     remediation="Let the stack derive labels from the model; change the tenant request, not the labels.",
     kinds=("*",),
-    facts=("tenants",),
+    facts=("tenants", "zones"),
 )
 def check(obj, facts):
     if not obj.tenant:
@@ -22,6 +22,12 @@ def check(obj, facts):
     tenant = facts.tenants.get(obj.tenant)
     if tenant is None:
         yield f"{obj.describe()} is labelled for tenant {obj.tenant}, which the model does not know"
+        return
+    if obj.purpose == labels.PURPOSE_EDGE:
+        # The edge of a tenant's public services lives on an internet-zone cluster.
+        zone = obj.labels.get(labels.ZONE)
+        if facts.zone_kind(zone) != "internet":
+            yield f"{obj.describe()} is part of the edge of tenant {obj.tenant} but its zone is {zone} ({facts.zone_kind(zone)}), not an internet zone"
         return
     for key, field in FIELDS:
         value = obj.labels.get(key)

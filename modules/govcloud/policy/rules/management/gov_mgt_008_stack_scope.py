@@ -20,6 +20,8 @@ def check(stack, facts):
         yield None, f"stack holds objects of several tenants: {', '.join(sorted(stack.tenants))}"
     known = facts.tenants.get(tenant)
     namespaces = {str(n) for n in (known or {}).get("namespaces") or ()}
+    # The tenant's edge namespace (routes of its public services on the internet cluster).
+    namespaces |= {n.object_name for n in stack.edge_namespaces() if n.tenant == tenant}
     for obj in stack.objects:
         if obj.kind is None or "apiVersion" not in obj.props:
             continue

@@ -17,7 +17,7 @@ WRITE_ROLES = {"cluster-admin", "admin", "edit"}
     kinds=("Role", "ClusterRole", "RoleBinding"),
 )
 def check(obj, facts):
-    if obj.purpose != labels.PURPOSE_ADMIN_AUDIT:
+    if obj.purpose not in (labels.PURPOSE_ADMIN_AUDIT, labels.ROLE_PURPOSES["audit"]):
         raise NotApplicable("not an audit administrator role or binding")
     if obj.kind == "RoleBinding":
         ref = role_ref(obj)

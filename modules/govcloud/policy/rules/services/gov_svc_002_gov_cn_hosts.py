@@ -1,6 +1,7 @@
 """Government services are published under gov.cn."""
 
-from ...rule import as_list, as_map, resource_rule
+from ...k8s import ROUTE_KINDS, route_hosts
+from ...rule import resource_rule
 
 
 @resource_rule(
@@ -10,12 +11,11 @@ from ...rule import as_list, as_map, resource_rule
     severity="medium",
     enforcement="mandatory",
     remediation="Publish the service under the department's gov.cn domain.",
-    kinds=("Ingress",),
+    kinds=ROUTE_KINDS,
 )
 def check(obj, facts):
-    for rule in as_list(obj.spec.get("rules")):
-        host = str(as_map(rule).get("host") or "")
+    for host in route_hosts(obj):
         if not host:
-            yield f"{obj.describe()} has a rule without host: it would answer for any name"
+            yield f"{obj.describe()} has a route without host: it would answer for any name"
         elif not host.endswith(".gov.cn"):
             yield f"{obj.describe()} publishes {host}, which is not under gov.cn"

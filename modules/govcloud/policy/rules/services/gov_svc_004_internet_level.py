@@ -1,6 +1,6 @@
 """Whatever faces the internet is protected at MLPS level 2 at least."""
 
-from ...k8s import tenant_level, zone_of
+from ...k8s import ROUTE_KINDS, tenant_level, zone_of
 from ...rule import NotApplicable, resource_rule
 
 
@@ -11,7 +11,7 @@ from ...rule import NotApplicable, resource_rule
     severity="high",
     enforcement="mandatory",
     remediation="Raise the tenant's mlps_level to 2 or more (and complete the filing), or do not publish the service.",
-    kinds=("Namespace", "Ingress"),
+    kinds=("Namespace",) + ROUTE_KINDS,
     facts=("zones", "tenants", "clusters"),
 )
 def check(obj, facts):
@@ -20,7 +20,7 @@ def check(obj, facts):
         raise NotApplicable("not a tenant object")
     level = tenant_level(obj, facts)
     zone = zone_of(obj, facts)
-    facing = obj.kind == "Ingress" or facts.zone_kind(zone) == "internet"
+    facing = obj.kind in ROUTE_KINDS or facts.zone_kind(zone) == "internet"
     if not facing:
         raise NotApplicable("not internet-facing")
     if level is None or level < 2:

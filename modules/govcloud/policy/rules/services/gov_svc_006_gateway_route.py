@@ -1,6 +1,6 @@
 """A service is published only where the matrix routes internet traffic through a gateway."""
 
-from ...k8s import zone_of
+from ...k8s import ROUTE_KINDS, zone_of
 from ...rule import NotApplicable, resource_rule
 
 
@@ -11,13 +11,13 @@ from ...rule import NotApplicable, resource_rule
     severity="critical",
     enforcement="mandatory",
     remediation="Publish from a tenant in a zone with a flow internet -> zone tcp/443 via a gateway (never from egov-intranet).",
-    kinds=("Ingress",),
+    kinds=ROUTE_KINDS,
     facts=("zones", "flows", "tenants", "clusters"),
 )
 def check(obj, facts):
     tenant = obj.tenant or facts.namespace_owner.get(obj.namespace or "")
     if not tenant:
-        raise NotApplicable("not a tenant Ingress")
+        raise NotApplicable("not a tenant route")
     zone = zone_of(obj, facts)
     kind = facts.zone_kind(zone)
     if kind == "internet":
