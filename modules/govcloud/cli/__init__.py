@@ -12,7 +12,7 @@ from pathlib import Path
 import typer
 
 from ..model import InputError
-from . import inventory, keys, ledger, policy, stacks
+from . import inventory, keys, ledger, policy, review, stacks
 from .common import DEFAULT_ENV, Output, Settings, report_input_error, wants_json_from_argv
 
 app = typer.Typer(
@@ -42,6 +42,7 @@ keys.register(app)
 ledger.register(app)
 stacks.register(app)
 policy.register(app)
+review.register(app)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -131,6 +131,10 @@ def execute_check(environment, states, pack: Path, day: dt.date, build: Path):
         fail(str(error))
 
 
+def print_check_failures(report) -> None:
+    formats.print_table(report, err_console)
+
+
 def emit(report, format: CheckFormat, out: Path | None) -> None:
     if format == CheckFormat.table:
         if out is None:

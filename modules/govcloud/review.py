@@ -1,0 +1,319 @@
+"""Review certificates and the deploy gate.
+
+A security reviewer signs, for one stack, what was reviewed: the digest of the stack's desired
+state, the inputs it came from (platform, tenant request), the policy pack (name, version,
+code digest, effective enforcement) and its verdicts, the waivers in scope, the reviewer, the
+time and an expiry. ``require_certificate`` is the deploy gate: it refuses a stack unless a
+certificate signed by a trusted key of a security team member binds exactly the current state,
+inputs, pack and waivers, and has not expired. Change any of them and the stack needs a new
+review.
+
+The certificate is canonical JSON (sorted keys, fixed layout), so any altered byte is caught:
+either the signature no longer verifies or the file is no longer in canonical form.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from . import signing
+from .check.results import CheckReport
+from .model import Environment, InputError, Waiver
+from .model.loader import PLATFORM_FILE, TENANTS_DIR
+from .policy.catalog import PACK_NAME
+from .state import StackState
+
+FORMAT = "govcloud.review-certificate/v1"
+SIGNED_PREFIX = FORMAT.encode() + b"\n"
+CERT_SUFFIX = ".cert.json"
+
+
+class ReviewError(Exception):
+    """The review cannot be made (bad input): reviewer, key or stack."""
+
+
+class GateRefused(Exception):
+    """The stack may not be deployed; ``reasons`` says every reason found."""
+
+    def __init__(self, stack: str, reasons: list[str]):
+        super().__init__(f"{stack}: " + "; ".join(reasons))
+        self.stack = stack
+        self.reasons = reasons
+
+
+# --- canonical forms ---------------------------------------------------------------------------
+def canonical(document: dict[str, Any]) -> str:
+    return json.dumps(document, sort_keys=True, ensure_ascii=False, indent=2, separators=(",", ": ")) + "\n"
+
+
+def signed_bytes(document: dict[str, Any]) -> bytes:
+    body = {k: v for k, v in document.items() if k != "signature"}
+    return SIGNED_PREFIX + json.dumps(body, sort_keys=True, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+
+
+def _digest(data: Any) -> str:
+    return "sha256:" + hashlib.sha256(json.dumps(data, sort_keys=True, ensure_ascii=False, separators=(",", ":")).encode()).hexdigest()
+
+
+def utc(moment: dt.datetime) -> str:
+    return moment.astimezone(dt.timezone.utc).replace(microsecond=0).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def parse_utc(text: str) -> dt.datetime:
+    return dt.datetime.strptime(text, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=dt.timezone.utc)
+
+
+def certificate_path(reviews: Path, env: str, stack: str) -> Path:
+    return reviews / env / f"{stack}{CERT_SUFFIX}"
+
+
+# --- what a certificate binds ------------------------------------------------------------------
+def waivers_in_scope(env: Environment, state: StackState) -> list[Waiver]:
+    """Waivers that could touch this stack: by tenant, by stack, or by a URN pattern matching one of its resources."""
+    found = []
+    for waiver in env.waivers:
+        scope = waiver.scope
+        if scope.tenant is not None or scope.stack is not None:
+            if scope.matches(stack=state.stack, tenant=state.tenant, urn=""):
+                found.append(waiver)
+        elif any(scope.matches(stack=state.stack, tenant=state.tenant, urn=r.urn) for r in state.resources):
+            found.append(waiver)
+    return sorted(found, key=lambda w: w.id)
+
+
+def waiver_record(waiver: Waiver) -> dict[str, Any]:
+    return waiver.model_dump(mode="json", exclude_none=True)
+
+
+def input_digests(env: Environment, state: StackState) -> dict[str, str]:
+    digests = {"platform": "sha256:" + env.sources[PLATFORM_FILE]}
+    if state.tenant is not None:
+        digests["request"] = "sha256:" + env.sources[f"{TENANTS_DIR}/{state.tenant}.yaml"]
+    return digests
+
+
+def bindings(env: Environment, state: StackState, pack: dict[str, str], enforcement: dict[str, str]) -> dict[str, Any]:
+    """Everything the verdict depends on, in the form the certificate records and the gate recomputes."""
+    scoped = [waiver_record(w) for w in waivers_in_scope(env, state)]
+    return {
+        "env": env.name,
+        "stack": state.stack,
+        "kind": state.kind,
+        "tenant": state.tenant,
+        "state_digest": state.digest(),
+        "inputs": input_digests(env, state),
+        "pack": {"name": pack["name"], "version": pack["version"], "digest": pack["digest"],
+                 "enforcement_digest": _digest(enforcement)},
+        "waivers_in_scope": {"digest": _digest(scoped), "waivers": scoped},
+    }
+
+
+# --- issuing ----------------------------------------------------------------------------------
+def issue(env: Environment, state: StackState, report: CheckReport, reviewer: str, key: signing.PrivateKey,
+          now: dt.datetime) -> dict[str, Any]:
+    """A signed certificate for ``state``; raises ReviewError when it cannot be issued."""
+    team = {p.account: p.name for p in env.platform.policy.security_team}
+    if reviewer not in team:
+        raise ReviewError(f"{reviewer} is not a member of the security team ({', '.join(sorted(team))})")
+    [stack_report] = [s for s in report.stacks if s.stack == state.stack]
+    if stack_report.blocking:
+        raise ReviewError(f"{state.stack} fails {stack_report.blocking} mandatory rule(s) unwaived; it cannot be certified")
+    enforcement = {rule["id"]: rule["enforcement"] for rule in report.rules}
+    issued = now.astimezone(dt.timezone.utc).replace(microsecond=0)
+    expires = issued + dt.timedelta(days=env.platform.policy.certificate_validity_days)
+    used = sorted({r.waiver.id for r in stack_report.results if r.waiver is not None})
+    by_id = {w.id: w for w in env.waivers}
+    for waiver_id in used:
+        # A certificate cannot outlive a waiver it relies on: the waiver stops applying after its expiry day.
+        end = dt.datetime.combine(by_id[waiver_id].expires + dt.timedelta(days=1), dt.time(), tzinfo=dt.timezone.utc)
+        expires = min(expires, end)
+    document = {
+        "format": FORMAT,
+        **bindings(env, state, report.pack, enforcement),
+        "verdict": "pass",
+        "results": {
+            "today": report.today,
+            "counts": stack_report.counts,
+            "results": [r.as_dict() for r in stack_report.results],
+        },
+        "waivers_used": [waiver_record(by_id[w]) for w in used],
+        "reviewer": {"account": reviewer, "name": team[reviewer]},
+        "issued_at": utc(issued),
+        "expires_at": utc(expires),
+    }
+    document["signature"] = {
+        "algorithm": key.algorithm,
+        "key_id": key.public_key.key_id,
+        "value": signing.b64(key.sign(signed_bytes(document))),
+    }
+    return document
+
+
+def write(document: dict[str, Any], path: Path) -> Path:
+    from .inventory_io import write_atomic
+
+    write_atomic(path, canonical(document))
+    return path
+
+
+# --- trust ------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class TrustedKey:
+    owner: str  # security team account, from the file name <account>.pem or <account>.pub.pem
+    key: signing.PublicKey
+
+
+def load_trust_store(directory: Path) -> dict[str, TrustedKey]:
+    """Trusted public keys by key id; a file's name says whose key it is."""
+    if not directory.is_dir():
+        raise signing.KeyProblem(f"{directory}: no such directory of trusted public keys")
+    trusted = {}
+    for path in sorted(directory.glob("*.pem")):
+        owner = path.name[: -len(".pem")]
+        owner = owner[: -len(".pub")] if owner.endswith(".pub") else owner
+        key = signing.load_public_key(path)
+        trusted[key.key_id] = TrustedKey(owner, key)
+    return trusted
+
+
+# --- verification -----------------------------------------------------------------------------
+def read_certificate(path: Path) -> tuple[dict[str, Any] | None, list[str]]:
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        return None, [f"cannot read {path} ({exc.strerror})"]
+    try:
+        document = json.loads(raw.decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError):
+        return None, ["the certificate is not valid JSON: altered or damaged"]
+    if not isinstance(document, dict):
+        return None, ["the certificate is not a JSON object"]
+    if canonical(document).encode("utf-8") != raw:
+        return document, ["the certificate is not in canonical form: altered after signing"]
+    return document, []
+
+
+def verify_document(document: dict[str, Any], trust: dict[str, TrustedKey], security_team: set[str] | None,
+                    now: dt.datetime) -> list[str]:
+    """Signature, signer, reviewer and validity period; every problem found."""
+    problems = []
+    if document.get("format") != FORMAT:
+        return [f"not a {FORMAT} document"]
+    signature = document.get("signature")
+    if not isinstance(signature, dict):
+        return ["the certificate is not signed"]
+    trusted = trust.get(str(signature.get("key_id")))
+    if trusted is None:
+        problems.append(f"signed by key {signature.get('key_id')}, which is not in the trust store")
+    elif trusted.key.algorithm != signature.get("algorithm") or not trusted.key.verify(
+        signed_bytes(document), signing.unb64(str(signature.get("value", "")))
+    ):
+        problems.append("the signature does not match the certificate: altered, or signed by another key")
+    reviewer = str((document.get("reviewer") or {}).get("account"))
+    if trusted is not None and trusted.owner != reviewer:
+        problems.append(f"signed with {trusted.owner}'s key but names {reviewer} as reviewer")
+    if security_team is not None and reviewer not in security_team:
+        problems.append(f"reviewer {reviewer} is not a member of the security team")
+    try:
+        issued, expires = parse_utc(str(document.get("issued_at"))), parse_utc(str(document.get("expires_at")))
+    except ValueError:
+        problems.append("issued_at/expires_at are not UTC timestamps")
+    else:
+        if now < issued:
+            problems.append(f"issued in the future ({document['issued_at']})")
+        if now >= expires:
+            problems.append(f"expired at {document['expires_at']}")
+    if document.get("verdict") != "pass":
+        problems.append("the certificate does not record a passing verdict")
+    return problems
+
+
+def binding_problems(document: dict[str, Any], current: dict[str, Any]) -> list[str]:
+    problems = []
+    if document.get("state_digest") != current["state_digest"]:
+        problems.append("the desired state changed since the review (state digest differs)")
+    recorded_inputs = document.get("inputs") or {}
+    for name, digest in current["inputs"].items():
+        if recorded_inputs.get(name) != digest:
+            problems.append("the tenant request changed since the review" if name == "request" else f"the {name} changed since the review")
+    recorded_pack = document.get("pack") or {}
+    for field in ("name", "version", "digest"):
+        if recorded_pack.get(field) != current["pack"][field]:
+            problems.append(f"the policy pack changed since the review ({field})")
+    if recorded_pack.get("enforcement_digest") != current["pack"]["enforcement_digest"]:
+        problems.append("the rules' enforcement changed since the review")
+    if (document.get("waivers_in_scope") or {}).get("digest") != current["waivers_in_scope"]["digest"]:
+        problems.append("the waivers in scope of this stack changed since the review")
+    for field in ("env", "stack", "kind", "tenant"):
+        if document.get(field) != current[field]:
+            problems.append(f"the certificate is for {field} {document.get(field)!r}, not {current[field]!r}")
+    return problems
+
+
+def state_problems(path: Path) -> tuple[StackState | None, list[str]]:
+    """The current desired state, refused when its file was edited by hand (not canonical)."""
+    try:
+        raw = path.read_bytes()
+        state = StackState.from_dict(json.loads(raw.decode("utf-8")))
+    except OSError:
+        return None, [f"no rendered desired state at {path}"]
+    except (UnicodeDecodeError, json.JSONDecodeError, KeyError, TypeError, ValueError):
+        return None, [f"{path} is not a readable desired state: altered or damaged"]
+    if state.to_json().encode("utf-8") != raw:
+        return state, [f"{path} is not in canonical form: edited after render"]
+    return state, []
+
+
+def current_bindings(env: Environment, state: StackState, pack_dir: Path) -> dict[str, Any]:
+    """What the gate compares a certificate with, recomputed from the files as they are now."""
+    from .check.analyzer import pack_metadata
+    from .policy.catalog import pack_digest, rules
+    from .policy.config import enforcement_problems
+
+    problems = enforcement_problems(env)
+    if problems:
+        raise InputError(problems)
+    overrides = env.platform.policy.enforcement
+    enforcement = {r.id: overrides.get(r.id, r.enforcement) for r in rules()}
+    pack = {"name": PACK_NAME, "version": str(pack_metadata(pack_dir).get("version", "")), "digest": pack_digest(pack_dir)}
+    return bindings(env, state, pack, enforcement)
+
+
+def require_certificate(
+    env: Environment,
+    stack: str,
+    *,
+    state_file: Path,
+    certificate: Path,
+    trust_store: Path,
+    pack_dir: Path,
+    now: dt.datetime | None = None,
+) -> dict[str, Any]:
+    """The deploy gate. Returns the certificate when the stack may be deployed, else raises GateRefused."""
+    now = now or dt.datetime.now(dt.timezone.utc)
+    reasons: list[str] = []
+    document, found = read_certificate(certificate) if certificate.is_file() else (None, [f"no review certificate at {certificate}; run `govcloud review`"])
+    reasons += found
+    state, found = state_problems(state_file)
+    reasons += found
+    if document is not None:
+        try:
+            trust = load_trust_store(trust_store)
+        except signing.KeyProblem as problem:
+            trust = {}
+            reasons.append(str(problem))
+        reasons += verify_document(document, trust, {p.account for p in env.platform.policy.security_team}, now)
+        if state is not None:
+            if state.stack != stack:
+                reasons.append(f"{state_file} holds stack {state.stack}, not {stack}")
+            else:
+                reasons += binding_problems(document, current_bindings(env, state, pack_dir))
+    if reasons:
+        raise GateRefused(stack, reasons)
+    assert document is not None
+    return document
