@@ -182,3 +182,29 @@ def test_closing_the_session_ends_the_pack_process(tmp_path):
     process.close()
     with pytest.raises(ProcessLookupError):
         os.kill(pid, 0)
+
+
+def test_shared_deserialization_changes_no_verdict(lab, lab_states, monkeypatch):
+    """The pack's one speed-up (convert a resource once, not once per policy) gives the same results."""
+    from govcloud.check.run import CheckSession
+    from govcloud.policy.pack import ENV_SWITCH
+
+    states = [edit(lab_states[HEALTH], "Namespace", "t-430100-health-app", lambda i: i["metadata"]["labels"].update({labels.PSA_ENFORCE: "baseline"}))]
+    states += [s for name, s in lab_states.items() if name != HEALTH]
+    reports = []
+    for switch in ("1", "0"):
+        monkeypatch.setenv(ENV_SWITCH, switch)
+        with CheckSession(lab, PACK) as session:
+            reports.append(session.check(states, dt.date(2026, 11, 25)).as_dict())
+    assert reports[0]["summary"]["failed"] == 1
+    assert reports[0] == reports[1]
+
+
+def test_several_pack_processes_give_the_results_of_one(lab, lab_states):
+    from govcloud.check.run import CheckSession
+
+    reports = []
+    for workers in (1, 2):
+        with CheckSession(lab, PACK, workers=workers) as session:
+            reports.append(session.check(list(lab_states.values()), dt.date(2026, 11, 25)).as_dict())
+    assert reports[0] == reports[1] and len(reports[0]["stacks"]) == 11

@@ -10,6 +10,7 @@ program a user's ``pulumi preview --policy-pack policies/`` runs. One process se
 
 from __future__ import annotations
 
+import json
 import os
 import select
 import subprocess
@@ -190,12 +191,25 @@ def reconcile_config(info: PackInfo, given: dict[str, Any]) -> dict[str, dict[st
             result[key]["properties"].update(props)
         else:
             problems.append(f"{key}: must be an enforcement level or an object")
+    # The same fact goes to many policies: validate each (schema, value) pair once.
+    checked: dict[tuple[str, int], list[str]] = {}
     for policy in info.policies:
-        schema = {"type": "object", **{k: v for k, v in policy.config_schema.items() if v}}
-        validator = jsonschema.Draft7Validator(schema)
-        for error in sorted(validator.iter_errors(result[policy.name]["properties"]), key=lambda e: list(e.path)):
-            where = "/".join(str(p) for p in error.path)
-            problems.append(f"{policy.name}: {where + ': ' if where else ''}{error.message}")
+        schema = policy.config_schema
+        props = result[policy.name]["properties"]
+        for name in schema.get("required", []):
+            if name not in props:
+                problems.append(f"{policy.name}: {name!r} is a required property")
+        for name, subschema in sorted(schema.get("properties", {}).items()):
+            if name not in props:
+                continue
+            key = (json.dumps(subschema, sort_keys=True), id(props[name]))
+            if key not in checked:
+                validator = jsonschema.Draft7Validator(subschema)
+                checked[key] = [
+                    "/".join([name, *(str(p) for p in error.path)]) + ": " + error.message
+                    for error in sorted(validator.iter_errors(props[name]), key=lambda e: [str(p) for p in e.path])
+                ]
+            problems += [f"{policy.name}: {message}" for message in checked[key]]
     if problems:
         raise ConfigError(problems)
     return result
@@ -338,12 +352,17 @@ class PackProcess:
         levels = {"advisory": analyzer_pb2.ADVISORY, "mandatory": analyzer_pb2.MANDATORY,
                   "remediate": analyzer_pb2.REMEDIATE, "disabled": analyzer_pb2.DISABLED}
         request = analyzer_pb2.ConfigureAnalyzerRequest()
+        values: dict[int, struct_pb2.Value] = {}  # one protobuf value per fact, copied into each policy
         for name, entry in reconciled.items():
-            props = struct_pb2.Struct()
-            props.update(entry["properties"])
-            request.policyConfig[name].CopyFrom(
-                analyzer_pb2.PolicyConfig(enforcementLevel=levels[entry["enforcementLevel"]], properties=props)
-            )
+            config = request.policyConfig[name]
+            config.enforcementLevel = levels[entry["enforcementLevel"]]
+            config.properties.SetInParent()
+            for key, value in entry["properties"].items():
+                if id(value) not in values:
+                    holder = struct_pb2.Struct()
+                    holder.update({"v": value})
+                    values[id(value)] = holder.fields["v"]
+                config.properties.fields[key].CopyFrom(values[id(value)])
         self._call("Configure", request)
 
     def analyze(self, states: Iterable[StackState], project: str = "govcloud") -> Iterator[StackOutcome]:

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
+from concurrent.futures import ThreadPoolExecutor
 from collections import defaultdict
 from pathlib import Path
 from typing import Callable, Iterable
@@ -109,36 +111,68 @@ def stack_results(outcome: StackOutcome, info: PackInfo, levels: dict[str, str])
 
 
 class CheckSession:
-    """One pack process configured for one environment, checking as many stacks as asked."""
+    """Pack processes configured for one environment, checking as many stacks as asked.
 
-    def __init__(self, env: Environment, pack_dir: Path, build: Path = Path("build")):
+    ``workers`` pack processes share the stacks (one per core pays off on big environments);
+    each is started and configured once, however many stacks it checks.
+    """
+
+    def __init__(self, env: Environment, pack_dir: Path, build: Path = Path("build"), workers: int = 1):
         self.env = env
         self.pack_dir = pack_dir
         self.build = build
         self.config = build_config(env)
-        self._pack = PackProcess(pack_dir)
+        self.config_digest = config_digest(self.config)
+        self._packs = [PackProcess(pack_dir) for _ in range(max(1, workers))]
 
     def __enter__(self) -> "CheckSession":
-        self._pack.start()
         try:
-            self.info = self._pack.info()
+            self._parallel(lambda pack: pack.start())
+            self.info = self._packs[0].info()
             require_known_rules(self.env, (p.name for p in self.info.policies))
             reconciled = reconcile_config(self.info, self.config)
-            self._pack.configure(reconciled)
+            self._parallel(lambda pack: pack.configure(reconciled))
         except BaseException:
-            self._pack.close()
+            self.__exit__()
             raise
         self.levels = {name: entry["enforcementLevel"] for name, entry in reconciled.items()}
         return self
 
     def __exit__(self, *exc) -> None:
-        self._pack.close()
+        for pack in self._packs:
+            pack.close()
+
+    def _parallel(self, work: Callable[[PackProcess], object]) -> list:
+        if len(self._packs) == 1:
+            return [work(self._packs[0])]
+        with ThreadPoolExecutor(len(self._packs)) as pool:
+            return list(pool.map(work, self._packs))
+
+    def _analyze(self, states: list[StackState], progress: Callable[[str], None] | None) -> list[StackOutcome]:
+        """Every stack through one of the packs; outcomes in the order of ``states``."""
+        shares: list[list[int]] = [[] for _ in self._packs]
+        loads = [0] * len(self._packs)
+        for index in sorted(range(len(states)), key=lambda i: -len(states[i].resources)):
+            least = loads.index(min(loads))
+            shares[least].append(index)
+            loads[least] += len(states[index].resources) + 1
+        outcomes: list[StackOutcome | None] = [None] * len(states)
+
+        def run(pack: PackProcess) -> None:
+            share = shares[self._packs.index(pack)]
+            for index, outcome in zip(share, pack.analyze(states[i] for i in share)):
+                outcomes[index] = outcome
+                if progress is not None:
+                    progress(outcome.stack.stack)
+
+        self._parallel(run)
+        return [o for o in outcomes if o is not None]
 
     def check(self, states: list[StackState], today: dt.date, progress: Callable[[str], None] | None = None) -> CheckReport:
         env = self.env
         reports: list[StackReport] = []
         applied: set[str] = set()
-        for outcome in self._pack.analyze(states):
+        for outcome in self._analyze(states, progress):
             state = outcome.stack
             results, used = apply_waivers(stack_results(outcome, self.info, self.levels), env.waivers, state.tenant, today)
             applied |= used
@@ -150,8 +184,6 @@ class CheckSession:
                 state_file=display_path(state_path(self.build, env.name, state.stack)),
                 results=tuple(sorted(results, key=Result.sort_key)),
             ))
-            if progress is not None:
-                progress(state.stack)
         metadata = {r.id: r.metadata() for r in rules()}
         rule_rows = []
         for policy in self.info.policies:
@@ -165,12 +197,18 @@ class CheckSession:
                 "name": self.info.name,
                 "version": self.info.version,
                 "digest": pack_digest(self.pack_dir),
-                "config_digest": config_digest(self.config),
+                "config_digest": self.config_digest,
             },
             rules=tuple(rule_rows),
             stacks=tuple(sorted(reports, key=lambda s: s.stack)),
             waivers=tuple(waiver_summary(env.waivers, applied, today)),
         )
+
+
+def default_workers(states: list[StackState]) -> int:
+    """One pack per core once there is enough to share; starting a pack costs about a second."""
+    resources = sum(len(s.resources) for s in states)
+    return max(1, min(os.cpu_count() or 1, resources // 5000 + 1))
 
 
 def run_check(
@@ -181,5 +219,5 @@ def run_check(
     build: Path = Path("build"),
     progress: Callable[[str], None] | None = None,
 ) -> CheckReport:
-    with CheckSession(env, pack_dir, build) as session:
+    with CheckSession(env, pack_dir, build, workers=default_workers(states)) as session:
         return session.check(states, today, progress)

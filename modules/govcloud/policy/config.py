@@ -99,7 +99,9 @@ def canonical(config: dict[str, Any]) -> str:
 
 
 def config_digest(config: dict[str, Any]) -> str:
-    return "sha256:" + hashlib.sha256(canonical(config).encode("utf-8")).hexdigest()
+    """sha256 of the compact canonical JSON (sorted keys) of the configuration."""
+    compact = json.dumps(config, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    return "sha256:" + hashlib.sha256(compact.encode("utf-8")).hexdigest()
 
 
 def config_path(build: Path, env: str) -> Path:
