@@ -378,6 +378,12 @@ class PackProcess:
             resources = sorted(state.resources, key=lambda r: r.urn)
             by_urn = {r.urn: r for r in resources}
             structs: dict[str, struct_pb2.Struct] = {}
+            providers: dict[str, analyzer_pb2.AnalyzerProviderResource | None] = {}
+
+            def provider_of(resource: ResourceState):
+                if resource.provider not in providers:
+                    providers[resource.provider] = self._provider(resource, by_urn)
+                return providers[resource.provider]
 
             def request_for(resource: ResourceState) -> analyzer_pb2.AnalyzeRequest:
                 props = struct_pb2.Struct()
@@ -386,7 +392,7 @@ class PackProcess:
                 return analyzer_pb2.AnalyzeRequest(
                     urn=resource.urn, type=resource.type, name=resource.name, properties=props,
                     options=analyzer_pb2.AnalyzerResourceOptions(parent=resource.parent or ""),
-                    provider=self._provider(resource, by_urn),
+                    provider=provider_of(resource),
                 )
 
             pending: deque = deque()
@@ -401,7 +407,7 @@ class PackProcess:
                 analyzer_pb2.AnalyzerResource(
                     urn=r.urn, type=r.type, name=r.name, properties=structs[r.urn],
                     options=analyzer_pb2.AnalyzerResourceOptions(parent=r.parent or ""),
-                    provider=self._provider(r, by_urn), parent=r.parent or "", dependencies=list(r.dependencies),
+                    provider=provider_of(r), parent=r.parent or "", dependencies=list(r.dependencies),
                 )
                 for r in resources
             ])

@@ -197,6 +197,7 @@ class Facts:
 
 
 _CACHE: dict[tuple, tuple[tuple, Facts]] = {}
+_EMPTY = Facts({})
 
 
 def facts_for(config: Mapping[str, Any] | None) -> Facts:
@@ -206,10 +207,10 @@ def facts_for(config: Mapping[str, Any] | None) -> Facts:
     themselves are the same objects until the next Configure: key the cache on their ids and
     keep the objects alive with the entry so an id cannot be reused while cached.
     """
-    config = config or {}
-    names = tuple(k for k in sorted(config) if k != "enforcementLevel")
-    values = tuple(config[k] for k in names)
-    key = names + tuple(id(v) for v in values)
+    if not config:
+        return _EMPTY
+    values = tuple(config.values())
+    key = tuple(map(id, values))
     hit = _CACHE.get(key)
     if hit is not None:
         return hit[1]

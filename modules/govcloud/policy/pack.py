@@ -1,10 +1,10 @@
 """Serving the pack: what ``policies/__main__.py`` runs, under the engine or ``govcloud check``.
 
 One speed-up, and why: the Python policy SDK (pulumi_policy) turns a resource's properties
-from protobuf into Python (MessageToDict, deserialize_properties, unknown_checking_proxy) once
-*per policy* for the same request; with 30-odd policies that conversion is ~85% of the time a
-resource takes. ``share_deserialization`` makes the three steps return the object already made
-for the same request message, so it happens once per resource. Verdicts do not change: the
+from protobuf into Python (MessageToDict, deserialize_properties, unknown_checking_proxy), and
+its options and provider, once *per policy* for the same request; with 30-odd policies that is
+~85% of the time a resource takes. ``share_deserialization`` makes these steps return the
+object already made for the same request message, so each happens once per resource. Verdicts do not change: the
 objects are read-only proxies of the same data (a test runs the lab both ways). Should a future
 SDK rename these internals, the pack simply runs at the SDK's own speed.
 
@@ -13,6 +13,7 @@ Set GOVCLOUD_PACK_SHARED_DESERIALIZATION=0 to serve without it.
 
 from __future__ import annotations
 
+import atexit
 import os
 from collections import OrderedDict
 from typing import Any, Callable
@@ -22,24 +23,46 @@ _CACHE_SIZE = 4096  # AnalyzeStack converts every resource of a stack once per s
 
 
 class _IdentityCache:
-    """Results keyed by the identity of the argument, holding it so the id stays unique."""
+    """Results keyed by the identity of an object, holding it so the id stays unique."""
 
-    def __init__(self, size: int):
+    _all: list["_IdentityCache"] = []
+
+    def __init__(self, size: int = _CACHE_SIZE):
         self._entries: OrderedDict[int, tuple[Any, Any]] = OrderedDict()
         self._size = size
+        _IdentityCache._all.append(self)
+
+    @classmethod
+    def clear_all(cls) -> None:
+        # Held protobuf messages must go before the interpreter tears protobuf down.
+        for cache in cls._all:
+            cache._entries.clear()
+
+    def remember(self, key: Any, compute: Callable[[], Any]) -> Any:
+        hit = self._entries.get(id(key))
+        if hit is not None and hit[0] is key:
+            return hit[1]
+        result = compute()
+        self._entries[id(key)] = (key, result)
+        if len(self._entries) > self._size:
+            self._entries.popitem(last=False)
+        return result
 
     def wrap(self, function: Callable[..., Any]) -> Callable[..., Any]:
+        """``function(argument)`` remembered per argument (calls with more arguments pass through)."""
+
         def cached(argument, *args, **kwargs):
             if args or kwargs:
                 return function(argument, *args, **kwargs)
-            hit = self._entries.get(id(argument))
-            if hit is not None and hit[0] is argument:
-                return hit[1]
-            result = function(argument)
-            self._entries[id(argument)] = (argument, result)
-            if len(self._entries) > self._size:
-                self._entries.popitem(last=False)
-            return result
+            return self.remember(argument, lambda: function(argument))
+
+        return cached
+
+    def wrap_method(self, method: Callable[..., Any]) -> Callable[..., Any]:
+        """``servicer.method(request)`` remembered per request."""
+
+        def cached(servicer, request):
+            return self.remember(request, lambda: method(servicer, request))
 
         return cached
 
@@ -59,12 +82,20 @@ def share_deserialization() -> bool:
     """Patch pulumi_policy's per-policy conversions to happen once per request message."""
     from pulumi_policy import policy as sdk
 
-    names = ("json_format", "deserialize_properties", "unknown_checking_proxy")
+    names = ("json_format", "deserialize_properties", "unknown_checking_proxy", "_PolicyAnalyzerServicer")
     if not all(hasattr(sdk, n) for n in names) or isinstance(sdk.json_format, _JsonFormat):
         return False
-    sdk.json_format = _JsonFormat(sdk.json_format, _IdentityCache(_CACHE_SIZE))
-    sdk.deserialize_properties = _IdentityCache(_CACHE_SIZE).wrap(sdk.deserialize_properties)
-    sdk.unknown_checking_proxy = _IdentityCache(_CACHE_SIZE).wrap(sdk.unknown_checking_proxy)
+    servicer = sdk._PolicyAnalyzerServicer
+    methods = ("_get_resource_options", "_get_provider_resource")
+    if not all(hasattr(servicer, m) for m in methods):
+        return False
+    sdk.json_format = _JsonFormat(sdk.json_format, _IdentityCache())
+    sdk.deserialize_properties = _IdentityCache().wrap(sdk.deserialize_properties)
+    sdk.unknown_checking_proxy = _IdentityCache().wrap(sdk.unknown_checking_proxy)
+    # The options and provider of a request are rebuilt per policy too; they are read-only.
+    for name in methods:
+        setattr(servicer, name, _IdentityCache().wrap_method(getattr(servicer, name)))
+    atexit.register(_IdentityCache.clear_all)
     return True
 
 

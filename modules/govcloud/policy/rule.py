@@ -10,8 +10,9 @@ object or stack is not its business, so that "passed" always means "looked and f
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Callable, Iterable, Iterator, Mapping, Sequence
+from typing import Any, Callable, Iterable, Iterator
 
 from .. import labels
 from .facts import FACT_SCHEMAS, Facts, facts_for
@@ -56,7 +57,7 @@ def as_map(value: Any) -> Mapping:
 class K8sObject:
     """A Kubernetes object as the engine hands it to a policy: type, URN, camelCase inputs."""
 
-    __slots__ = ("urn", "type", "name", "props", "kind")
+    __slots__ = ("urn", "type", "name", "props", "kind", "metadata", "labels", "annotations")
 
     def __init__(self, urn: str, type_: str, name: str, props: Mapping[str, Any]):
         self.urn = urn
@@ -64,21 +65,12 @@ class K8sObject:
         self.name = name
         self.props = props
         self.kind = type_.rsplit(":", 1)[-1] if type_.startswith(KUBERNETES_PREFIX) else None
+        self.metadata: Mapping = as_map(props.get("metadata"))
+        self.labels: Mapping = as_map(self.metadata.get("labels"))
+        self.annotations: Mapping = as_map(self.metadata.get("annotations"))
 
     def get(self, *path: str) -> Any:
         return _get(self.props, *path)
-
-    @property
-    def metadata(self) -> Mapping:
-        return as_map(self.props.get("metadata"))
-
-    @property
-    def labels(self) -> Mapping:
-        return as_map(self.metadata.get("labels"))
-
-    @property
-    def annotations(self) -> Mapping:
-        return as_map(self.metadata.get("annotations"))
 
     @property
     def object_name(self) -> str:
