@@ -8,20 +8,13 @@ analyzer protocol, so what is tested is what runs.
 from __future__ import annotations
 
 import datetime as dt
-import shutil
-from pathlib import Path
 
 import pytest
-import yaml
 
-from builders import all_states
 from govcloud.check.run import CheckSession
 from govcloud.model import load_environment
-
-REPO = Path(__file__).resolve().parents[2]
-INVENTORIES = REPO / "inventories"
-PACK = REPO / "policies"
-TODAY = dt.date(2026, 11, 25)
+from policy_builders import all_states
+from policy_helpers import INVENTORIES, PACK, TODAY
 
 
 @pytest.fixture(scope="session")
@@ -48,25 +41,3 @@ def verdicts(lab_session):
         return lab_session.check(list(states), today).results
 
     return run
-
-
-def copy_lab(tmp_path: Path, name: str = "lab") -> Path:
-    """A writable copy of the lab inventory under ``tmp_path/inventories/<name>``."""
-    target = tmp_path / "inventories" / name
-    shutil.copytree(INVENTORIES / "lab", target)
-    return target
-
-
-def patch_yaml(path: Path, ops: list[dict]) -> None:
-    """Apply set/append operations to an inventory YAML file (for deliberately bad fixtures)."""
-    data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    for op in ops:
-        where = list(op.get("set") or op.get("append"))
-        parent = data
-        for key in where[:-1]:
-            parent = parent[key]
-        if "set" in op:
-            parent[where[-1]] = op["value"]
-        else:
-            parent[where[-1]].append(op["value"])
-    path.write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False), encoding="utf-8")

@@ -1,4 +1,7 @@
-"""Whatever faces the internet is protected at MLPS level 2 at least."""
+"""Whatever faces the internet should be protected at MLPS level 2 at least.
+
+Advisory: MLPS grading follows the impact of a system, and a purely informational level-1
+site can be legitimate; environments that want it mandatory say so in policy.enforcement."""
 
 from ...k8s import ROUTE_KINDS, tenant_level, zone_of
 from ...rule import NotApplicable, resource_rule
@@ -6,10 +9,10 @@ from ...rule import NotApplicable, resource_rule
 
 @resource_rule(
     id="GOV-SVC-004",
-    title="Internet-facing tenants are MLPS level 2 or higher",
+    title="Internet-facing tenants should be MLPS level 2 or higher",
     clause="GB/T 22239-2019 7 (第二级安全要求) for systems serving the public; govcloud platform standard",
-    severity="high",
-    enforcement="mandatory",
+    severity="medium",
+    enforcement="advisory",
     remediation="Raise the tenant's mlps_level to 2 or more (and complete the filing), or do not publish the service.",
     kinds=("Namespace",) + ROUTE_KINDS,
     facts=("zones", "tenants", "clusters"),

@@ -12,8 +12,8 @@ import jsonschema
 import pytest
 from rich.console import Console
 
-from builders import all_states, edit
-from conftest import PACK, copy_lab
+from policy_builders import all_states, edit
+from policy_helpers import PACK, copy_lab
 from govcloud import labels
 from govcloud.check import formats
 from govcloud.check.run import CheckSession

@@ -12,8 +12,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from builders import all_states, edit
-from conftest import PACK, copy_lab, patch_yaml
+from policy_builders import all_states, edit
+from policy_helpers import PACK, copy_lab, patch_yaml
 from govcloud import labels, review, signing
 from govcloud.check.run import CheckSession
 from govcloud.cli import main

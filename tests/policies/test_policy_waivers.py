@@ -8,12 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from builders import all_states
-from conftest import PACK, copy_lab
+from policy_builders import all_states
+from policy_helpers import PACK, copy_lab, patch_yaml
 from govcloud.check.run import CheckSession
 from govcloud.model import InputError, load_environment
 
-BAD_REQUESTS = Path(__file__).parent / "fixtures" / "bad-requests"
 TOURISM = "lab.t-430600-tourism"
 
 
@@ -32,10 +31,9 @@ def waiver(**overrides) -> str:
 
 
 def environment(tmp_path: Path, waivers: str):
-    """The lab with tourism filed at level 1 (fails GOV-SVC-004 twice) and the given waivers."""
+    """The lab where GOV-SVC-004 is mandatory, so level-1 tourism fails it twice, with the given waivers."""
     root = copy_lab(tmp_path)
-    source = BAD_REQUESTS / "level1-public-service" / "tenants" / "t-430600-tourism.yaml"
-    (root / "tenants" / source.name).write_bytes(source.read_bytes())
+    patch_yaml(root / "platform.yaml", [{"set": ["policy", "enforcement"], "value": {"GOV-SVC-004": "mandatory"}}])
     (root / "waivers.yaml").write_text("waivers:\n" + waivers, encoding="utf-8")
     return load_environment("lab", tmp_path / "inventories")
 

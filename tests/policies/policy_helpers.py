@@ -1,0 +1,39 @@
+"""Shared constants and helpers of the policy tests (imported by name: conftest modules collide)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import shutil
+from pathlib import Path
+
+import yaml
+
+REPO = Path(__file__).resolve().parents[2]
+INVENTORIES = REPO / "inventories"
+PACK = REPO / "policies"
+TODAY = dt.date(2026, 11, 25)
+# The lab's one known finding: tourism publishes a level-1 website, which the platform
+# standard advises against (GOV-SVC-004 is advisory, so the lab still passes).
+LAB_ADVISORIES = {("lab.t-430600-tourism", "GOV-SVC-004")}
+
+
+def copy_lab(tmp_path: Path, name: str = "lab") -> Path:
+    """A writable copy of the lab inventory under ``tmp_path/inventories/<name>``."""
+    target = tmp_path / "inventories" / name
+    shutil.copytree(INVENTORIES / "lab", target)
+    return target
+
+
+def patch_yaml(path: Path, ops: list[dict]) -> None:
+    """Apply set/append operations to an inventory YAML file (for deliberately bad fixtures)."""
+    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    for op in ops:
+        where = list(op.get("set") or op.get("append"))
+        parent = data
+        for key in where[:-1]:
+            parent = parent[key]
+        if "set" in op:
+            parent[where[-1]] = op["value"]
+        else:
+            parent[where[-1]].append(op["value"])
+    path.write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False), encoding="utf-8")
