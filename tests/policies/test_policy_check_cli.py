@@ -103,3 +103,19 @@ def test_policy_config_is_a_pulumi_policy_pack_config(capsys, tmp_path):
 def test_policy_rules_markdown_lists_every_rule(capsys):
     code, out, _ = run(capsys, "policy", "rules", "--markdown")
     assert code == 0 and out.count("\n| GOV-") == len(rules())
+
+
+def test_readme_rules_table_is_generated_from_the_rules():
+    from govcloud.cli.policy import README_BEGIN, README_END, rules_markdown
+
+    text = (INVENTORIES.parent / "README.md").read_text(encoding="utf-8")
+    begin = text.index("\n", text.index(README_BEGIN)) + 1
+    assert text[begin:text.index(README_END)] == rules_markdown(), "run `govcloud policy rules --readme README.md`"
+
+
+def test_readme_table_can_be_regenerated(capsys, tmp_path):
+    readme = tmp_path / "README.md"
+    readme.write_text("intro\n<!-- policy-rules:begin (generated) -->\nold table\n<!-- policy-rules:end -->\nafter\n", encoding="utf-8")
+    code, out, _ = run(capsys, "policy", "rules", "--readme", str(readme))
+    text = readme.read_text(encoding="utf-8")
+    assert code == 0 and "old table" not in text and text.count("| GOV-") == len(rules()) and text.endswith("after\n")

@@ -53,9 +53,19 @@ def rules_command(
     ctx: typer.Context,
     output: Optional[Output] = OutputOption,
     markdown: bool = typer.Option(False, "--markdown", help="A Markdown table (the README's rules table)."),
+    readme: Optional[Path] = typer.Option(None, "--readme", help="Rewrite the rules table between the policy-rules markers of this file."),
 ) -> None:
     """List the rules of the pack: id, standard, severity, default enforcement, title, clause."""
     found = rules()
+    if readme is not None:
+        text = readme.read_text(encoding="utf-8")
+        begin, end = text.find(README_BEGIN), text.find(README_END)
+        if begin < 0 or end < begin:
+            fail(f"{readme}: no {README_BEGIN} ... {README_END} markers")
+        start = text.index("\n", begin) + 1
+        readme.write_text(text[:start] + rules_markdown() + text[end:], encoding="utf-8")
+        console.print(f"updated the rules table in {readme} ({len(found)} rules)")
+        return
     if markdown:
         sys.stdout.write(rules_markdown())
         return
@@ -68,6 +78,10 @@ def rules_command(
     for rule in found:
         table.add_row(rule.id, rule.standard, rule.scope, rule.severity, rule.enforcement, escape(rule.title))
     console.print(table)
+
+
+README_BEGIN = "<!-- policy-rules:begin"
+README_END = "<!-- policy-rules:end -->"
 
 
 def rules_markdown() -> str:
