@@ -10,7 +10,7 @@ from typing import Any, Iterator, Mapping
 
 from .. import labels
 from ..model.codes import parse_quantity
-from .rule import K8sObject, as_list, as_map
+from .rule import K8sObject, NotApplicable, as_list, as_map
 
 WORKLOAD_KINDS = ("Pod", "Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "ReplicationController", "Job", "CronJob")
 RBAC_ROLE_KINDS = ("Role", "ClusterRole")
@@ -67,6 +67,26 @@ def label_level(obj: K8sObject) -> int | None:
         return int(str(value))
     except (TypeError, ValueError):
         return None
+
+
+def cluster_of(obj: K8sObject, facts) -> str | None:
+    """The cluster an object is applied to: its cluster label, else its namespace owner's cluster."""
+    cluster = obj.labels.get(labels.CLUSTER)
+    if cluster:
+        return str(cluster)
+    owner = facts.namespace_owner.get(obj.namespace or "")
+    return str(facts.tenants[owner]["cluster"]) if owner else None
+
+
+def owner_of(obj: K8sObject, facts) -> str | None:
+    """The tenant an object belongs to: its tenant label, else the owner of its namespace."""
+    return obj.tenant or facts.namespace_owner.get(obj.namespace or "")
+
+
+def tenant_template(obj: K8sObject, facts) -> tuple[int | None, Mapping | None]:
+    """The MLPS level of the object's tenant and that level's tenant template."""
+    level = tenant_level(obj, facts)
+    return level, (facts.templates.get(level) if level is not None else None)
 
 
 def tenant_level(obj: K8sObject, facts) -> int | None:
@@ -240,3 +260,11 @@ def route_paths(obj: K8sObject) -> list[tuple[str, str]]:
         paths = as_list(as_map(rule.get("http")).get("paths"))
         found += [(host, str(as_map(p).get("path") or "/")) for p in paths] or [(host, "/")]
     return found
+
+
+def require_grants(obj: K8sObject) -> tuple[list[str], set[str] | None]:
+    """``dataset_grants`` of a tenant object, or NotApplicable."""
+    grants = dataset_grants(obj)
+    if grants is None or not obj.tenant:
+        raise NotApplicable("not a dataset grant")
+    return grants

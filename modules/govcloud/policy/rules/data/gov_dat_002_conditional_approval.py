@@ -1,8 +1,8 @@
 """Conditional datasets are shared only under a recorded approval."""
 
 from .... import labels
-from ...k8s import dataset_grants
-from ...rule import NotApplicable, resource_rule
+from ...k8s import require_grants
+from ...rule import resource_rule
 
 
 @resource_rule(
@@ -16,10 +16,7 @@ from ...rule import NotApplicable, resource_rule
     facts=("datasets", "consumes"),
 )
 def check(obj, facts):
-    grants = dataset_grants(obj)
-    if grants is None or not obj.tenant:
-        raise NotApplicable("not a dataset grant")
-    refs, approvals = grants
+    refs, approvals = require_grants(obj)
     requested = facts.consumes.get(obj.tenant, {})
     for ref in refs:
         dataset = facts.datasets.get(ref)

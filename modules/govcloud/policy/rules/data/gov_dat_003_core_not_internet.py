@@ -1,7 +1,7 @@
 """Core data never reaches the internet zone."""
 
-from ...k8s import dataset_grants, zone_of
-from ...rule import NotApplicable, resource_rule
+from ...k8s import require_grants, zone_of
+from ...rule import resource_rule
 
 
 @resource_rule(
@@ -16,10 +16,7 @@ from ...rule import NotApplicable, resource_rule
     facts=("datasets", "zones", "tenants", "clusters"),
 )
 def check(obj, facts):
-    grants = dataset_grants(obj)
-    if grants is None or not obj.tenant:
-        raise NotApplicable("not a dataset grant")
-    refs = grants[0]
+    refs = require_grants(obj)[0]
     zone = zone_of(obj, facts)
     if facts.zone_kind(zone) != "internet":
         return

@@ -1,7 +1,7 @@
 """A tenant reaches exactly the datasets its request names, and never a not-shared one."""
 
-from ...k8s import dataset_grants
-from ...rule import NotApplicable, resource_rule
+from ...k8s import require_grants
+from ...rule import resource_rule
 
 
 @resource_rule(
@@ -15,10 +15,7 @@ from ...rule import NotApplicable, resource_rule
     facts=("datasets", "consumes"),
 )
 def check(obj, facts):
-    grants = dataset_grants(obj)
-    if grants is None or not obj.tenant:
-        raise NotApplicable("not a dataset grant")
-    refs = grants[0]
+    refs = require_grants(obj)[0]
     requested = facts.consumes.get(obj.tenant, {})
     for ref in refs:
         dataset = facts.datasets.get(ref)

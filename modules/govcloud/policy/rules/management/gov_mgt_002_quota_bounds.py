@@ -1,7 +1,7 @@
 """Quotas stay within the bounds of the tenant's level template."""
 
 from .... import labels
-from ...k8s import quantity, tenant_level
+from ...k8s import quantity, tenant_template
 from ...rule import NotApplicable, as_map, resource_rule
 
 # ResourceQuota keys -> template key. Every tenant quota caps all four.
@@ -31,8 +31,7 @@ def check(obj, facts):
         if quantity(hard.get("pods")) != 0:
             yield f"{obj.describe()} is the quota of an edge namespace and must hold pods at 0, not {hard.get('pods')!r}"
         return
-    level = tenant_level(obj, facts)
-    template = facts.templates.get(level) if level is not None else None
+    level, template = tenant_template(obj, facts)
     if template is None:
         yield f"{obj.describe()}: no template for MLPS level {level}"
         return

@@ -1,6 +1,6 @@
 """Container defaults and maxima stay within the level template."""
 
-from ...k8s import quantity, tenant_level
+from ...k8s import quantity, tenant_template
 from ...rule import NotApplicable, as_list, as_map, resource_rule
 
 
@@ -18,8 +18,7 @@ from ...rule import NotApplicable, as_list, as_map, resource_rule
 def check(obj, facts):
     if not obj.tenant:
         raise NotApplicable("not a tenant limit range")
-    level = tenant_level(obj, facts)
-    template = facts.templates.get(level) if level is not None else None
+    level, template = tenant_template(obj, facts)
     if template is None:
         yield f"{obj.describe()}: no template for MLPS level {level}"
         return

@@ -1,6 +1,6 @@
 """A tenant publishes exactly the services its request names."""
 
-from ...k8s import ROUTE_KINDS, route_paths
+from ...k8s import ROUTE_KINDS, owner_of, route_paths
 from ...rule import NotApplicable, resource_rule
 
 
@@ -15,7 +15,7 @@ from ...rule import NotApplicable, resource_rule
     facts=("services", "tenants"),
 )
 def check(obj, facts):
-    tenant = obj.tenant or facts.namespace_owner.get(obj.namespace or "")
+    tenant = owner_of(obj, facts)
     if not tenant:
         raise NotApplicable("not a tenant route")
     requested = {(str(s["host"]), str(s["path"])) for s in facts.services.get(tenant, [])}

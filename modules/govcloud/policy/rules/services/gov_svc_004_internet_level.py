@@ -3,7 +3,7 @@
 Advisory: MLPS grading follows the impact of a system, and a purely informational level-1
 site can be legitimate; environments that want it mandatory say so in policy.enforcement."""
 
-from ...k8s import ROUTE_KINDS, tenant_level, zone_of
+from ...k8s import ROUTE_KINDS, owner_of, tenant_level, zone_of
 from ...rule import NotApplicable, resource_rule
 
 
@@ -18,7 +18,7 @@ from ...rule import NotApplicable, resource_rule
     facts=("zones", "tenants", "clusters"),
 )
 def check(obj, facts):
-    tenant = obj.tenant or facts.namespace_owner.get(obj.namespace or "")
+    tenant = owner_of(obj, facts)
     if not tenant:
         raise NotApplicable("not a tenant object")
     level = tenant_level(obj, facts)

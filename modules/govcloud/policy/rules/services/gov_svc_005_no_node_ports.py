@@ -1,5 +1,6 @@
 """Tenant services are reached through the gateway, never straight on the nodes."""
 
+from ...k8s import owner_of
 from ...rule import NotApplicable, as_list, resource_rule
 
 
@@ -14,7 +15,7 @@ from ...rule import NotApplicable, as_list, resource_rule
     facts=("tenants",),
 )
 def check(obj, facts):
-    tenant = obj.tenant or facts.namespace_owner.get(obj.namespace or "")
+    tenant = owner_of(obj, facts)
     if not tenant:
         raise NotApplicable("not a tenant service")
     kind = str(obj.spec.get("type") or "ClusterIP")

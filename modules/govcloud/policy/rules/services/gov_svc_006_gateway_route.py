@@ -1,6 +1,6 @@
 """A service is published only where the matrix routes internet traffic through a gateway."""
 
-from ...k8s import ROUTE_KINDS, zone_of
+from ...k8s import ROUTE_KINDS, owner_of, zone_of
 from ...rule import NotApplicable, resource_rule
 
 
@@ -15,7 +15,7 @@ from ...rule import NotApplicable, resource_rule
     facts=("zones", "flows", "tenants", "clusters"),
 )
 def check(obj, facts):
-    tenant = obj.tenant or facts.namespace_owner.get(obj.namespace or "")
+    tenant = owner_of(obj, facts)
     if not tenant:
         raise NotApplicable("not a tenant route")
     zone = zone_of(obj, facts)

@@ -1,16 +1,7 @@
 """Images come only from the cluster's approved registry (scanned, signed, domestic mirror)."""
 
-from .... import labels
-from ...k8s import WORKLOAD_KINDS, containers, pod_spec
+from ...k8s import WORKLOAD_KINDS, cluster_of, containers, pod_spec
 from ...rule import resource_rule
-
-
-def cluster_of(obj, facts) -> str | None:
-    cluster = obj.labels.get(labels.CLUSTER)
-    if cluster:
-        return str(cluster)
-    owner = facts.namespace_owner.get(obj.namespace or "")
-    return str(facts.tenants[owner]["cluster"]) if owner else None
 
 
 def registry_allows(registry: str, image: str) -> bool:

@@ -1,7 +1,7 @@
 """Objects use API versions the cluster still serves."""
 
+from ...k8s import cluster_of
 from ...rule import resource_rule
-from .gov_tec_001_approved_registry import cluster_of
 
 # (group/version, kind or "*") -> the Kubernetes minor version that no longer serves it.
 REMOVED: dict[tuple[str, str], int] = {
