@@ -51,7 +51,7 @@ def main() -> None:
     options = parser.parse_args()
     prepare()
 
-    from govcloud.check.run import CheckSession, default_workers, load_states
+    from govcloud.check.run import CheckSession, default_workers, file_digests, load_states
     from govcloud.model import load_environment
 
     started = time.perf_counter()
@@ -61,11 +61,12 @@ def main() -> None:
     if options.stacks:
         names = names[: options.stacks]
     states = load_states(BUILD, env, names)
+    digests = file_digests(BUILD, env.name, names)
     read = time.perf_counter()
     workers = options.workers or default_workers(states)
     with CheckSession(env, ROOT / "policies", BUILD, workers=workers) as session:
         configured = time.perf_counter()
-        report = session.check(states, dt.date.today())
+        report = session.check(states, dt.date.today(), digests=digests)
     finished = time.perf_counter()
 
     resources = sum(len(s.resources) for s in states)

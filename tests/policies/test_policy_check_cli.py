@@ -119,3 +119,11 @@ def test_readme_table_can_be_regenerated(capsys, tmp_path):
     code, out, _ = run(capsys, "policy", "rules", "--readme", str(readme))
     text = readme.read_text(encoding="utf-8")
     assert code == 0 and "old table" not in text and text.count("| GOV-") == len(rules()) and text.endswith("after\n")
+
+
+def test_reported_digest_is_the_state_digest(capsys, build):
+    from govcloud.state import StackState
+
+    code, out, _ = check(capsys, build, "--stack", "lab.t-430600-edu", "--format", "json")
+    [stack] = json.loads(out)["stacks"]
+    assert stack["digest"] == StackState.load(build / "render" / "lab" / "lab.t-430600-edu" / "state.json").digest()

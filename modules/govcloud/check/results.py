@@ -71,7 +71,7 @@ class StackReport:
     stack: str
     kind: str
     tenant: str | None
-    digest: str
+    digest: str  # of the desired state checked: StackState.digest() of a rendered state file
     state_file: str
     results: tuple[Result, ...]
 

@@ -9,6 +9,7 @@ here: every verdict comes from the pack.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import json
 import os
 from concurrent.futures import ThreadPoolExecutor
@@ -54,6 +55,16 @@ def load_state(path: Path, env: str, stack: str) -> StackState:
     if state.env != env or state.stack != stack:
         raise InputError([Problem(where, 0, "stack", f"holds stack {state.env}/{state.stack}, expected {env}/{stack}")])
     return state
+
+
+def file_digests(build: Path, env: str, names: Iterable[str]) -> dict[str, str]:
+    """sha256 of each stack's state file as it is on disk.
+
+    For a file written by render this is ``StackState.digest()`` (render writes the canonical
+    form), without re-serializing thousands of states; review and the gate recompute the
+    canonical digest and refuse a file that is not canonical.
+    """
+    return {name: "sha256:" + hashlib.sha256(state_path(build, env, name).read_bytes()).hexdigest() for name in names}
 
 
 def load_states(build: Path, env: Environment, names: Iterable[str]) -> list[StackState]:
@@ -168,8 +179,11 @@ class CheckSession:
         self._parallel(run)
         return [o for o in outcomes if o is not None]
 
-    def check(self, states: list[StackState], today: dt.date, progress: Callable[[str], None] | None = None) -> CheckReport:
+    def check(self, states: list[StackState], today: dt.date, progress: Callable[[str], None] | None = None,
+              digests: dict[str, str] | None = None) -> CheckReport:
+        """Check ``states``; ``digests`` (by stack) spares recomputing the digests of files just read."""
         env = self.env
+        digests = digests or {}
         reports: list[StackReport] = []
         applied: set[str] = set()
         for outcome in self._analyze(states, progress):
@@ -180,7 +194,7 @@ class CheckSession:
                 stack=state.stack,
                 kind=state.kind,
                 tenant=state.tenant,
-                digest=state.digest(),
+                digest=digests.get(state.stack) or state.digest(),
                 state_file=display_path(state_path(self.build, env.name, state.stack)),
                 results=tuple(sorted(results, key=Result.sort_key)),
             ))
@@ -218,6 +232,7 @@ def run_check(
     today: dt.date,
     build: Path = Path("build"),
     progress: Callable[[str], None] | None = None,
+    digests: dict[str, str] | None = None,
 ) -> CheckReport:
     with CheckSession(env, pack_dir, build, workers=default_workers(states)) as session:
-        return session.check(states, today, progress)
+        return session.check(states, today, progress, digests)

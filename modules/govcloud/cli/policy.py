@@ -15,7 +15,7 @@ from rich.table import Table
 
 from ..check import formats
 from ..check.analyzer import ConfigError, PackError
-from ..check.run import load_states, run_check, stack_names
+from ..check.run import file_digests, load_states, run_check, stack_names
 from ..policy.catalog import rules
 from ..policy.config import build_config, config_digest, config_path, write_config
 from .common import EnvOption, Output, OutputOption, console, err_console, fail, load, output_of, print_json
@@ -125,20 +125,21 @@ def check(
     unwaived, 0 otherwise, 2 on bad input."""
     day = parse_day(today)
     environment = load(ctx, env)
-    states = load_states(build, environment, stack_names(environment, stack))
-    report = execute_check(environment, states, pack, day, build)
+    names = stack_names(environment, stack)
+    states = load_states(build, environment, names)
+    report = execute_check(environment, states, pack, day, build, file_digests(build, environment.name, names))
     emit(report, format, out)
     raise typer.Exit(report.exit_code)
 
 
-def execute_check(environment, states, pack: Path, day: dt.date, build: Path):
+def execute_check(environment, states, pack: Path, day: dt.date, build: Path, digests: dict[str, str] | None = None):
     """The check with a progress bar on long runs; pack problems become one clear error."""
     try:
         with Progress(TextColumn("checking"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.description}"),
                       TimeElapsedColumn(), console=err_console, transient=True, disable=len(states) < 20) as progress:
             task = progress.add_task("", total=len(states))
             return run_check(environment, states, pack, day, build,
-                             progress=lambda name: progress.update(task, advance=1, description=name))
+                             progress=lambda name: progress.update(task, advance=1, description=name), digests=digests)
     except ConfigError as error:
         fail("the policy configuration does not fit the pack:\n  " + "\n  ".join(error.problems))
     except PackError as error:
