@@ -17,7 +17,6 @@ from rich.table import Table
 from .results import CheckReport, Result
 
 SARIF_SCHEMA = "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"
-FORMATS = ("table", "json", "sarif", "junit")
 
 
 def to_json(report: CheckReport) -> str:

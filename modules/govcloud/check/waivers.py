@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import replace
-from pathlib import Path
 from typing import Iterable
 
 from ..model import Environment, InputError, Problem, Waiver
@@ -84,7 +83,3 @@ def waiver_summary(waivers: tuple[Waiver, ...], applied: set[str], today: dt.dat
         }
         for w in sorted(waivers, key=lambda w: w.id)
     ]
-
-
-def waivers_path(env: Environment) -> Path:
-    return env.root / WAIVERS_FILE

@@ -36,14 +36,6 @@ def rules() -> tuple[Rule, ...]:
     return tuple(rule for _, (rule, _) in sorted(found.items()))
 
 
-def rule_ids() -> frozenset[str]:
-    return frozenset(r.id for r in rules())
-
-
-def by_id() -> dict[str, Rule]:
-    return {r.id: r for r in rules()}
-
-
 def policies() -> list:
     """The CrossGuard policies, one per rule."""
     return [rule.policy() for rule in rules()]
