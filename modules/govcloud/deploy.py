@@ -5,8 +5,10 @@ of one another, in parallel. Each stack is one ``pulumi preview`` or ``pulumi up
 ``--policy-pack policies/``; its output goes to ``build/deploy/<env>/<stack>.log`` so that
 parallel runs do not interleave. A tenant whose foundation failed is not attempted.
 
-``deploy_stack`` is the one place a stack is deployed: a pre-deploy gate (e.g. a review
-certificate check) is one call at its top.
+``deploy_stack`` is the one place a stack is deployed; ``pulumi up`` runs only after the
+review gate (``govcloud.review.ReviewGate``) let the stack through: a valid, unexpired review
+certificate from a trusted key for exactly its current desired state. Previews change nothing
+and need no certificate.
 """
 
 from __future__ import annotations
@@ -32,7 +34,7 @@ class DeployError(Exception):
 @dataclass
 class Outcome:
     stack: str
-    status: str  # "ok" | "failed" | "skipped"
+    status: str  # "ok" | "failed" | "skipped" | "refused"
     detail: str = ""
     log: Path | None = None
 
@@ -59,6 +61,8 @@ class Deployment:
     logs: Path
     project_dir: Path = PROJECT_DIR
     cli: str = PULUMI
+    # Called with each stack before `pulumi up`; raises GateRefused to stop it. Required for up.
+    gate: Callable[[Stack], object] | None = None
 
     @property
     def policy_pack(self) -> Path:
@@ -66,6 +70,15 @@ class Deployment:
 
     def deploy_stack(self, stack: Stack) -> Outcome:
         """One stack through the Pulumi CLI."""
+        if not self.preview:
+            from .review import GateRefused
+
+            if self.gate is None:
+                return Outcome(stack.name, "refused", "no review gate: pulumi up runs only behind the review gate")
+            try:
+                self.gate(stack)
+            except GateRefused as refused:
+                return Outcome(stack.name, "refused", "; ".join(refused.reasons))
         self.logs.mkdir(parents=True, exist_ok=True)
         log = self.logs / f"{stack.name}.log"
         args = pulumi_args(self.cli, stack.name, preview=self.preview, policy_pack=self.policy_pack)

@@ -317,3 +317,42 @@ def require_certificate(
         raise GateRefused(stack, reasons)
     assert document is not None
     return document
+
+
+@dataclass
+class ReviewGate:
+    """The deploy gate for one deployment: renders the stacks to deploy afresh (the *current*
+    desired state, from today's model and program) and lets a stack through only with a valid
+    certificate for exactly that state."""
+
+    env: Environment
+    inventories: Path
+    render_dir: Path  # where the fresh render goes (not the reviewed build/render)
+    reviews: Path
+    trust_store: Path
+    pack_dir: Path
+    now: dt.datetime | None = None
+    _refused: dict[str, list[str]] | None = None
+
+    def prepare(self, stacks: list) -> None:
+        """Render the stacks about to be deployed; a stack that fails to render is refused."""
+        from .render import pipeline
+
+        self._refused = {}
+        for result in pipeline.render(self.env, self.inventories, self.render_dir, only=[s.name for s in stacks]):
+            if not result.ok:
+                self._refused[result.stack] = [f"the current desired state does not render: {e}" for e in result.errors]
+
+    def __call__(self, stack) -> dict[str, Any]:
+        """The certificate that lets ``stack`` through; raises GateRefused otherwise."""
+        if self._refused is None:
+            raise GateRefused(stack.name, ["the gate was not prepared: nothing was rendered to compare with"])
+        if stack.name in self._refused:
+            raise GateRefused(stack.name, self._refused[stack.name])
+        from .state import STATE_FILE
+
+        return require_certificate(
+            self.env, stack.name, state_file=self.render_dir / stack.name / STATE_FILE,
+            certificate=certificate_path(self.reviews, self.env.name, stack.name),
+            trust_store=self.trust_store, pack_dir=self.pack_dir, now=self.now,
+        )

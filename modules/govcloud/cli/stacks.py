@@ -86,9 +86,14 @@ def deploy(
     all_: bool = typer.Option(False, "--all", help="Deploy every stack: foundations first, then tenants in parallel."),
     preview: bool = typer.Option(False, "--preview", help="pulumi preview instead of pulumi up."),
     jobs: int = typer.Option(4, "--jobs", "-j", min=1, help="Stacks deployed at once."),
+    reviews: Path = typer.Option(Path("build/reviews"), "--reviews", envvar="GOVCLOUD_REVIEWS", help="Directory of review certificates."),
+    trust_store: Optional[Path] = typer.Option(None, "--trust-store", envvar="GOVCLOUD_TRUST_STORE",
+                                               help="Trusted public keys of the security team (default: inventories/<env>/trusted-keys)."),
 ) -> None:
-    """Deploy with the Pulumi CLI and the policy pack (pulumi up|preview --policy-pack policies/)."""
+    """Deploy with the Pulumi CLI and the policy pack (pulumi up|preview --policy-pack policies/).
+    `pulumi up` runs only for stacks whose current desired state has a valid review certificate."""
     from .. import deploy as deploying
+    from ..review import ReviewGate
 
     if bool(stack) == all_:
         fail("give either --stack NAME or --all")
@@ -96,10 +101,18 @@ def deploy(
         cli = deploying.pulumi_cli()
         environment = load(ctx, env)
         foundations, tenants = deploying.plan(environment, stack)
-        deployment = deploying.Deployment(environment, preview, Path("build") / "deploy" / environment.name, cli=cli)
+        logs = Path("build") / "deploy" / environment.name
+        gate = None
+        if not preview:
+            inventories = settings(ctx).inventories
+            gate = ReviewGate(environment, inventories, logs / "render", reviews,
+                              trust_store or inventories / environment.name / "trusted-keys",
+                              deploying.PROJECT_DIR / deploying.POLICY_PACK)
+            gate.prepare(foundations + tenants)
+        deployment = deploying.Deployment(environment, preview, logs, cli=cli, gate=gate)
 
         def report(outcome) -> None:
-            style = {"ok": "green", "failed": "bold red", "skipped": "yellow"}[outcome.status]
+            style = {"ok": "green", "failed": "bold red", "skipped": "yellow", "refused": "bold red"}[outcome.status]
             where = f" (log: {outcome.log})" if outcome.log else ""
             console.print(f"[{style}]{outcome.status:7}[/] {outcome.stack} {outcome.detail}{where}", soft_wrap=True)
 
