@@ -9,7 +9,6 @@ here: every verdict comes from the pack.
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import json
 import os
 from concurrent.futures import ThreadPoolExecutor
@@ -21,7 +20,7 @@ from ..model import Environment, InputError, Problem
 from ..model.loader import display_path
 from ..policy.catalog import pack_digest, rules
 from ..policy.config import build_config, config_digest
-from ..state import STATE_FILE, StackState, stack_dir
+from ..state import STATE_FILE, StackState, digest_of, stack_dir
 from .analyzer import PackInfo, PackProcess, StackOutcome, reconcile_config
 from .results import CheckReport, Result, StackReport
 from .waivers import apply_waivers, require_known_rules, waiver_summary
@@ -64,7 +63,7 @@ def file_digests(build: Path, env: str, names: Iterable[str]) -> dict[str, str]:
     form), without re-serializing thousands of states; review and the gate recompute the
     canonical digest and refuse a file that is not canonical.
     """
-    return {name: "sha256:" + hashlib.sha256(state_path(build, env, name).read_bytes()).hexdigest() for name in names}
+    return {name: digest_of(state_path(build, env, name).read_text(encoding="utf-8")) for name in names}
 
 
 def load_states(build: Path, env: Environment, names: Iterable[str]) -> list[StackState]:
