@@ -3,7 +3,10 @@
 Types such as ``kubernetes:core/v1:Namespace``, camelCase inputs with apiVersion/kind/metadata/
 spec, URNs with the component parent chain, labels from ``govcloud.labels``. ``tenant_state``
 and ``foundation_state`` build compliant stacks from the model; tests mutate copies to make
-each rule fail.
+each rule fail. They were written before the render existed and stay as explicit per-rule
+fixtures: they also carry what the lab's render has no instance of (workloads, Ingress,
+ClusterRoleBindings, annotated dataset grants), which the rules must judge when a program
+creates them. The real render is checked in test_policy_lab_render and test_policy_bad_requests.
 """
 
 from __future__ import annotations

@@ -1,4 +1,5 @@
-"""Deliberately bad tenant requests that the model accepts: the policy pack catches them.
+"""Deliberately bad tenant requests that the model accepts: rendered by the real program, the
+policy pack catches them.
 
 Each case under fixtures/bad-requests/ overlays tenant files (and optionally operations on
 platform.yaml) on a copy of the lab; its expected.yaml names the stack and the exact rule ids.
@@ -11,9 +12,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from policy_builders import all_states
 from policy_helpers import LAB_ADVISORIES, PACK, TODAY, copy_lab, patch_yaml
-from govcloud.check.run import run_check
+from govcloud.check.run import load_states, run_check
+from govcloud.render import pipeline
 from govcloud.model import load_environment
 
 CASES = sorted(p for p in (Path(__file__).parent / "fixtures" / "bad-requests").iterdir() if p.is_dir())
@@ -30,7 +31,10 @@ def test_bad_request_fails_with_the_expected_rules(case, tmp_path):
     expected = yaml.safe_load((case / "expected.yaml").read_text(encoding="utf-8"))
 
     env = load_environment("lab", tmp_path / "inventories")  # the model accepts the request
-    report = run_check(env, all_states(env), PACK, TODAY)
+    out = tmp_path / "build" / "render" / "lab"
+    results = pipeline.render(env, tmp_path / "inventories", out)  # the real stacks/ program, offline
+    assert all(r.ok for r in results), [e for r in results for e in r.errors]
+    report = run_check(env, load_states(tmp_path / "build", env, [s.name for s in env.stacks]), PACK, TODAY)
 
     failed = {(r.stack, r.rule) for r in report.results if r.status == "failed"}
     assert failed == {(expected["stack"], rule) for rule in expected["rules"]} | LAB_ADVISORIES, expected["why"]
