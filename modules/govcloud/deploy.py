@@ -47,8 +47,11 @@ def pulumi_cli() -> str:
     return found
 
 
-def pulumi_args(cli: str, stack: str, *, preview: bool, policy_pack: Path) -> list[str]:
+def pulumi_args(cli: str, stack: str, *, preview: bool, policy_pack: Path, policy_config: Path | None = None) -> list[str]:
     common = ["--stack", stack, "--policy-pack", str(policy_pack), "--non-interactive"]
+    if policy_config is not None:
+        # The pack's rules read the model's facts from their configuration (govcloud policy config).
+        common[4:4] = ["--policy-pack-config", str(policy_config)]
     if preview:
         return [cli, "preview", *common, "--diff"]
     return [cli, "up", *common, "--yes", "--skip-preview"]
@@ -63,6 +66,8 @@ class Deployment:
     cli: str = PULUMI
     # Called with each stack before `pulumi up`; raises GateRefused to stop it. Required for up.
     gate: Callable[[Stack], object] | None = None
+    # The pack configuration generated from the model (govcloud policy config).
+    policy_config: Path | None = None
 
     @property
     def policy_pack(self) -> Path:
@@ -81,7 +86,7 @@ class Deployment:
                 return Outcome(stack.name, "refused", "; ".join(refused.reasons))
         self.logs.mkdir(parents=True, exist_ok=True)
         log = self.logs / f"{stack.name}.log"
-        args = pulumi_args(self.cli, stack.name, preview=self.preview, policy_pack=self.policy_pack)
+        args = pulumi_args(self.cli, stack.name, preview=self.preview, policy_pack=self.policy_pack, policy_config=self.policy_config)
         with log.open("w", encoding="utf-8") as out:
             out.write("$ " + " ".join(args) + "\n")
             out.flush()

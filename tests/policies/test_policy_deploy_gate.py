@@ -101,3 +101,14 @@ def test_govcloud_deploy_refuses_an_uncertified_stack(site, capsys, monkeypatch)
               "--trust-store", str(trust)])
     out = capsys.readouterr().out
     assert exit_info.value.code == 1 and "refused" in out and "no review certificate" in out and calls(site) == []
+
+
+def test_govcloud_deploy_preview_passes_the_pack_its_configuration(site, capsys, monkeypatch):
+    tmp_path, inventories, _ = site
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(SystemExit) as exit_info:
+        main(["--inventories", str(inventories), "deploy", "--env", "lab", "--stack", EDU, "--preview"])
+    assert exit_info.value.code == 0
+    [line] = calls(site)
+    config = tmp_path / "build" / "policy" / "lab" / "policy-config.json"
+    assert line.startswith("preview ") and f"--policy-pack-config {config}" in line and config.is_file()

@@ -109,7 +109,10 @@ def deploy(
                               trust_store or inventories / environment.name / "trusted-keys",
                               deploying.PROJECT_DIR / deploying.POLICY_PACK)
             gate.prepare(foundations + tenants)
-        deployment = deploying.Deployment(environment, preview, logs, cli=cli, gate=gate)
+        from ..policy.config import build_config, config_path, write_config
+
+        policy_config = write_config(build_config(environment), config_path(Path("build"), environment.name))
+        deployment = deploying.Deployment(environment, preview, logs, cli=cli, gate=gate, policy_config=policy_config.resolve())
 
         def report(outcome) -> None:
             style = {"ok": "green", "failed": "bold red", "skipped": "yellow", "refused": "bold red"}[outcome.status]
