@@ -210,7 +210,7 @@ def test_guardrails_are_installed_with_their_cel_and_bound_to_tenant_namespaces(
         stack = f"lab.cluster-{cluster.id}"
         policies_ = {r.inputs["metadata"]["name"]: r.inputs for r in lab.objects(stack, "ValidatingAdmissionPolicy")}
         bindings = {r.inputs["metadata"]["name"]: r.inputs for r in lab.objects(stack, "ValidatingAdmissionPolicyBinding")}
-        expected = guardrails.for_cluster(cluster.registry, lab.env.zone(cluster.zone).kind)
+        expected = guardrails.for_cluster(lab.env, cluster)
         assert sorted(policies_) == sorted(bindings) == sorted(g.name for g in expected)
         for rail in expected:
             spec = policies_[rail.name]["spec"]

@@ -157,3 +157,67 @@ def test_the_registry_is_the_clusters_own(lab):
     inside = copy.deepcopy(harbor)
     inside["spec"]["containers"][0]["image"] = "registry.intranet.hunan.gov.cn/finance/budget:2"
     assert admit(intranet["govcloud-approved-registry"], inside) == []
+
+
+# --- NetworkPolicies written in tenant namespaces stay inside the zone matrix -------------------
+def _zone_rail(lab, cluster: str) -> dict:
+    [rail] = [r.inputs for r in lab.objects(f"lab.cluster-{cluster}", "ValidatingAdmissionPolicy")
+              if r.inputs["metadata"]["name"] == "govcloud-zone-flows"]
+    return rail
+
+
+def test_every_rendered_tenant_network_policy_passes_its_clusters_zone_rail(lab):
+    checked = 0
+    for stack in lab.env.stacks:
+        if stack.kind != "tenant":
+            continue
+        for policy in lab.objects(stack.name, "NetworkPolicy"):
+            # The provider says which cluster an object goes to (edge objects go to the internet cluster).
+            cluster = policy.provider.rsplit("::", 1)[-1].removeprefix("cluster-")
+            assert admit(_zone_rail(lab, cluster), policy.inputs) == [], (stack.name, policy.urn, cluster)
+            checked += 1
+    assert checked >= 2 * len(lab.env.tenants)
+
+
+def _policy(egress=None, ingress=None) -> dict:
+    spec = {"podSelector": {}, "policyTypes": ["Ingress", "Egress"]}
+    if egress is not None:
+        spec["egress"] = egress
+    if ingress is not None:
+        spec["ingress"] = ingress
+    return {"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy",
+            "metadata": {"name": "mine", "namespace": f"{TENANT}-app"}, "spec": spec}
+
+
+def _to(cidr, *ports, protocol="TCP", **extra):
+    return {"to": [{"ipBlock": {"cidr": cidr}}], "ports": [{"port": p, "protocol": protocol, **extra} for p in ports]}
+
+
+def _from(cidr, *ports):
+    return {"from": [{"ipBlock": {"cidr": cidr}}], "ports": [{"port": p, "protocol": "TCP"} for p in ports]}
+
+
+EGRESS_DENIED = "egress to an address the zone matrix does not allow"
+INGRESS_DENIED = "ingress from an address the zone matrix does not allow"
+
+
+@pytest.mark.parametrize("policy, denied", [
+    (_policy(egress=[_to("172.30.50.0/24", 5432)]), None),                        # extranet -> data pool zone
+    (_policy(egress=[_to("172.30.50.10/32", 5432)]), None),                       # ... or its host
+    (_policy(ingress=[_from("172.30.10.0/24", 22)]), None),                       # management -> extranet ssh
+    (_policy(egress=[{"to": [{"podSelector": {}}]}]), None),                       # inside the namespace: not this rail
+    (_policy(egress=[_to("0.0.0.0/0", 443)]), EGRESS_DENIED),                       # the world
+    (_policy(egress=[_to("172.30.40.0/24", 5432)]), EGRESS_DENIED),               # extranet -> intranet: no flow
+    (_policy(egress=[_to("172.30.50.0/24", 22)]), EGRESS_DENIED),                 # allowed zone, wrong port
+    (_policy(egress=[_to("172.30.50.0/24", 5432, protocol="UDP")]), EGRESS_DENIED),  # wrong protocol
+    (_policy(egress=[_to("172.30.50.0/24", 5432, endPort=6000)]), EGRESS_DENIED),    # a range beyond the flow
+    (_policy(egress=[{"to": [{"ipBlock": {"cidr": "172.30.50.0/24"}}]}]), EGRESS_DENIED),  # any port
+    (_policy(egress=[_to("172.30.50.0/23", 5432)]), EGRESS_DENIED),               # wider than the zone
+    (_policy(ingress=[_from("172.30.30.0/24", 22)]), INGRESS_DENIED),             # internet -> extranet ssh: no flow
+], ids=["zone", "host", "ingress", "selector", "world", "intranet", "port", "protocol", "range", "all-ports", "wider", "ingress-denied"])
+def test_zone_rail_admits_the_matrix_and_nothing_else(lab, policy, denied):
+    messages = admit(_zone_rail(lab, "egov-1"), policy)
+    if denied is None:
+        assert messages == []
+    else:
+        assert len(messages) == 1 and messages[0].startswith(denied)

@@ -163,7 +163,7 @@ class ClusterFoundation(pulumi.ComponentResource):
             }, child)
 
         admission = admission_api_version(cluster.kubernetes_version)
-        for rail in guardrails.for_cluster(cluster.registry, zone.kind):
+        for rail in guardrails.for_cluster(env, cluster):
             policy, binding = guardrail_manifests(rail, admission, common)
             created = KubeObject(policy, child)
             KubeObject(binding, pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(depends_on=[created])))

@@ -13,6 +13,8 @@ import json
 from dataclasses import dataclass, field
 
 from .. import labels
+from ..model import Environment
+from ..model.platform import Cluster
 
 # Admission request operations the guardrails check.
 WRITE_OPERATIONS = ("CREATE", "UPDATE")
@@ -184,15 +186,71 @@ NAMESPACE_POD_SECURITY = Guardrail(
 )
 
 
-def for_cluster(registry: str, zone_kind: str) -> tuple[Guardrail, ...]:
-    """The guardrails installed on a cluster in a zone of ``zone_kind``, in a stable order."""
+PeerPorts = dict[str, list[str]]
+
+
+def flow_peers(env: Environment, zone_id: str) -> tuple[PeerPorts, PeerPorts]:
+    """What the zone matrix lets a namespace in ``zone_id`` reach (egress) and be reached from
+    (ingress) by address: for each flow, the other zone's CIDR, each of its hosts (/32) and the
+    flow's gateway host, with the flow's ``PROTOCOL/port`` entries. ICMP has no NetworkPolicy
+    form and is skipped."""
+    directions: tuple[dict[str, set[str]], dict[str, set[str]]] = ({}, {})
+    for flow in env.platform.flows:
+        if flow.protocol == "icmp" or zone_id not in (flow.source, flow.destination):
+            continue
+        outgoing = flow.source == zone_id
+        other = flow.destination if outgoing else flow.source
+        peers = directions[0 if outgoing else 1]
+        cidrs = [str(env.zone(other).cidr)] + [f"{host.address}/32" for host in env.hosts_in(other)]
+        if flow.gateway is not None:  # a flow through a gateway reaches the gateway host, whichever zone it is in
+            cidrs.append(f"{env.host(flow.gateway).address}/32")
+        for cidr in cidrs:
+            peers.setdefault(cidr, set()).update(f"{flow.protocol.upper()}/{port}" for port in flow.ports)
+    egress, ingress = ({cidr: sorted(ports) for cidr, ports in sorted(d.items())} for d in directions)
+    return egress, ingress
+
+
+def _peer_rule(direction: str, peers_field: str, variable: str) -> str:
+    # Every ipBlock peer must be an address the matrix allows, on the flow's protocol and ports;
+    # pod and namespace selectors (traffic inside the cluster, e.g. DNS) are not this rail's concern.
+    return (
+        f"!has(object.spec.{direction}) || object.spec.{direction}.all(r, !has(r.{peers_field}) || r.{peers_field}.all(p, "
+        f"!has(p.ipBlock) || (p.ipBlock.cidr in variables.{variable} && has(r.ports) && r.ports.all(q, "
+        f"has(q.port) && !has(q.endPort) && ((has(q.protocol) ? q.protocol : 'TCP') + '/' + string(q.port)) "
+        f"in variables.{variable}[p.ipBlock.cidr]))))"
+    )
+
+
+def zone_flows(zone_id: str, egress: PeerPorts, ingress: PeerPorts) -> Guardrail:
+    """Tenant administrators may write NetworkPolicies, but none that opens a flow the zone
+    matrix does not allow: address peers are limited to the matrix's zones and ports."""
+    return Guardrail(
+        name="govcloud-zone-flows",
+        description=f"NetworkPolicies in tenant namespaces open only flows the zone matrix allows for zone {zone_id}.",
+        rules=(("networking.k8s.io", ("networkpolicies",)),),
+        variables=(("egressPeers", json.dumps(egress, sort_keys=True)), ("ingressPeers", json.dumps(ingress, sort_keys=True))),
+        validations=(
+            Validation(_peer_rule("egress", "to", "egressPeers"),
+                       f"egress to an address the zone matrix does not allow from zone {zone_id} (allowed: a zone CIDR "
+                       "or one of its hosts, with the flow's protocol and numeric port)"),
+            Validation(_peer_rule("ingress", "from", "ingressPeers"),
+                       f"ingress from an address the zone matrix does not allow into zone {zone_id} (allowed: a zone CIDR "
+                       "or one of its hosts, with the flow's protocol and numeric port)"),
+        ),
+    )
+
+
+def for_cluster(env: Environment, cluster: Cluster) -> tuple[Guardrail, ...]:
+    """The guardrails installed on ``cluster``, in a stable order."""
+    zone = env.zone(cluster.zone)
     rails = (
-        approved_registry(registry),
+        approved_registry(cluster.registry),
         NO_PRIVILEGED,
         NO_HOST_NAMESPACES,
         NO_HOST_PATH,
         REQUIRED_LABELS,
         SERVICE_EXPOSURE,
         NAMESPACE_POD_SECURITY,
+        zone_flows(zone.id, *flow_peers(env, zone.id)),
     )
-    return tuple(g for g in rails if zone_kind not in g.exempt_zone_kinds)
+    return tuple(g for g in rails if zone.kind not in g.exempt_zone_kinds)
