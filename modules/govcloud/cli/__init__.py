@@ -12,7 +12,7 @@ from pathlib import Path
 import typer
 
 from ..model import InputError
-from . import inventory, keys, ledger, policy, review, stacks
+from . import baseline, inventory, keys, lab, ledger, policy, review, stacks
 from .common import DEFAULT_ENV, Output, Settings, report_input_error, wants_json_from_argv
 
 app = typer.Typer(
@@ -43,6 +43,8 @@ ledger.register(app)
 stacks.register(app)
 policy.register(app)
 review.register(app)
+lab.register(app)
+baseline.register(app)
 
 
 def main(argv: list[str] | None = None) -> None:

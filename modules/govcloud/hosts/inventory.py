@@ -72,6 +72,8 @@ def _common(env: Environment, level: int) -> dict[str, Any]:
         "baseline_log_collectors": [str(h.address) for h in firewall.log_collectors(env)],
         "baseline_log_port": firewall.log_port(env),
         "baseline_management_networks": list(firewall.management_networks(env)),
+        "zones_management_networks": list(firewall.management_networks(env)),
+        "zones_ssh_port": firewall.SSH_PORT,
     }
 
 
@@ -149,7 +151,7 @@ def datapool_vars(env: Environment, host: Host) -> dict[str, Any]:
             }
             for d in plan.datasets
         ],
-        "datapool_grants": [
+        "datapool_dataset_grants": [
             {"dataset": g.dataset, "consumer": g.consumer, "read_role": g.read_role, "approval": g.approval}
             for g in plan.grants
         ],

@@ -98,6 +98,11 @@ chmod 0440 /etc/sudoers.d/govcloud-automation
 # The data pool role starts PostgreSQL where it belongs; nothing listens by accident elsewhere.
 systemctl disable postgresql.service >/dev/null 2>&1 || true
 systemctl mask console-getty.service container-getty@.service >/dev/null 2>&1 || true
+# A container shares its host's kernel and cannot audit: auditd would only fail and restart.
+# The baseline role enables it on real hosts and installs the rules everywhere.
+systemctl disable auditd.service e2scrub_reap.service systemd-pstore.service >/dev/null 2>&1 || true
+systemctl disable apt-daily.timer apt-daily-upgrade.timer dailyaidecheck.timer e2scrub_all.timer fstrim.timer >/dev/null 2>&1 || true
+printf '# the lab has no resolver; names are in /etc/hosts\n' > /etc/resolv.conf
 systemctl enable govcloud-lab-net.service >/dev/null 2>&1
 apt-get clean
 rm -rf /var/lib/apt/lists/* /usr/share/doc/* /usr/share/man/* /usr/share/info/* /var/log/*.log
