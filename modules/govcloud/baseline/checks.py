@@ -330,6 +330,11 @@ def host_firewall(sh: Shell, v: HostVars) -> Finding:
     for chain in ("input", "forward", "output"):
         body = _chain(rules, chain)
         f.expect("policy drop" in body, f"chain {chain}: policy drop")
+    base = {'iifname "lo" accept', 'oifname "lo" accept', "ct state established,related accept"}
+    for chain in ("input", "output", "forward"):
+        stray = [line.strip() for line in _chain(rules, chain).splitlines()
+                 if re.search(r"\baccept\b", line) and line.strip() not in base and 'comment "govcloud' not in line]
+        f.expect(not stray, f"chain {chain}: accept rules not derived from the flows: {stray or 'none'}")
     accepts = {c: len(re.findall(r"\bgovcloud (in|out) \d+", _chain(rules, c))) for c in ("input", "output")}
     f.expect(accepts["input"] == len(v["zones_input_rules"]), f"input accepts {accepts['input']} flow rules (expected {len(v['zones_input_rules'])})")
     f.expect(accepts["output"] == len(v["zones_output_rules"]), f"output accepts {accepts['output']} flow rules (expected {len(v['zones_output_rules'])})")

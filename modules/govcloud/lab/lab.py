@@ -137,6 +137,7 @@ class Lab:
             self._save(state)
             started_any = True
         self._attach(state)
+        self._record_leaders(state)
         timings["boot"] = time.monotonic() - mark
         mark = time.monotonic()
         self._wait_ssh(started_any)
@@ -243,6 +244,19 @@ class Lab:
         )
         console.close()
         return {"pid": process.pid, "root": str(root), "address": str(machine.address)}
+
+    def _record_leaders(self, state: dict) -> None:
+        deadline = time.monotonic() + 20.0
+        for name, record in state["machines"].items():
+            while not _leader_alive(record.get("leader"), record.get("leader_ns")):
+                found = _leader_of(record["pid"])
+                if found:
+                    record["leader"], record["leader_ns"] = found
+                    break
+                if time.monotonic() > deadline or not _nspawn_alive(record["pid"], record["root"]):
+                    break
+                time.sleep(0.05)
+        self._save(state)
 
     def _attach(self, state: dict) -> None:
         ns = self.plan.namespace
@@ -353,6 +367,11 @@ class Lab:
             _signal(record["pid"], signal.SIGKILL)
             _wait_gone(record["pid"])
         root = self.paths.machine(name) / "root"
+        # nspawn killed hard leaves its machine running (the machine's init is reparented):
+        # stop that init by the PID and PID namespace recorded when it started.
+        if record and _leader_alive(record.get("leader"), record.get("leader_ns")):
+            _signal(record["leader"], signal.SIGKILL)
+            _wait_gone(record["leader"])
         if _is_mount(root):
             subprocess.run(["umount", str(root)], capture_output=True)
         # nspawn leaves this behind when a machine stops.
@@ -432,6 +451,30 @@ def _nspawn_alive(pid: int | None, root: str | None) -> bool:
     except OSError:
         return False
     return bool(cmdline) and cmdline[0].endswith(b"systemd-nspawn") and root.encode() in cmdline
+
+
+def _leader_of(nspawn_pid: int) -> tuple[int, str] | None:
+    """The machine's init: the child of nspawn that lives in another PID namespace."""
+    own = os.readlink("/proc/self/ns/pid")
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            ppid = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            if ppid == nspawn_pid and (ns := os.readlink(entry / "ns" / "pid")) != own:
+                return int(entry.name), ns
+        except (OSError, IndexError, ValueError):
+            continue
+    return None
+
+
+def _leader_alive(pid: int | None, namespace: str | None) -> bool:
+    if not pid or not namespace:
+        return False
+    try:
+        return os.readlink(f"/proc/{pid}/ns/pid") == namespace
+    except OSError:
+        return False
 
 
 def _signal(pid: int, sig: int) -> None:
