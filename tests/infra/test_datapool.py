@@ -101,7 +101,7 @@ def test_department_only_from_its_own_zone(lab_session, datasets):
     # egov-intranet has a flow to the pool, but agri is an egov-extranet department.
     result = psql(lab_session, INTRANET, "t_430121_agri", "SELECT 1")
     assert result.returncode != 0
-    assert "no pg_hba.conf entry" in result.stderr
+    assert "pg_hba.conf rejects connection" in result.stderr and "172.30.40.11" in result.stderr
 
 
 def test_reads_of_conditional_datasets_are_audited_and_of_general_unconditional_not(lab_session, datasets):
