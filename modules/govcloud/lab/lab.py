@@ -304,10 +304,12 @@ class Lab:
         addresses = {str(m.address): m.name for m in self.plan.machines}
         deadline = time.monotonic() + (SSH_READY_SECONDS if started_any else 10.0)
         state = self._state()
+        nudged: set[str] = set()
         with netns.Prober(self.plan.namespace) as prober:
             while True:
                 banners = prober.ssh_banners(list(addresses))
                 waiting = sorted(addresses[a] for a, b in banners.items() if not (b or "").startswith("SSH-"))
+                waiting += self._not_accepting_logins(state, nudged)
                 if not waiting:
                     return
                 dead = [n for n in waiting if not _nspawn_alive(state["machines"][n]["pid"], state["machines"][n]["root"])]
@@ -317,6 +319,29 @@ class Lab:
                     logs = {n: str(self.paths.machine(n) / "console.log") for n in names}
                     raise LabError(f"lab machines {why}: {', '.join(names)} (see {', '.join(logs.values())})")
                 time.sleep(0.2)
+
+    def _not_accepting_logins(self, state: dict, nudged: set[str]) -> list[str]:
+        """Machines whose boot has not yet allowed user logins (/run/nologin still there).
+
+        On this kind of machine (cgroup v1/v2 hybrid, no systemd on the host) a container's
+        systemd-user-sessions.service sometimes fails to attach to its cgroup at boot, which
+        leaves /run/nologin behind and locks the automation account out: start it again, once.
+        """
+        blocked = []
+        for machine in self.plan.machines:
+            record = state["machines"].get(machine.name, {})
+            leader = record.get("leader")
+            if not _leader_alive(leader, record.get("leader_ns")) or not Path(f"/proc/{leader}/root/run/nologin").exists():
+                continue
+            blocked.append(machine.name)
+            active = subprocess.run(["nsenter", "-t", str(leader), "-a", "systemctl", "is-active", "systemd-user-sessions.service"],
+                                    capture_output=True, text=True).stdout.strip()
+            if active == "failed" and machine.name not in nudged:
+                nudged.add(machine.name)
+                self.log(f"{machine.name}: systemd-user-sessions failed at boot; starting it again")
+                subprocess.run(["nsenter", "-t", str(leader), "-a", "systemctl", "restart", "systemd-user-sessions.service"],
+                               capture_output=True, text=True, timeout=30)
+        return blocked
 
     # -- down ----------------------------------------------------------------------------
     def down(self) -> list[str]:
