@@ -9,6 +9,7 @@ the configuration files instead and says so in its evidence.
 
 from __future__ import annotations
 
+import ipaddress
 import re
 import shlex
 from dataclasses import dataclass, field
@@ -413,8 +414,6 @@ def hba_zones(sh: Shell, v: HostVars) -> Finding:
 
 
 def _netmask(network: str) -> str:
-    import ipaddress
-
     return str(ipaddress.ip_network(network).netmask)
 
 

@@ -7,6 +7,7 @@ lab's known_hosts is exact and SSH checks host keys strictly.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import secrets
@@ -57,8 +58,6 @@ def datapool_extra_vars(path: Path, passwords: dict[str, str]) -> None:
     verifier is stable and a second converge changes nothing."""
     verifiers = {}
     for role, password in sorted(passwords.items()):
-        import hashlib
-
         salt = hashlib.sha256(f"govcloud-lab:{role}:{password}".encode()).digest()[:16]
         verifiers[role] = scram_verifier(password, salt)
     _write_private(path, (json.dumps({"datapool_role_verifiers": verifiers}, indent=2, sort_keys=True) + "\n").encode())
