@@ -80,10 +80,21 @@ ConditionPathExists=/etc/govcloud-lab/net.conf
 Type=oneshot
 RemainAfterExit=yes
 ExecStart=/usr/local/sbin/govcloud-lab-net
+# On a cgroup v1 host a unit started early in boot sometimes finds its cgroup not yet made
+# ("Failed at step CGROUP", status 219): try again instead of leaving the machine offline.
+Restart=on-failure
+RestartSec=1
 
 [Install]
 WantedBy=sysinit.target
 """
+
+# The same boot race hits systemd-user-sessions (then /run/nologin locks every login out).
+USER_SESSIONS_RETRY = """[Service]
+Restart=on-failure
+RestartSec=1
+"""
+USER_SESSIONS_DROPIN = "etc/systemd/system/systemd-user-sessions.service.d/govcloud-lab-retry.conf"
 
 CUSTOMISE = f"""set -eu
 export DEBIAN_FRONTEND=noninteractive
@@ -128,7 +139,7 @@ def cache_dir() -> Path:
 
 def image_key() -> str:
     digest = hashlib.sha256()
-    for part in (IMAGE_FORMAT, SUITE, " ".join(PACKAGES), NET_SCRIPT, NET_UNIT, CUSTOMISE):
+    for part in (IMAGE_FORMAT, SUITE, " ".join(PACKAGES), NET_SCRIPT, NET_UNIT, USER_SESSIONS_RETRY, CUSTOMISE):
         digest.update(part.encode())
         digest.update(b"\0")
     return digest.hexdigest()[:16]
@@ -206,6 +217,8 @@ def _build(images: Path, log) -> Image:
     (root / "usr/local/sbin/govcloud-lab-net").write_text(NET_SCRIPT)
     (root / "usr/local/sbin/govcloud-lab-net").chmod(0o755)
     (root / "etc/systemd/system/govcloud-lab-net.service").write_text(NET_UNIT)
+    (root / USER_SESSIONS_DROPIN).parent.mkdir(parents=True, exist_ok=True)
+    (root / USER_SESSIONS_DROPIN).write_text(USER_SESSIONS_RETRY)
     _run(["chroot", str(root), "/bin/sh", "-c", CUSTOMISE], "image customisation")
     packages = subprocess.run(
         ["chroot", str(root), "dpkg-query", "-W", "-f", "${Package} ${Version}\n"],
