@@ -87,3 +87,24 @@ zone-router                : ok=55   changed=0    unreachable=1    failed=0    s
 """
     stats = parse_recap(output)
     assert stats["dp-1"]["changed"] == 2 and stats["zone-router"]["unreachable"] == 1
+
+
+def test_two_labs_never_share_ssh_connections(env, tmp_path):
+    """Labs of one machine reuse the same addresses; SSH master connections are keyed by
+    host, port and user, so each lab must keep its own (for its SSH config and for Ansible,
+    which would otherwise pass ~/.ansible/cp and run one lab's play on the other's hosts)."""
+    import json
+
+    from govcloud.lab.lab import Lab
+
+    written = []
+    for name in ("a", "b"):
+        lab = Lab(env, tmp_path / name)
+        lab.paths.root.mkdir(parents=True)
+        lab._client_files()
+        inventory = json.loads(lab.paths.inventory.read_text().split("\n", 1)[1])
+        control_dir = Path(inventory["vars"]["ansible_control_path_dir"])
+        assert control_dir.is_relative_to(lab.paths.root)
+        assert f"ControlPath {control_dir}/%C" in lab.paths.ssh_config.read_text()
+        written.append(control_dir)
+    assert written[0] != written[1]

@@ -190,6 +190,10 @@ class Lab:
                         "ansible_user": image_mod.AUTOMATION_ACCOUNT,
                         "ansible_ssh_private_key_file": str(p.client_key),
                         "ansible_ssh_common_args": f"-F {p.ssh_config}",
+                        # Ansible passes its own ControlPath (~/.ansible/cp/<hash of host, port, user>),
+                        # overriding the config above: two labs with the same addresses on one machine
+                        # would share master connections and one lab's play would run on the other's hosts.
+                        "ansible_control_path_dir": str(p.control_dir),
                     },
                 },
                 indent=2,
