@@ -1,0 +1,146 @@
+"""``govcloud diff``: what an infrastructure change does, for reviewers and auditors."""
+
+from __future__ import annotations
+
+import datetime as dt
+import getpass
+import sys
+from enum import Enum
+from pathlib import Path
+from typing import List, Optional
+
+import typer
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from .common import EnvOption, env_name, err_console, fail, settings
+
+
+class DiffFormat(str, Enum):
+    md = "md"
+    html = "html"
+    json = "json"
+
+
+def register(app: typer.Typer) -> None:
+    app.command("diff")(diff)
+
+
+def parse_day(value: str | None, option: str = "--today") -> dt.date:
+    if value is None:
+        return dt.date.today()
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        fail(f"{option} takes a date as YYYY-MM-DD, not {value!r}")
+
+
+def diff(
+    ctx: typer.Context,
+    env: Optional[str] = EnvOption,
+    from_rev: Optional[str] = typer.Option(None, "--from", help="Git revision of the inventory before the change."),
+    to_rev: Optional[str] = typer.Option(None, "--to", help="Git revision after the change (default: the work tree)."),
+    worktree: bool = typer.Option(False, "--worktree", help="Compare with the work tree, uncommitted changes included (the default)."),
+    from_dir: Optional[Path] = typer.Option(None, "--from-dir", help="Render directory before (<stack>/state.json)."),
+    to_dir: Optional[Path] = typer.Option(None, "--to-dir", help="Render directory after."),
+    from_preview: Optional[List[Path]] = typer.Option(None, "--from-preview", help="`pulumi preview --json` output of a stack (repeatable)."),
+    from_check: Optional[Path] = typer.Option(None, "--from-check", help="`govcloud check --format json` before (directory and preview modes)."),
+    to_check: Optional[Path] = typer.Option(None, "--to-check", help="`govcloud check --format json` after."),
+    format: DiffFormat = typer.Option(DiffFormat.md, "--format", "-f", help="md (merge-request comment), html (report), json (evidence)."),
+    out: Optional[Path] = typer.Option(None, "--out", help="Write the report to this file instead of standard output."),
+    today: Optional[str] = typer.Option(None, "--today", help="The clock waivers are judged on (YYYY-MM-DD; default: today)."),
+    within_days: int = typer.Option(30, "--expiring-within", min=0, help="Warn about waivers expiring within this many days."),
+    pack: Path = typer.Option(Path("policies"), "--pack", envvar="GOVCLOUD_POLICY_PACK", help="The policy pack the verdicts come from."),
+    no_policy: bool = typer.Option(False, "--no-policy", help="Do not compare policy verdicts (revision mode)."),
+    jobs: Optional[int] = typer.Option(None, "--jobs", "-j", min=1, help="Render worker processes (default: one per core)."),
+    ledger: Optional[Path] = typer.Option(None, "--ledger", help="Record the JSON evidence in this ledger."),
+    ledger_key: Optional[str] = typer.Option(None, "--ledger-key", help="The ledger's signing key: PEM file or env:NAME (default: $GOVCLOUD_LEDGER_KEY)."),
+    evidence: Optional[Path] = typer.Option(None, "--evidence", help="Where the JSON evidence goes with --ledger (default: build/diff/<env>/<from>..<to>.json)."),
+    actor: Optional[str] = typer.Option(None, "--actor", envvar="GOVCLOUD_ACTOR", help="Who records it in the ledger (default: the login name)."),
+) -> None:
+    """Report what a change does per stack (deletions and replacements first), its policy verdict
+    changes and waivers: between two git revisions of the inventory (rendered with the current
+    code), two render directories, or from `pulumi preview --json`. Exit 2 on bad input."""
+    from ..diff import run as running
+    from ..diff.formats import to_html, to_markdown
+    from ..diff.revisions import RevisionError
+
+    modes = [from_rev is not None, from_dir is not None or to_dir is not None, bool(from_preview)]
+    if sum(modes) != 1:
+        fail("give exactly one of --from REV, --from-dir DIR --to-dir DIR, or --from-preview FILE")
+    if (to_rev is not None or worktree) and from_rev is None:
+        fail("--to and --worktree go with --from REV")
+    if to_rev is not None and worktree:
+        fail("give --to REV or --worktree, not both")
+    if modes[1] and (from_dir is None or to_dir is None):
+        fail("--from-dir and --to-dir go together")
+    if modes[0] and (from_check or to_check):
+        fail("--from-check/--to-check are for directory and preview modes; revision mode runs the check itself")
+    day = parse_day(today)
+    pack_dir = None if no_policy else pack
+    if pack_dir is not None and modes[0] and not (pack_dir / "PulumiPolicy.yaml").is_file():
+        fail(f"{pack_dir} is not a policy pack (no PulumiPolicy.yaml); give --pack DIR or --no-policy")
+    quiet = out is None and not sys.stderr.isatty()
+    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                  console=err_console, transient=True, disable=quiet) as progress:
+        task = progress.add_task("diff", total=None)
+
+        def report_progress(phase: str, done: int, total: int) -> None:
+            progress.update(task, description=phase, completed=done, total=total or None)
+
+        options = running.Options(today=day, within_days=within_days, pack=pack_dir, jobs=jobs, progress=report_progress)
+        try:
+            if from_rev is not None:
+                report = running.diff_revisions(env_name(ctx, env), settings(ctx).inventories, from_rev, to_rev, options)
+            elif from_preview:
+                report = running.diff_previews(list(from_preview), options, from_check, to_check)
+            else:
+                report = running.diff_directories(from_dir, to_dir, options, from_check, to_check)
+        except RevisionError as error:
+            fail(str(error))
+        except running.DiffError as error:
+            fail(str(error), error.code)
+    text = {DiffFormat.md: to_markdown, DiffFormat.html: to_html, DiffFormat.json: lambda r: r.to_json()}[format](report)
+    if out is None:
+        sys.stdout.write(text)
+    else:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(text, encoding="utf-8")
+        err_console.print(f"wrote {out} ({format.value}): {len(report.changed_stacks)} stack(s) change"
+                          + ("; no changes" if report.no_changes else ""))
+    if ledger is not None:
+        record_in_ledger(report, ledger, ledger_key, evidence or (out if format == DiffFormat.json else None), actor)
+
+
+def _evidence_name(report) -> str:
+    def side(value: dict) -> str:
+        return (value.get("commit") or value.get("label") or Path(str(value.get("path", "side"))).name or "side")[:12]
+
+    return f"{side(report.source.get('from', {}))}..{side(report.source.get('to', {}))}.json".replace("/", "_")
+
+
+def record_in_ledger(report, ledger: Path, key: str | None, evidence: Path | None, actor: str | None) -> None:
+    """Write the JSON evidence (unless it is the --out file) and append a ``diff`` entry pointing at it."""
+    from ..ledger import Ledger, LedgerError
+    from .. import signing
+
+    path = evidence or Path("build") / "diff" / report.env / _evidence_name(report)
+    if not path.is_file() or path.read_text(encoding="utf-8") != report.to_json():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(report.to_json(), encoding="utf-8")
+    summary = report.summary()
+    resources = summary["resources"]
+    line = (f"diff of {report.env}: {summary['stacks_changed']} stack(s) change "
+            f"({resources['delete']} deletions, {resources['replace']} replacements, {resources['create']} additions, "
+            f"{resources['update']} updates)")
+    if summary["policy"] is not None:
+        line += f"; {summary['policy']['new_findings']} new finding(s), {summary['policy']['fixed_findings']} fixed"
+    details = {"mode": report.source.get("mode", ""),
+               **{f"{k}_commit": report.source[k]["commit"] for k in ("from", "to") if report.source.get(k, {}).get("commit")}}
+    try:
+        with Ledger.for_appending(ledger, key) as log:
+            receipt = log.append("diff", {"env": report.env}, path, actor or getpass.getuser(), line, details=details)
+    except LedgerError as error:
+        fail(str(error), error.exit_code)
+    except signing.KeyProblem as problem:
+        fail(str(problem))
+    err_console.print(f"ledger: entry {receipt.index} records {path} (tree size {receipt.head.size})")

@@ -1,0 +1,163 @@
+"""Which stacks a revision diff must render and check, proven from the model's input digests.
+
+Both sides render with the same (current) code, so a stack's desired state can only differ if
+an input file the program reads for it differs. ``Environment.sources`` holds the sha256 of
+every input file; what the stacks/ program reads for a stack is:
+
+- a foundation stack: ``platform.yaml`` (clusters, zones, flows, hosts, data pool);
+- a tenant stack: ``platform.yaml`` (its level's template, its cluster, zone, flows, data pool),
+  its own request ``tenants/<id>.yaml``, and the requests of the tenants whose datasets it
+  consumes (their sharing class decides its data pool access).
+
+A stack whose input digests are equal on both sides renders to the same state: it needs no
+render. (tests/audit check this against full renders.) When ``platform.yaml`` differs,
+everything is rendered.
+
+The check's verdict for a stack depends on its state, the pack configuration (facts from the
+whole model) and the waivers in scope. For a stack whose state is unchanged the verdict can
+still change when: a foundation's tenant-wide facts change (tenant accounts and namespaces:
+foundations are always checked), a dataset it shares changes on the other end (the publishers
+and consumers of changed tenants are checked), or a waiver in its scope is added, removed or
+changed (those stacks are checked). Unchanged stacks outside that set keep their verdicts.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import hashlib
+from dataclasses import dataclass, field
+from pathlib import PurePosixPath
+
+from ..model import Environment, Stack
+from ..model.loader import PLATFORM_FILE, TENANTS_DIR
+
+ABSENT = "absent"
+
+
+def tenant_sources(env: Environment) -> dict[str, str]:
+    """Tenant id -> the key of its request in ``env.sources``."""
+    found = {}
+    for key in env.sources:
+        path = PurePosixPath(key)
+        if path.parts[:1] == (TENANTS_DIR,) and path.suffix == ".yaml":
+            found[path.stem] = key
+    return found
+
+
+def render_inputs(env: Environment, stack: Stack, requests: dict[str, str] | None = None) -> dict[str, str]:
+    """The input files the program reads for ``stack``, with their digests."""
+    requests = tenant_sources(env) if requests is None else requests
+    inputs = {PLATFORM_FILE: env.sources.get(PLATFORM_FILE, ABSENT)}
+    if stack.kind == "tenant":
+        tenant = env.tenant(stack.tenant)
+        ids = {tenant.id} | {c.dataset.split("/", 1)[0] for c in tenant.request.datasets.consumes}
+        for tenant_id in sorted(ids):
+            key = requests.get(tenant_id)
+            # A request that is not where the loader keeps requests cannot be proven equal: never skip it.
+            inputs[key or f"{TENANTS_DIR}/{tenant_id}.yaml"] = env.sources.get(key, ABSENT) if key else f"unknown:{id(env)}"
+    return inputs
+
+
+def fingerprint(env: Environment, stack: Stack, requests: dict[str, str] | None = None) -> str:
+    digest = hashlib.sha256(stack.name.encode())
+    for key, value in sorted(render_inputs(env, stack, requests).items()):
+        digest.update(f"\n{key}\0{value}".encode())
+    return digest.hexdigest()
+
+
+@dataclass
+class Plan:
+    """What to render and check on each side; everything else is equal by construction."""
+
+    full: bool
+    reason: str
+    render_from: list[str] = field(default_factory=list)
+    render_to: list[str] = field(default_factory=list)
+    changed: list[str] = field(default_factory=list)  # stacks whose inputs differ (or exist on one side only)
+    shared: list[str] = field(default_factory=list)  # equal inputs, checked anyway: rendered once, on the to side
+    unchanged: int = 0  # equal inputs and verdicts: neither rendered nor checked
+
+    @property
+    def check_from(self) -> list[str]:
+        return sorted(set(self.render_from) | set(self.shared))
+
+    @property
+    def check_to(self) -> list[str]:
+        return sorted(set(self.render_to) | set(self.shared))
+
+    def as_dict(self) -> dict:
+        return {"full": self.full, "reason": self.reason, "changed_stacks": len(self.changed),
+                "rendered": {"from": len(self.render_from), "to": len(self.render_to) + len(set(self.shared) - set(self.render_to))},
+                "checked": {"from": len(self.check_from), "to": len(self.check_to)},
+                "unchanged_not_rendered": self.unchanged}
+
+
+def _waiver_stacks(before: Environment, after: Environment) -> set[str] | None:
+    """Stacks in scope of a waiver that differs between the sides; None when that cannot be bounded."""
+    old = {w.id: w for w in before.waivers}
+    new = {w.id: w for w in after.waivers}
+    stacks: set[str] = set()
+    for waiver_id in set(old) | set(new):
+        a, b = old.get(waiver_id), new.get(waiver_id)
+        if a is not None and b is not None and a == b:
+            continue
+        for waiver, env in ((a, before), (b, after)):
+            if waiver is None:
+                continue
+            scope = waiver.scope
+            if scope.tenant is not None:
+                stacks.add(f"{env.name}.{scope.tenant}")
+            elif scope.stack is not None:
+                stacks.add(scope.stack)
+            else:
+                stack_part = (scope.urn or "").removeprefix("urn:pulumi:").split("::", 1)[0]
+                if any(c in stack_part for c in "*?["):
+                    matched = {s.name for e in (before, after) for s in e.stacks if fnmatch.fnmatchcase(s.name, stack_part)}
+                    stacks |= matched
+                else:
+                    stacks.add(stack_part)
+    return stacks
+
+
+def _dataset_neighbours(env: Environment, tenant_ids: set[str]) -> set[str]:
+    """Tenants that publish a dataset one of ``tenant_ids`` consumes, or consume one they publish."""
+    out: set[str] = set()
+    for tenant in env.tenants:
+        consumed_from = {c.dataset.split("/", 1)[0] for c in tenant.request.datasets.consumes}
+        if tenant.id in tenant_ids:
+            out |= consumed_from
+        elif consumed_from & tenant_ids:
+            out.add(tenant.id)
+    return out
+
+
+def plan(before: Environment, after: Environment) -> Plan:
+    """Compare the input digests of every stack on both sides."""
+    names_before = {s.name: s for s in before.stacks}
+    names_after = {s.name: s for s in after.stacks}
+    if before.sources.get(PLATFORM_FILE) != after.sources.get(PLATFORM_FILE):
+        return Plan(full=True, reason=f"{PLATFORM_FILE} differs: every stack is rendered and checked on both sides",
+                    render_from=sorted(names_before), render_to=sorted(names_after),
+                    changed=sorted(set(names_before) | set(names_after)))
+    requests_before, requests_after = tenant_sources(before), tenant_sources(after)
+    render_from, render_to, changed = [], [], []
+    for name in sorted(set(names_before) | set(names_after)):
+        a, b = names_before.get(name), names_after.get(name)
+        if a is not None and b is not None and fingerprint(before, a, requests_before) == fingerprint(after, b, requests_after):
+            continue
+        changed.append(name)
+        if a is not None:
+            render_from.append(name)
+        if b is not None:
+            render_to.append(name)
+    changed_tenants = {s.tenant for s in (*(names_before.get(n) for n in changed), *(names_after.get(n) for n in changed))
+                       if s is not None and s.tenant}
+    neighbours = _dataset_neighbours(before, changed_tenants) | _dataset_neighbours(after, changed_tenants)
+    extra = {f"{after.name}.{t}" for t in neighbours}
+    extra |= {s.name for s in after.stacks if s.kind == "foundation"}
+    extra |= _waiver_stacks(before, after)
+    # Checked although unchanged: must exist on both sides (else it is in ``changed``).
+    shared = sorted(n for n in extra - set(changed) if n in names_before and n in names_after)
+    unchanged = len((set(names_before) & set(names_after)) - set(changed) - set(shared))
+    return Plan(full=False, reason=f"{len(changed)} stack(s) with different input files; {PLATFORM_FILE} unchanged",
+                render_from=render_from, render_to=render_to, changed=changed, shared=shared, unchanged=unchanged)
