@@ -173,6 +173,28 @@ def _redact(value: Any, prefixes: tuple[str, ...], secret_kind: bool, path: Path
     return value
 
 
+def unwrap(value: Any) -> Any:
+    """Pulumi secret markers replaced by their values: for comparing, never for showing."""
+    if _is_secret_marker(value):
+        return unwrap(value.get("value"))
+    if isinstance(value, dict):
+        return {k: unwrap(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [unwrap(v) for v in value]
+    return value
+
+
+def value_at(value: Any, path: Path) -> Any:
+    for key in path:
+        if isinstance(key, int) and isinstance(value, list) and 0 <= key < len(value):
+            value = value[key]
+        elif isinstance(key, str) and isinstance(value, dict) and key in value:
+            value = value[key]
+        else:
+            return MISSING
+    return value
+
+
 def _redact_all(value: Any) -> Any:
     """Every leaf of a secret value is redacted; the shape of maps stays."""
     if isinstance(value, dict) and not _is_secret_marker(value):
@@ -239,9 +261,12 @@ def compare_resources(old: ResourceState, new: ResourceState, old_providers: dic
                       new_providers: dict[str, ResourceState], replaced_providers: set[str]) -> ResourceChange | None:
     """The change from ``old`` to ``new`` (same URN), or None when nothing changes."""
     secret_paths = (*old.secret_paths, *new.secret_paths)
-    before = redact(old.inputs, secret_paths, secret_kind=_secret_kind(old) or _secret_kind(new))
-    after = redact(new.inputs, secret_paths, secret_kind=_secret_kind(old) or _secret_kind(new))
-    found = field_changes(before, after)
+    secret_kind = _secret_kind(old) or _secret_kind(new)
+    before = redact(old.inputs, secret_paths, secret_kind=secret_kind)
+    after = redact(new.inputs, secret_paths, secret_kind=secret_kind)
+    # Compare the values as given (a secret that changed is a change) but show only redacted ones.
+    found = [(path, a if a is MISSING else value_at(before, path), b if b is MISSING else value_at(after, path))
+             for path, a, b in field_changes(unwrap(old.inputs), unwrap(new.inputs))]
     reasons: list[str] = []
     if (old.provider or None) != (new.provider or None):
         reasons.append(f"provider: {_cluster_of(old, old_providers) or old.provider} -> "

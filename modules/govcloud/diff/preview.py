@@ -29,7 +29,7 @@ from typing import Any
 from ..model import InputError, Problem
 from ..model.loader import display_path
 from .changes import (MISSING, ResourceChange, StackDiff, field_changes, flow_changes, flow_labels, objects_context,
-                      redact, spell, to_field_change)
+                      redact, spell, to_field_change, value_at)
 
 OP_KIND = {
     "create": "create", "import": "create",
@@ -62,17 +62,6 @@ def parse_property_path(text: str) -> tuple[str | int, ...]:
     return tuple(out)
 
 
-def _lookup(value: Any, path: tuple[str | int, ...]) -> Any:
-    for key in path:
-        if isinstance(key, int) and isinstance(value, list) and 0 <= key < len(value):
-            value = value[key]
-        elif isinstance(key, str) and isinstance(value, dict) and key in value:
-            value = value[key]
-        else:
-            return MISSING
-    return value
-
-
 def _kind(type_token: str) -> str:
     return type_token.rsplit(":", 1)[-1]
 
@@ -94,7 +83,7 @@ def _step_fields(step: dict[str, Any], old: dict[str, Any], new: dict[str, Any])
         out = []
         for key in sorted(detailed):
             path = parse_property_path(key)
-            a, b = _lookup(old, path), _lookup(new, path)
+            a, b = value_at(old, path), value_at(new, path)
             kind = str((detailed[key] or {}).get("kind", "update"))
             if kind.startswith("add"):
                 a = MISSING

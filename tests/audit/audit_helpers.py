@@ -1,0 +1,80 @@
+"""Helpers for the auditor tests: the command line, throwaway git repositories, small states."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+from govcloud.state import ResourceState, StackState
+
+REPO = Path(__file__).resolve().parents[2]
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
+GOVCLOUD = str(Path(sys.executable).parent / "govcloud")
+GIT_ENV = {"GIT_AUTHOR_NAME": "zhang-wei", "GIT_AUTHOR_EMAIL": "zhang-wei@example.gov.cn",
+           "GIT_COMMITTER_NAME": "zhang-wei", "GIT_COMMITTER_EMAIL": "zhang-wei@example.gov.cn",
+           "GIT_AUTHOR_DATE": "2026-11-20T10:00:00+08:00", "GIT_COMMITTER_DATE": "2026-11-20T10:00:00+08:00"}
+
+
+def govcloud(*args: str | Path, cwd: Path = REPO, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+    """The real command line, as a reviewer or an auditor runs it."""
+    return subprocess.run([GOVCLOUD, *map(str, args)], cwd=cwd, capture_output=True, text=True,
+                          env={"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "COLUMNS": "200",
+                               "GOVCLOUD_CACHE_DIR": "off", **(env or {})})
+
+
+def git(repo: Path, *args: str) -> str:
+    done = subprocess.run(["git", *args], cwd=repo, capture_output=True, text=True, env={**os.environ, **GIT_ENV})
+    assert done.returncode == 0, done.stderr
+    return done.stdout.strip()
+
+
+class LabRepo:
+    """A git repository holding a copy of the lab inventory (``inventories/lab``)."""
+
+    def __init__(self, root: Path):
+        self.root = root
+        self.inventories = root / "inventories"
+        self.lab = self.inventories / "lab"
+        root.mkdir(parents=True, exist_ok=True)
+        shutil.copytree(REPO / "inventories" / "lab", self.lab)
+        git(root, "init", "-q", "-b", "main")
+        self.commit("the lab as shipped")
+
+    def commit(self, message: str) -> str:
+        git(self.root, "add", "-A")
+        git(self.root, "commit", "-q", "--allow-empty", "-m", message)
+        return git(self.root, "rev-parse", "HEAD")
+
+    def edit(self, relative: str, old: str, new: str, count: int = 1) -> None:
+        path = self.lab / relative
+        text = path.read_text(encoding="utf-8")
+        assert text.count(old) >= count, f"{old!r} not in {relative}"
+        path.write_text(text.replace(old, new, count), encoding="utf-8")
+
+    def diff(self, *args: str, cwd: Path = REPO) -> subprocess.CompletedProcess:
+        return govcloud("--inventories", self.inventories, "diff", "--env", "lab", *args, cwd=cwd)
+
+
+def resource(stack: str, kind: str, name: str, inputs: dict[str, Any], *, api: str = "core/v1", provider: str = "cluster-egov-1",
+             secret_paths: tuple[str, ...] = (), custom: bool = True) -> ResourceState:
+    type_token = f"kubernetes:{api}:{kind}"
+    return ResourceState(
+        urn=f"urn:pulumi:{stack}::govcloud::govcloud:platform:TenantEnvironment${type_token}::{name}",
+        type=type_token, name=name, custom=custom,
+        provider=f"urn:pulumi:{stack}::govcloud::pulumi:pulumi:Stack$pulumi:providers:kubernetes::{provider}",
+        inputs=inputs, secret_paths=secret_paths)
+
+
+def provider(stack: str, name: str = "cluster-egov-1", **inputs: Any) -> ResourceState:
+    return ResourceState(urn=f"urn:pulumi:{stack}::govcloud::pulumi:pulumi:Stack$pulumi:providers:kubernetes::{name}",
+                         type="pulumi:providers:kubernetes", name=name, custom=True,
+                         inputs={"context": "lab-egov-1", "enableServerSideApply": "true", **inputs})
+
+
+def state(stack: str, *resources: ResourceState, tenant: str | None = "t-430100-health") -> StackState:
+    return StackState(stack=stack, env="lab", kind="tenant" if tenant else "foundation", cluster="egov-1",
+                      kubernetes_version="1.31", tenant=tenant, resources=tuple(resources))
