@@ -12,7 +12,7 @@ from typing import List, Optional
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from .common import EnvOption, env_name, err_console, fail, settings
+from .common import EnvOption, cache_dir, env_name, err_console, fail, settings
 
 
 class DiffFormat(str, Enum):
@@ -87,7 +87,8 @@ def diff(
         def report_progress(phase: str, done: int, total: int) -> None:
             progress.update(task, description=phase, completed=done, total=total or None)
 
-        options = running.Options(today=day, within_days=within_days, pack=pack_dir, jobs=jobs, progress=report_progress)
+        options = running.Options(today=day, within_days=within_days, pack=pack_dir, jobs=jobs, progress=report_progress,
+                                 cache_dir=cache_dir())
         try:
             if from_rev is not None:
                 report = running.diff_revisions(env_name(ctx, env), settings(ctx).inventories, from_rev, to_rev, options)

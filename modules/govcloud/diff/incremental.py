@@ -75,7 +75,12 @@ class Plan:
     render_to: list[str] = field(default_factory=list)
     changed: list[str] = field(default_factory=list)  # stacks whose inputs differ (or exist on one side only)
     shared: list[str] = field(default_factory=list)  # equal inputs, checked anyway: rendered once, on the to side
-    unchanged: int = 0  # equal inputs and verdicts: neither rendered nor checked
+    proven_equal: int = 0  # stacks on both sides with equal input digests
+
+    @property
+    def unchanged(self) -> int:
+        """Stacks neither rendered nor checked: equal inputs, and verdicts that cannot change."""
+        return self.proven_equal - len(self.shared)
 
     @property
     def check_from(self) -> list[str]:
@@ -158,6 +163,6 @@ def plan(before: Environment, after: Environment) -> Plan:
     extra |= _waiver_stacks(before, after)
     # Checked although unchanged: must exist on both sides (else it is in ``changed``).
     shared = sorted(n for n in extra - set(changed) if n in names_before and n in names_after)
-    unchanged = len((set(names_before) & set(names_after)) - set(changed) - set(shared))
+    proven_equal = len((set(names_before) & set(names_after)) - set(changed))
     return Plan(full=False, reason=f"{len(changed)} stack(s) with different input files; {PLATFORM_FILE} unchanged",
-                render_from=render_from, render_to=render_to, changed=changed, shared=shared, unchanged=unchanged)
+                render_from=render_from, render_to=render_to, changed=changed, shared=shared, proven_equal=proven_equal)

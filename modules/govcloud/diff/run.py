@@ -42,6 +42,7 @@ class Options:
     pack: Path | None = None  # the policy pack; None: verdicts are not compared
     jobs: int | None = None
     progress: Progress | None = None
+    cache_dir: Path | None = None  # parsed inventory documents (see govcloud.model.cache)
 
 
 @dataclass
@@ -58,11 +59,11 @@ class Side:
 
 
 # --- revisions -------------------------------------------------------------------------------------
-def _load_revision(repo: revisions.Repository, revision: str, env: str, scratch: Path) -> Side:
+def _load_revision(repo: revisions.Repository, revision: str, env: str, scratch: Path, options: Options) -> Side:
     commit = revisions.resolve(repo, revision)
     inventories = revisions.materialize(repo, commit, env, scratch, revision)
     try:
-        environment = load_environment(env, inventories)
+        environment = load_environment(env, inventories, cache_dir=options.cache_dir)
     except InputError as error:
         raise revisions.relabel(error, inventories, repo, revision) from None
     return Side(revision, commit, inventories, environment)
@@ -118,11 +119,11 @@ def diff_revisions(env: str, inventories: Path, from_rev: str, to_rev: str | Non
     repo = revisions.repository_of(inventories)
     with tempfile.TemporaryDirectory(prefix="govcloud-diff-") as scratch:
         root = Path(scratch)
-        before = _load_revision(repo, from_rev, env, root / "from")
+        before = _load_revision(repo, from_rev, env, root / "from", options)
         if to_rev is None:
-            after = Side("worktree", None, inventories, load_environment(env, inventories))
+            after = Side("worktree", None, inventories, load_environment(env, inventories, cache_dir=options.cache_dir))
         else:
-            after = _load_revision(repo, to_rev, env, root / "to")
+            after = _load_revision(repo, to_rev, env, root / "to", options)
         plan = incremental.plan(before.env, after.env)
         if options.pack is None:
             plan.shared = []  # only the check needs unchanged stacks rendered
