@@ -78,3 +78,48 @@ def provider(stack: str, name: str = "cluster-egov-1", **inputs: Any) -> Resourc
 def state(stack: str, *resources: ResourceState, tenant: str | None = "t-430100-health") -> StackState:
     return StackState(stack=stack, env="lab", kind="tenant" if tenant else "foundation", cluster="egov-1",
                       kubernetes_version="1.31", tenant=tenant, resources=tuple(resources))
+
+
+# --- a scenario with policy verdict changes --------------------------------------------------------
+TODAY = "2026-11-25"
+APPROVAL = {
+    "pubsec": "  approvals:\n    - {by: sec-wangfang, role: 安全审查, date: 2026-11-02, reference: HNSJ-AQ-2026-044}\n",
+    "finance": "  approvals:\n    - {by: sec-liwei, role: 安全审查, date: 2026-11-05, reference: HNSJ-AQ-2026-047}\n",
+    "hrss": "  approvals:\n    - {by: sec-wangfang, role: 安全审查, date: 2026-10-28, reference: HNSJ-AQ-2026-038}\n",
+}
+TOURISM_WAIVER = """  - id: W-2026-100
+    rule: GOV-SVC-004
+    scope: {tenant: t-430600-tourism}
+    reason: 文旅网站二级定级备案办理中（受理号 YY-2026-0931）
+    approver: sec-liwei
+    created: 2026-11-01
+    expires: 2027-01-15
+"""
+FINANCE_WAIVER = """  - id: W-2026-101
+    rule: GOV-MGT-005
+    scope: {tenant: t-430000-finance}
+    reason: 安全审查复核中，临时豁免至复核完成
+    approver: sec-wangfang
+    created: 2026-11-20
+    expires: 2026-12-10
+"""
+HEADER = "# yaml-language-server: $schema=../../schemas/waivers.schema.json\nwaivers:\n"
+
+
+def tenant_file(name: str) -> str:
+    return {"pubsec": "tenants/t-430000-pubsec.yaml", "finance": "tenants/t-430000-finance.yaml", "hrss": "tenants/t-430100-hrss.yaml"}[name]
+
+
+def policy_scenario(root: Path) -> LabRepo:
+    """before: pubsec without its approval, tourism waived; after: pubsec approved, the tourism waiver gone,
+    hrss and finance without approvals, finance waived until 2026-12-10."""
+    lab = LabRepo(root)
+    lab.edit(tenant_file("pubsec"), APPROVAL["pubsec"], "")
+    (lab.lab / "waivers.yaml").write_text(HEADER + TOURISM_WAIVER, encoding="utf-8")
+    lab.before = lab.commit("pubsec approval pending; tourism waived")
+    lab.edit(tenant_file("pubsec"), "datasets:\n", APPROVAL["pubsec"] + "datasets:\n")
+    lab.edit(tenant_file("hrss"), APPROVAL["hrss"], "")
+    lab.edit(tenant_file("finance"), APPROVAL["finance"], "")
+    (lab.lab / "waivers.yaml").write_text(HEADER + FINANCE_WAIVER, encoding="utf-8")
+    lab.after = lab.commit("pubsec approved; hrss and finance reviews withdrawn; finance waived")
+    return lab
