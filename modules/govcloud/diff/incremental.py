@@ -14,11 +14,12 @@ render. (tests/audit check this against full renders.) When ``platform.yaml`` di
 everything is rendered.
 
 The check's verdict for a stack depends on its state, the pack configuration (facts from the
-whole model) and the waivers in scope. For a stack whose state is unchanged the verdict can
-still change when: a foundation's tenant-wide facts change (tenant accounts and namespaces:
-foundations are always checked), a dataset it shares changes on the other end (the publishers
-and consumers of changed tenants are checked), or a waiver in its scope is added, removed or
-changed (those stacks are checked). Unchanged stacks outside that set keep their verdicts.
+whole model) and the waivers in scope. The facts a rule reads about a tenant stack are its own
+request's and those of the datasets it is granted (their publishers' requests: already among
+its input files above). So a tenant stack with equal inputs keeps its verdicts unless a waiver
+in its scope is added, removed or changed: those stacks are checked on both sides. Foundation
+stacks are judged against tenant-wide facts (every tenant's accounts and namespaces): they are
+always checked. Everything else keeps its verdicts.
 """
 
 from __future__ import annotations
@@ -98,7 +99,7 @@ class Plan:
 
 
 def _waiver_stacks(before: Environment, after: Environment) -> set[str] | None:
-    """Stacks in scope of a waiver that differs between the sides; None when that cannot be bounded."""
+    """Stacks in scope of a waiver that differs between the sides."""
     old = {w.id: w for w in before.waivers}
     new = {w.id: w for w in after.waivers}
     stacks: set[str] = set()
@@ -124,18 +125,6 @@ def _waiver_stacks(before: Environment, after: Environment) -> set[str] | None:
     return stacks
 
 
-def _dataset_neighbours(env: Environment, tenant_ids: set[str]) -> set[str]:
-    """Tenants that publish a dataset one of ``tenant_ids`` consumes, or consume one they publish."""
-    out: set[str] = set()
-    for tenant in env.tenants:
-        consumed_from = {c.dataset.split("/", 1)[0] for c in tenant.request.datasets.consumes}
-        if tenant.id in tenant_ids:
-            out |= consumed_from
-        elif consumed_from & tenant_ids:
-            out.add(tenant.id)
-    return out
-
-
 def plan(before: Environment, after: Environment) -> Plan:
     """Compare the input digests of every stack on both sides."""
     names_before = {s.name: s for s in before.stacks}
@@ -155,12 +144,7 @@ def plan(before: Environment, after: Environment) -> Plan:
             render_from.append(name)
         if b is not None:
             render_to.append(name)
-    changed_tenants = {s.tenant for s in (*(names_before.get(n) for n in changed), *(names_after.get(n) for n in changed))
-                       if s is not None and s.tenant}
-    neighbours = _dataset_neighbours(before, changed_tenants) | _dataset_neighbours(after, changed_tenants)
-    extra = {f"{after.name}.{t}" for t in neighbours}
-    extra |= {s.name for s in after.stacks if s.kind == "foundation"}
-    extra |= _waiver_stacks(before, after)
+    extra = {s.name for s in after.stacks if s.kind == "foundation"} | _waiver_stacks(before, after)
     # Checked although unchanged: must exist on both sides (else it is in ``changed``).
     shared = sorted(n for n in extra - set(changed) if n in names_before and n in names_after)
     proven_equal = len((set(names_before) & set(names_after)) - set(changed))

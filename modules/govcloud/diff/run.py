@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import tempfile
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
@@ -136,8 +137,11 @@ def diff_revisions(env: str, inventories: Path, from_rev: str, to_rev: str | Non
         if options.pack is not None:
             checked_before = [states_before[n] for n in plan.check_from]
             checked_after = [states_after[n] for n in plan.check_to]
-            policy = verdict_changes(_check(before, checked_before, options, root / "from"),
-                                     _check(after, checked_after, options, root / "to"))
+            # Each side has its own pack processes: check both at once (the packs do the work).
+            with ThreadPoolExecutor(max_workers=2) as pool:
+                checks = [pool.submit(_check, side, states, options, root / name)
+                          for side, states, name in ((before, checked_before, "from"), (after, checked_after, "to"))]
+                policy = verdict_changes(*(c.result() for c in checks))
             policy["stacks_checked"] = {"from": len(checked_before), "to": len(checked_after)}
             note = ""
     source = {
