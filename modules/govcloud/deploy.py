@@ -13,6 +13,9 @@ and need no certificate.
 
 from __future__ import annotations
 
+import datetime as dt
+import hashlib
+import json
 import shutil
 import subprocess
 from concurrent.futures import ThreadPoolExecutor
@@ -37,6 +40,38 @@ class Outcome:
     status: str  # "ok" | "failed" | "skipped" | "refused"
     detail: str = ""
     log: Path | None = None
+    certificate: dict | None = None  # what the gate let through: state digest, reviewer, expiry
+
+    def record(self, env: str, operation: str) -> dict:
+        """The deployment record of this stack: what an evidence ledger entry points at."""
+        log = None
+        if self.log is not None and self.log.is_file():
+            log = {"path": str(self.log), "sha256": hashlib.sha256(self.log.read_bytes()).hexdigest()}
+        return {"format": RECORD_FORMAT, "env": env, "stack": self.stack, "operation": operation, "status": self.status,
+                "detail": self.detail, "log": log, "certificate": self.certificate}
+
+
+RECORD_FORMAT = "govcloud.deploy-outcome/v1"
+
+
+def write_record(outcome: Outcome, env: str, operation: str, logs: Path) -> Path:
+    """``<logs>/records/<stack>.<operation>.<UTC time>.json``: the deployment record, a new file
+    every time (evidence a ledger points at is never overwritten; the log is, so the record
+    keeps its digest)."""
+    moment = dt.datetime.now(dt.timezone.utc)
+    record = {**outcome.record(env, operation), "finished_at": moment.isoformat(timespec="seconds").replace("+00:00", "Z")}
+    directory = logs / "records"
+    directory.mkdir(parents=True, exist_ok=True)
+    stamp = moment.strftime("%Y%m%dT%H%M%S.%fZ")
+    for attempt in range(100):
+        path = directory / f"{outcome.stack}.{operation}.{stamp}{f'-{attempt}' if attempt else ''}.json"
+        try:
+            with path.open("x", encoding="utf-8") as handle:
+                handle.write(json.dumps(record, ensure_ascii=False, indent=2, sort_keys=True) + "\n")
+            return path
+        except FileExistsError:
+            continue
+    raise DeployError(f"cannot write a deployment record in {directory}")
 
 
 def pulumi_cli() -> str:
@@ -81,9 +116,11 @@ class Deployment:
             if self.gate is None:
                 return Outcome(stack.name, "refused", "no review gate: pulumi up runs only behind the review gate")
             try:
-                self.gate(stack)
+                certificate = self.gate(stack)
             except GateRefused as refused:
                 return Outcome(stack.name, "refused", "; ".join(refused.reasons))
+        else:
+            certificate = None
         self.logs.mkdir(parents=True, exist_ok=True)
         log = self.logs / f"{stack.name}.log"
         args = pulumi_args(self.cli, stack.name, preview=self.preview, policy_pack=self.policy_pack, policy_config=self.policy_config)
@@ -91,9 +128,17 @@ class Deployment:
             out.write("$ " + " ".join(args) + "\n")
             out.flush()
             done = subprocess.run(args, cwd=self.project_dir, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+        bound = _certificate_summary(certificate)
         if done.returncode != 0:
-            return Outcome(stack.name, "failed", f"pulumi exited {done.returncode}", log)
-        return Outcome(stack.name, "ok", "", log)
+            return Outcome(stack.name, "failed", f"pulumi exited {done.returncode}", log, bound)
+        return Outcome(stack.name, "ok", "", log, bound)
+
+
+def _certificate_summary(document: object) -> dict | None:
+    if not isinstance(document, dict):
+        return None
+    return {"state_digest": document.get("state_digest"), "reviewer": (document.get("reviewer") or {}).get("account"),
+            "expires_at": document.get("expires_at"), "key_id": (document.get("signature") or {}).get("key_id")}
 
 
 def plan(env: Environment, only: str | None) -> tuple[list[Stack], list[Stack]]:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
-import getpass
 import sys
 from enum import Enum
 from pathlib import Path
@@ -13,6 +11,8 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from .common import EnvOption, cache_dir, env_name, err_console, fail, settings
+from .ledger import ActorOption, RecordKeyOption, RecordOption, open_for_recording, record
+from .policy import PackOption, TodayOption, parse_day
 
 
 class DiffFormat(str, Enum):
@@ -23,15 +23,6 @@ class DiffFormat(str, Enum):
 
 def register(app: typer.Typer) -> None:
     app.command("diff")(diff)
-
-
-def parse_day(value: str | None, option: str = "--today") -> dt.date:
-    if value is None:
-        return dt.date.today()
-    try:
-        return dt.date.fromisoformat(value)
-    except ValueError:
-        fail(f"{option} takes a date as YYYY-MM-DD, not {value!r}")
 
 
 def diff(
@@ -47,15 +38,15 @@ def diff(
     to_check: Optional[Path] = typer.Option(None, "--to-check", help="`govcloud check --format json` after."),
     format: DiffFormat = typer.Option(DiffFormat.md, "--format", "-f", help="md (merge-request comment), html (report), json (evidence)."),
     out: Optional[Path] = typer.Option(None, "--out", help="Write the report to this file instead of standard output."),
-    today: Optional[str] = typer.Option(None, "--today", help="The clock waivers are judged on (YYYY-MM-DD; default: today)."),
+    today: Optional[str] = TodayOption,
     within_days: int = typer.Option(30, "--expiring-within", min=0, help="Warn about waivers expiring within this many days."),
-    pack: Path = typer.Option(Path("policies"), "--pack", envvar="GOVCLOUD_POLICY_PACK", help="The policy pack the verdicts come from."),
+    pack: Path = PackOption,
     no_policy: bool = typer.Option(False, "--no-policy", help="Do not compare policy verdicts (revision mode)."),
     jobs: Optional[int] = typer.Option(None, "--jobs", "-j", min=1, help="Render worker processes (default: one per core)."),
-    ledger: Optional[Path] = typer.Option(None, "--ledger", help="Record the JSON evidence in this ledger."),
-    ledger_key: Optional[str] = typer.Option(None, "--ledger-key", help="The ledger's signing key: PEM file or env:NAME (default: $GOVCLOUD_LEDGER_KEY)."),
+    ledger: Optional[Path] = RecordOption,
+    ledger_key: Optional[str] = RecordKeyOption,
     evidence: Optional[Path] = typer.Option(None, "--evidence", help="Where the JSON evidence goes with --ledger (default: build/diff/<env>/<from>..<to>.json)."),
-    actor: Optional[str] = typer.Option(None, "--actor", envvar="GOVCLOUD_ACTOR", help="Who records it in the ledger (default: the login name)."),
+    actor: Optional[str] = ActorOption,
 ) -> None:
     """Report what a change does per stack (deletions and replacements first), its policy verdict
     changes and waivers: between two git revisions of the inventory (rendered with the current
@@ -79,6 +70,7 @@ def diff(
     pack_dir = None if no_policy else pack
     if pack_dir is not None and modes[0] and not (pack_dir / "PulumiPolicy.yaml").is_file():
         fail(f"{pack_dir} is not a policy pack (no PulumiPolicy.yaml); give --pack DIR or --no-policy")
+    log = open_for_recording(ledger, ledger_key)
     quiet = out is None and not sys.stderr.isatty()
     with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                   console=err_console, transient=True, disable=quiet) as progress:
@@ -108,8 +100,8 @@ def diff(
         out.write_text(text, encoding="utf-8")
         err_console.print(f"wrote {out} ({format.value}): {len(report.changed_stacks)} stack(s) change"
                           + ("; no changes" if report.no_changes else ""))
-    if ledger is not None:
-        record_in_ledger(report, ledger, ledger_key, evidence or (out if format == DiffFormat.json else None), actor)
+    if log is not None:
+        record_in_ledger(report, log, evidence or (out if format == DiffFormat.json else None), actor)
 
 
 def _evidence_name(report) -> str:
@@ -119,11 +111,8 @@ def _evidence_name(report) -> str:
     return f"{side(report.source.get('from', {}))}..{side(report.source.get('to', {}))}.json".replace("/", "_")
 
 
-def record_in_ledger(report, ledger: Path, key: str | None, evidence: Path | None, actor: str | None) -> None:
+def record_in_ledger(report, log, evidence: Path | None, actor: str | None) -> None:
     """Write the JSON evidence (unless it is the --out file) and append a ``diff`` entry pointing at it."""
-    from ..ledger import Ledger, LedgerError
-    from .. import signing
-
     path = evidence or Path("build") / "diff" / report.env / _evidence_name(report)
     if not path.is_file() or path.read_text(encoding="utf-8") != report.to_json():
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -137,11 +126,4 @@ def record_in_ledger(report, ledger: Path, key: str | None, evidence: Path | Non
         line += f"; {summary['policy']['new_findings']} new finding(s), {summary['policy']['fixed_findings']} fixed"
     details = {"mode": report.source.get("mode", ""),
                **{f"{k}_commit": report.source[k]["commit"] for k in ("from", "to") if report.source.get(k, {}).get("commit")}}
-    try:
-        with Ledger.for_appending(ledger, key) as log:
-            receipt = log.append("diff", {"env": report.env}, path, actor or getpass.getuser(), line, details=details)
-    except LedgerError as error:
-        fail(str(error), error.exit_code)
-    except signing.KeyProblem as problem:
-        fail(str(problem))
-    err_console.print(f"ledger: entry {receipt.index} records {path} (tree size {receipt.head.size})")
+    record(log, "diff", {"env": report.env}, path, actor, line, details)

@@ -33,6 +33,30 @@ def register(app: typer.Typer) -> None:
     app.add_typer(ledger_app, name="ledger")
 
 
+# --- recording evidence from other commands (check, review, diff, deploy with --ledger DIR) --------
+RecordOption = typer.Option(None, "--ledger", envvar="GOVCLOUD_LEDGER", help="Record the evidence in this ledger (created on first use).")
+RecordKeyOption = typer.Option(None, "--ledger-key", help="The ledger's signing key: PEM file or env:NAME (default: $GOVCLOUD_LEDGER_KEY).")
+ActorOption = typer.Option(None, "--actor", envvar="GOVCLOUD_ACTOR", help="Who records it in the ledger (default: the login name).")
+
+
+def open_for_recording(directory: Path | None, key: str | None) -> Ledger | None:
+    """The ledger a command records into, opened before the work starts so that a missing or
+    wrong key stops the command early; None without --ledger."""
+    if directory is None:
+        return None
+    with _clean_errors():
+        return Ledger.for_appending(directory, key)
+
+
+def record(log: Ledger, kind: str, subject: dict[str, str], evidence: Path, actor: str | None, summary: str,
+           details: dict[str, Any] | None = None) -> None:
+    """Append one entry pointing at ``evidence``; a ledger problem is one clear error."""
+    subject = {k: v for k, v in subject.items() if v}
+    with _clean_errors():
+        receipt = log.append(kind, subject, evidence, actor or getpass.getuser(), summary[:500], details=details)
+    err_console.print(f"ledger: entry {receipt.index} ({kind}) records {evidence}; tree size {receipt.head.size}")
+
+
 @contextmanager
 def _clean_errors() -> Iterator[None]:
     """Ledger, key and proof errors become one line on stderr and their exit status."""

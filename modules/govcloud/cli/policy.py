@@ -19,6 +19,7 @@ from ..check.run import file_digests, load_states, run_check, stack_names
 from ..policy.catalog import rules
 from ..policy.config import build_config, config_digest, config_path, write_config
 from .common import EnvOption, Output, OutputOption, console, err_console, fail, load, output_of, print_json
+from .ledger import ActorOption, RecordKeyOption, RecordOption, open_for_recording, record
 
 policy_app = typer.Typer(help="The policy pack: rules and the configuration generated from the model.", no_args_is_help=True)
 
@@ -120,15 +121,27 @@ def check(
     today: Optional[str] = TodayOption,
     pack: Path = PackOption,
     build: Path = BuildOption,
+    ledger: Optional[Path] = RecordOption,
+    ledger_key: Optional[str] = RecordKeyOption,
+    actor: Optional[str] = ActorOption,
 ) -> None:
     """Run the policy pack over the rendered desired state. Exit 1 when a mandatory rule fails
-    unwaived, 0 otherwise, 2 on bad input."""
+    unwaived, 0 otherwise, 2 on bad input. With --ledger, the --out file is recorded as evidence."""
     day = parse_day(today)
+    if ledger is not None and out is None:
+        fail("--ledger records the report file: give --out FILE too")
+    log = open_for_recording(ledger, ledger_key)
     environment = load(ctx, env)
     names = stack_names(environment, stack)
     states = load_states(build, environment, names)
     report = execute_check(environment, states, pack, day, build, file_digests(build, environment.name, names))
     emit(report, format, out)
+    if log is not None:
+        counts = report.as_dict()["summary"]
+        record(log, "check", {"env": environment.name, "stack": names[0] if stack else ""}, out, actor,
+               f"policy check of {stack or environment.name}: {counts['stacks']} stack(s), {counts['passed']} passed, "
+               f"{counts['failed']} failed ({counts['blocking']} blocking), {counts['waived']} waived; verdict {counts['verdict']}",
+               {"today": report.today, "pack_digest": report.pack["digest"], "format": format.value})
     raise typer.Exit(report.exit_code)
 
 

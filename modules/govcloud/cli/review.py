@@ -12,6 +12,7 @@ from .. import review as reviews
 from .. import signing
 from ..check.run import load_state, stack_names, state_path
 from .common import EnvOption, Output, OutputOption, console, err_console, fail, load, output_of, print_json
+from .ledger import RecordKeyOption, RecordOption, open_for_recording, record
 from .policy import BuildOption, PackOption, print_check_failures
 
 review_app = typer.Typer(help="Review certificates: issue one for a stack, verify one.", invoke_without_command=True)
@@ -55,14 +56,18 @@ def review(
     pack: Path = PackOption,
     build: Path = BuildOption,
     output: Optional[Output] = OutputOption,
+    ledger: Optional[Path] = RecordOption,
+    ledger_key: Optional[str] = RecordKeyOption,
 ) -> None:
-    """Check one stack with the policy pack and, if it passes, issue a signed review certificate."""
+    """Check one stack with the policy pack and, if it passes, issue a signed review certificate
+    (recorded in the ledger with --ledger)."""
     if ctx.invoked_subcommand is not None:
         return
     missing = [name for name, value in (("--stack", stack), ("--reviewer", reviewer), ("--key", key)) if not value]
     if missing:
         fail(f"govcloud review needs {', '.join(missing)} (or `govcloud review verify CERT`)")
     moment = parse_now(now)
+    log = open_for_recording(ledger, ledger_key)
     environment = load(ctx, env)
     [name] = stack_names(environment, stack)
     state = load_state(state_path(build, environment.name, name), environment.name, name)
@@ -81,6 +86,11 @@ def review(
             fail(str(error), code=1)
         fail(str(error))
     path = reviews.write(document, out or reviews.certificate_path(reviews_dir, environment.name, name))
+    if log is not None:
+        record(log, "certificate", {"env": environment.name, "stack": name, "tenant": state.tenant or ""}, path, reviewer,
+               f"review certificate for {name} by {reviewer}: {document['results']['counts']['passed']} passed, "
+               f"{document['results']['counts']['waived']} waived; valid until {document['expires_at']}",
+               {"state_digest": document["state_digest"], "key_id": document["signature"]["key_id"]})
     if output_of(ctx, output) == Output.json:
         print_json({"certificate": str(path), "stack": name, "state_digest": document["state_digest"],
                     "expires_at": document["expires_at"], "key_id": document["signature"]["key_id"]})

@@ -12,6 +12,7 @@ from rich.table import Table
 
 from ..state import render_dir
 from .common import EnvOption, Output, OutputOption, console, env_name, err_console, fail, load, output_of, print_json, settings
+from .ledger import ActorOption, RecordKeyOption, RecordOption, open_for_recording, record
 
 stacks_app = typer.Typer(help="Pulumi stacks the model implies.", no_args_is_help=True)
 
@@ -89,6 +90,9 @@ def deploy(
     reviews: Path = typer.Option(Path("build/reviews"), "--reviews", envvar="GOVCLOUD_REVIEWS", help="Directory of review certificates."),
     trust_store: Optional[Path] = typer.Option(None, "--trust-store", envvar="GOVCLOUD_TRUST_STORE",
                                                help="Trusted public keys of the security team (default: inventories/<env>/trusted-keys)."),
+    ledger: Optional[Path] = RecordOption,
+    ledger_key: Optional[str] = RecordKeyOption,
+    actor: Optional[str] = ActorOption,
 ) -> None:
     """Deploy with the Pulumi CLI and the policy pack (pulumi up|preview --policy-pack policies/).
     `pulumi up` runs only for stacks whose current desired state has a valid review certificate."""
@@ -97,6 +101,7 @@ def deploy(
 
     if bool(stack) == all_:
         fail("give either --stack NAME or --all")
+    log_book = open_for_recording(ledger, ledger_key)
     try:
         cli = deploying.pulumi_cli()
         environment = load(ctx, env)
@@ -118,6 +123,13 @@ def deploy(
             style = {"ok": "green", "failed": "bold red", "skipped": "yellow", "refused": "bold red"}[outcome.status]
             where = f" (log: {outcome.log})" if outcome.log else ""
             console.print(f"[{style}]{outcome.status:7}[/] {outcome.stack} {outcome.detail}{where}", soft_wrap=True)
+            if log_book is not None:
+                operation = "preview" if preview else "up"
+                evidence = deploying.write_record(outcome, environment.name, operation, logs)
+                tenant = environment.stack(outcome.stack).tenant or ""
+                record(log_book, "deploy", {"env": environment.name, "stack": outcome.stack, "tenant": tenant}, evidence, actor,
+                       f"pulumi {operation} of {outcome.stack}: {outcome.status}" + (f" ({outcome.detail})" if outcome.detail else ""),
+                       {"status": outcome.status, "operation": operation})
 
         outcomes = deploying.run(deployment, foundations, tenants, jobs=jobs, report=report)
     except deploying.DeployError as error:

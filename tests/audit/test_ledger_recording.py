@@ -1,0 +1,125 @@
+"""`--ledger DIR` on diff, check, review and deploy: each appends an entry pointing at its
+evidence file, and the ledger verifies with the evidence as recorded."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import stat
+from pathlib import Path
+
+import pytest
+
+from audit_helpers import REPO, LabRepo, govcloud
+
+FAKE_PULUMI = """#!/bin/sh
+# Stands in for the pulumi CLI (not installable here): prints what it was asked and succeeds.
+echo "pulumi $*"
+exit 0
+"""
+
+
+@pytest.fixture(scope="module")
+def keys(tmp_path_factory) -> dict[str, Path]:
+    directory = tmp_path_factory.mktemp("keys")
+    for name in ("ledger", "sec-liwei"):
+        done = govcloud("keys", "generate", directory / name)
+        assert done.returncode == 0, done.stderr
+    return {"ledger": directory / "ledger.key", "ledger.pub": directory / "ledger.pub.pem",
+            "reviewer": directory / "sec-liwei.key", "reviewer.pub": directory / "sec-liwei.pub.pem"}
+
+
+def entries(ledger: Path) -> list[dict]:
+    done = govcloud("ledger", "show", "--ledger", ledger, "--output", "json")
+    assert done.returncode == 0, done.stderr
+    data = json.loads(done.stdout)
+    return data["entries"] if isinstance(data, dict) else data
+
+
+def verified(ledger: Path, keys: dict[str, Path], root: Path) -> None:
+    done = govcloud("ledger", "verify", "--ledger", ledger, "--key", keys["ledger.pub"], "--evidence-root", root, cwd=root)
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
+def sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def test_diff_records_its_json_evidence(tmp_path, keys) -> None:
+    repo = LabRepo(tmp_path / "repo")
+    repo.edit("tenants/t-430100-health.yaml", 'cpu: "16"', 'cpu: "20"')
+    ledger, out = tmp_path / "ledger", tmp_path / "evidence" / "diff.json"
+    done = repo.diff("--from", "HEAD", "--format", "json", "--out", out, "--no-policy",
+                     "--ledger", ledger, "--ledger-key", keys["ledger"], "--actor", "ci-pipeline", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    [entry] = entries(ledger)
+    assert entry["kind"] == "diff" and entry["actor"] == "ci-pipeline" and entry["subject"] == {"env": "lab"}
+    assert "1 stack(s) change" in entry["summary"] and entry["details"]["from_commit"]
+    assert entry["evidence"]["sha256"] == sha256(out)
+    verified(ledger, keys, tmp_path)
+    # without the key nothing is rendered: the command stops at once
+    done = repo.diff("--from", "HEAD", "--no-policy", "--ledger", ledger, cwd=tmp_path)
+    assert done.returncode == 2 and "signing key" in done.stderr and "Traceback" not in done.stderr
+
+
+@pytest.fixture(scope="module")
+def workspace(tmp_path_factory, keys) -> Path:
+    """A working directory with the lab inventory (the reviewer's key trusted) and its render."""
+    root = tmp_path_factory.mktemp("workspace")
+    shutil.copytree(REPO / "inventories" / "lab", root / "inventories" / "lab")
+    trust = root / "inventories" / "lab" / "trusted-keys"
+    trust.mkdir(exist_ok=True)
+    for old in trust.glob("*.pem"):
+        old.unlink()
+    shutil.copy(keys["reviewer.pub"], trust / "sec-liwei.pub.pem")
+    done = govcloud("--inventories", root / "inventories", "render", "--env", "lab", "--out", root / "build" / "render" / "lab", cwd=root)
+    assert done.returncode == 0, done.stderr
+    return root
+
+
+def test_check_and_review_record_report_and_certificate(workspace, keys) -> None:
+    ledger = workspace / "ledger-review"
+    common = ("--build", workspace / "build", "--pack", REPO / "policies", "--ledger", ledger, "--ledger-key", keys["ledger"])
+    out = workspace / "check.json"
+    done = govcloud("--inventories", workspace / "inventories", "check", "--env", "lab", "--format", "json", "--out", out,
+                    "--today", "2026-11-25", *common, cwd=workspace)
+    assert done.returncode == 0, done.stderr
+    done = govcloud("--inventories", workspace / "inventories", "check", "--env", "lab", *common, cwd=workspace)
+    assert done.returncode == 2 and "give --out FILE" in done.stderr
+    done = govcloud("--inventories", workspace / "inventories", "review", "--env", "lab", "--stack", "t-430100-health",
+                    "--reviewer", "sec-liwei", "--key", keys["reviewer"], "--reviews", workspace / "build" / "reviews",
+                    "--now", "2026-11-25T10:00:00Z", *common, cwd=workspace)
+    assert done.returncode == 0, done.stderr
+    check, certificate = entries(ledger)
+    assert check["kind"] == "check" and check["evidence"]["sha256"] == sha256(out) and "verdict pass" in check["summary"]
+    cert_file = workspace / "build" / "reviews" / "lab" / "lab.t-430100-health.cert.json"
+    assert certificate["kind"] == "certificate" and certificate["actor"] == "sec-liwei"
+    assert certificate["subject"] == {"env": "lab", "stack": "lab.t-430100-health", "tenant": "t-430100-health"}
+    assert certificate["evidence"]["sha256"] == sha256(cert_file)
+    assert certificate["details"]["state_digest"] == json.loads(cert_file.read_text())["state_digest"]
+    verified(ledger, keys, workspace)
+
+
+def test_deploy_records_each_stack_outcome(workspace, keys, tmp_path) -> None:
+    fake = tmp_path / "bin" / "pulumi"
+    fake.parent.mkdir()
+    fake.write_text(FAKE_PULUMI, encoding="utf-8")
+    fake.chmod(fake.stat().st_mode | stat.S_IEXEC)
+    env = {"PATH": f"{fake.parent}{os.pathsep}{os.environ['PATH']}"}
+    ledger = tmp_path / "ledger-deploy"
+    args = ("--inventories", workspace / "inventories", "deploy", "--env", "lab", "--stack", "lab.t-430600-edu",
+            "--ledger", ledger, "--ledger-key", keys["ledger"], "--actor", "ops-chen")
+    done = govcloud(*args, "--preview", cwd=workspace, env=env)
+    assert done.returncode == 0, done.stdout + done.stderr
+    done = govcloud(*args, "--reviews", workspace / "build" / "reviews", cwd=workspace, env=env)  # no certificate for edu
+    assert done.returncode == 1 and "refused" in done.stdout
+    preview, refused = entries(ledger)
+    assert preview["kind"] == "deploy" and preview["details"] == {"status": "ok", "operation": "preview"}
+    record = json.loads((workspace / preview["evidence"]["path"]).read_text())
+    assert record["status"] == "ok" and record["operation"] == "preview" and record["log"]["sha256"]
+    assert preview["evidence"]["path"].startswith("build/deploy/lab/records/lab.t-430600-edu.preview.")
+    assert refused["details"] == {"status": "refused", "operation": "up"} and "no review certificate" in refused["summary"]
+    assert refused["subject"] == {"env": "lab", "stack": "lab.t-430600-edu", "tenant": "t-430600-edu"}
+    verified(ledger, keys, workspace)
