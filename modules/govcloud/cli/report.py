@@ -1,0 +1,95 @@
+"""``govcloud report``: the posture of an environment as a self-contained HTML page and JSON."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any, Optional
+
+import typer
+
+from ..model.loader import display_path
+from .common import EnvOption, console, fail, load, settings
+from .policy import BuildOption, PackOption, TodayOption, execute_check, parse_day
+
+BASELINE_DEFAULT = Path("build/compliance.json")  # where `govcloud baseline verify --out` is shown writing it
+
+
+def register(app: typer.Typer) -> None:
+    app.command("report")(report)
+
+
+def _json_file(path: Path, what: str) -> Any:
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        fail(f"{path}: cannot read the {what} ({exc.strerror})")
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        fail(f"{path}: the {what} is not JSON ({exc})")
+
+
+def report(
+    ctx: typer.Context,
+    env: Optional[str] = EnvOption,
+    out: Path = typer.Option(..., "--out", help="Directory for index.html and posture.json."),
+    check: Optional[Path] = typer.Option(None, "--check", help="`govcloud check --format json` results (default: run the check on the render)."),
+    baseline: Optional[Path] = typer.Option(None, "--baseline", help=f"`govcloud baseline verify` JSON (default: {BASELINE_DEFAULT} when it is for ENV)."),
+    ledger: Optional[Path] = typer.Option(None, "--ledger", envvar="GOVCLOUD_LEDGER", help="The evidence ledger whose latest tree head to show."),
+    reviews: Path = typer.Option(Path("build/reviews"), "--reviews", envvar="GOVCLOUD_REVIEWS", help="Directory of review certificates."),
+    trust_store: Optional[Path] = typer.Option(None, "--trust-store", envvar="GOVCLOUD_TRUST_STORE",
+                                               help="Trusted public keys of the security team (default: inventories/<env>/trusted-keys)."),
+    today: Optional[str] = TodayOption,
+    within_days: int = typer.Option(30, "--within-days", min=0, help="Early warning: what expires within this many days."),
+    pack: Path = PackOption,
+    build: Path = BuildOption,
+) -> None:
+    """Tenants by region and zone, compliance per rule, tenant and host, what expires soon,
+    capacity per cluster and the ledger's latest tree head: OUT/index.html and OUT/posture.json.
+    Every input is read before the check runs, so bad input fails fast (exit 2)."""
+    from ..check.run import file_digests, load_states, stack_names
+    from ..ledger import LedgerError
+    from ..posture import collect, page
+
+    day = parse_day(today)
+    environment = load(ctx, env)
+    baseline_data, baseline_source = None, None
+    candidate = baseline or (BASELINE_DEFAULT if BASELINE_DEFAULT.is_file() else None)
+    if candidate is not None:
+        data = _json_file(candidate, "baseline verification")
+        if not isinstance(data, dict) or not isinstance(data.get("hosts"), dict) or not isinstance(data.get("controls"), dict):
+            fail(f"{candidate}: not a `govcloud baseline verify` report (hosts and controls expected)")
+        if data.get("env") == environment.name:
+            baseline_data = data
+            baseline_source = {"file": display_path(candidate), "generated_at": data.get("generated_at")}
+        elif baseline is not None:
+            fail(f"{candidate}: the baseline verification is for environment {data.get('env')!r}, not {environment.name!r}")
+    head = None
+    if ledger is not None:
+        try:
+            head = collect.ledger_head(ledger)
+        except LedgerError as error:
+            fail(str(error), error.exit_code)
+    if check is not None:
+        results = _json_file(check, "check results")
+        if not isinstance(results, dict) or results.get("format") != "govcloud.check/v1":
+            fail(f"{check}: not a govcloud.check/v1 document (`govcloud check --format json --out FILE`)")
+        if results.get("env") != environment.name:
+            fail(f"{check}: the check results are for environment {results.get('env')!r}, not {environment.name!r}")
+        check_source = {"file": display_path(check), "today": results.get("today"), "pack": (results.get("pack") or {}).get("version")}
+    else:
+        names = stack_names(environment)
+        states = load_states(build, environment, names)
+        results = execute_check(environment, states, pack, day, build, file_digests(build, environment.name, names)).as_dict()
+        check_source = {"file": f"run on {display_path(build / 'render' / environment.name)}", "today": results["today"],
+                        "pack": results["pack"]["version"]}
+    trust = trust_store or settings(ctx).inventories / environment.name / "trusted-keys"
+    certificates = collect.certificate_rows(environment, reviews, trust, day, within_days)
+    data = collect.collect(environment, results, today=day, within_days=within_days, baseline=baseline_data,
+                           certificates=certificates, ledger=head,
+                           sources={"check": check_source, "baseline": baseline_source, "reviews": display_path(reviews / environment.name)})
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "posture.json").write_text(json.dumps(data, ensure_ascii=False, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+    (out / "index.html").write_text(page.to_html(data), encoding="utf-8")
+    summary = data["summary"]
+    console.print(f"wrote {out / 'index.html'} and posture.json: {summary['tenants']} tenants, verdict {summary['verdict']}, "
+                  f"{summary['findings']['blocking']} blocking finding(s), {sum(summary['warnings'].values())} early warning(s)")

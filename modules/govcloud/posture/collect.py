@@ -1,0 +1,243 @@
+"""The posture data: one JSON document (``govcloud.posture/v1``) the HTML page is drawn from.
+
+Inputs are the model, the check results (``govcloud.check/v1``), the host baseline
+verification (``govcloud baseline verify`` JSON, when there is one), the review certificates on
+disk and the ledger's latest tree head. The clock is explicit (``today``): the same inputs
+give the same document, and "expiring within 30 days" can be tested.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import Counter, defaultdict
+from pathlib import Path
+from typing import Any
+
+from ..model import Environment
+from ..model import codes
+from ..model.environment import RESOURCE_KINDS
+from ..model.loader import display_path
+
+FORMAT = "govcloud.posture/v1"
+STATUSES = ("passed", "failed", "waived")
+
+
+def _day(text: str) -> dt.date:
+    return dt.date.fromisoformat(str(text)[:10])
+
+
+def _warning(days_left: int, within: int) -> str | None:
+    if days_left < 0:
+        return "expired"
+    if days_left <= within:
+        return "expiring"
+    return None
+
+
+# --- tenants ---------------------------------------------------------------------------------------
+def tenants_by_region_and_zone(env: Environment) -> dict[str, Any]:
+    zones = [z.id for z in env.platform.zones]
+    counts: dict[str, Counter] = defaultdict(Counter)
+    for tenant in env.tenants:
+        counts[tenant.region][tenant.zone] += 1
+    rows = []
+    for region in sorted(env.platform.regions, key=lambda r: r.code):
+        row = {z: counts[region.code].get(z, 0) for z in zones}
+        rows.append({"region": region.code, "name": region.name, "level": codes.region_level(region.code),
+                     "parent": region.parent, "zones": row, "total": sum(row.values())})
+    return {"zones": zones, "rows": rows, "totals": {z: sum(r["zones"][z] for r in rows) for z in zones},
+            "total": len(env.tenants)}
+
+
+def _results_by_stack(check: dict[str, Any]) -> dict[str, Counter]:
+    found: dict[str, Counter] = defaultdict(Counter)
+    for result in check.get("results", []):
+        found[result["stack"]][result["status"]] += 1
+        if result["status"] == "failed" and result.get("enforcement") == "mandatory":
+            found[result["stack"]]["blocking"] += 1
+    return found
+
+
+def tenant_rows(env: Environment, check: dict[str, Any], certificates: dict[str, dict[str, Any]], today: dt.date,
+                within: int) -> list[dict[str, Any]]:
+    results = _results_by_stack(check)
+    checked = {s["stack"] for s in check.get("stacks", [])}
+    regions = {r.code: r.name for r in env.platform.regions}
+    rows = []
+    for stack in (s for s in env.stacks if s.kind == "tenant"):
+        tenant = env.tenant(stack.tenant)
+        counts = results.get(stack.name, Counter())
+        review_by = tenant.request.change.review_by
+        row = {
+            "tenant": tenant.id, "stack": stack.name, "department": tenant.department,
+            "region": tenant.region, "region_name": regions.get(tenant.region, ""), "zone": tenant.zone,
+            "cluster": tenant.cluster, "mlps_level": tenant.level,
+            "checked": stack.name in checked,
+            **{status: counts.get(status, 0) for status in STATUSES}, "blocking": counts.get("blocking", 0),
+            "review_by": review_by.isoformat(), "review_due": _warning((review_by - today).days, within),
+            "certificate": (certificates.get(stack.name) or {}).get("state", "none"),
+        }
+        row["verdict"] = "not checked" if not row["checked"] else ("fail" if row["blocking"] else "pass")
+        rows.append(row)
+    return rows
+
+
+# --- compliance per rule ---------------------------------------------------------------------------
+def rule_rows(check: dict[str, Any]) -> list[dict[str, Any]]:
+    counts: dict[str, Counter] = defaultdict(Counter)
+    failing: dict[str, set[str]] = defaultdict(set)
+    for result in check.get("results", []):
+        counts[result["rule"]][result["status"]] += 1
+        if result["status"] == "failed":
+            failing[result["rule"]].add(result["stack"])
+    rows = []
+    for rule in check.get("rules", []):
+        rule_id = rule["id"]
+        rows.append({
+            "id": rule_id, "title": rule.get("title", ""), "standard": rule.get("standard", ""),
+            "severity": rule.get("severity", ""), "enforcement": rule.get("enforcement", ""),
+            "clause": rule.get("clause", ""),
+            **{status: counts[rule_id].get(status, 0) for status in STATUSES},
+            "stacks_failing": sorted(failing[rule_id]),
+        })
+    return sorted(rows, key=lambda r: r["id"])
+
+
+# --- host controls -----------------------------------------------------------------------------------
+def host_rows(baseline: dict[str, Any]) -> dict[str, Any]:
+    controls = [{"id": c, **{k: v for k, v in meta.items() if k in ("title", "clause", "role")}}
+                for c, meta in sorted(baseline.get("controls", {}).items())]
+    rows = []
+    for name, host in sorted(baseline.get("hosts", {}).items()):
+        statuses = {c: r.get("status", "") for c, r in host.get("controls", {}).items()}
+        failing = {c: [e for e in r.get("evidence", []) if str(e).startswith("FAIL")] for c, r in host.get("controls", {}).items()
+                   if r.get("status") == "fail"}
+        rows.append({"host": name, "zone": host.get("zone"), "role": host.get("role"), "mlps_level": host.get("mlps_level"),
+                     "controls": statuses, "pass": sum(1 for s in statuses.values() if s == "pass"),
+                     "fail": sum(1 for s in statuses.values() if s == "fail"), "failing": failing})
+    return {"generated_at": baseline.get("generated_at"), "summary": baseline.get("summary", {}), "controls": controls, "hosts": rows}
+
+
+# --- early warning -------------------------------------------------------------------------------------
+def waiver_rows(env: Environment, check: dict[str, Any], today: dt.date, within: int) -> list[dict[str, Any]]:
+    applied = {w["id"]: w.get("applied", False) for w in check.get("waivers", [])}
+    rows = []
+    for waiver in sorted(env.waivers, key=lambda w: (w.expires, w.id)):
+        days_left = (waiver.expires - today).days
+        rows.append({"id": waiver.id, "rule": waiver.rule, "scope": waiver.scope.model_dump(exclude_none=True),
+                     "approver": waiver.approver, "reason": waiver.reason, "created": waiver.created.isoformat(),
+                     "expires": waiver.expires.isoformat(), "days_left": days_left, "applied": applied.get(waiver.id, False),
+                     "warning": _warning(days_left, within)})
+    return rows
+
+
+def certificate_rows(env: Environment, reviews: Path, trust_store: Path | None, today: dt.date, within: int) -> list[dict[str, Any]]:
+    """Every review certificate of the environment on disk: signature, signer and expiry as of ``today``."""
+    from .. import review, signing
+
+    directory = reviews / env.name
+    if not directory.is_dir():
+        return []
+    trust: dict = {}
+    trust_problem = None
+    if trust_store is not None and trust_store.is_dir():
+        try:
+            trust = review.load_trust_store(trust_store)
+        except signing.KeyProblem as problem:
+            trust_problem = str(problem)
+    else:
+        trust_problem = f"no trust store at {trust_store}" if trust_store is not None else "no trust store"
+    moment = dt.datetime.combine(today, dt.time(), tzinfo=dt.timezone.utc)
+    team = {p.account for p in env.platform.policy.security_team}
+    rows = []
+    for path in sorted(directory.glob(f"*{review.CERT_SUFFIX}")):
+        document, problems = review.read_certificate(path)
+        row: dict[str, Any] = {"file": display_path(path), "stack": path.name[: -len(review.CERT_SUFFIX)]}
+        if document is not None:
+            row.update({"stack": document.get("stack", row["stack"]), "reviewer": (document.get("reviewer") or {}).get("account"),
+                        "issued_at": document.get("issued_at"), "expires_at": document.get("expires_at")})
+            if trust_problem is None:
+                problems = problems + [p for p in review.verify_document(document, trust, team, moment) if not p.startswith("expired at")]
+            else:
+                problems = problems + [f"signature not checked: {trust_problem}"]
+        if row.get("expires_at"):
+            row["days_left"] = (_day(row["expires_at"]) - today).days
+            row["warning"] = _warning(row["days_left"], within)
+        row["problems"] = problems
+        row["state"] = ("invalid" if any(not p.startswith("signature not checked") for p in problems) else
+                        row.get("warning") or "valid")
+        rows.append(row)
+    return rows
+
+
+# --- capacity ------------------------------------------------------------------------------------------
+def capacity_rows(env: Environment) -> list[dict[str, Any]]:
+    rows = []
+    for cluster in sorted(env.platform.clusters, key=lambda c: c.id):
+        used, limit = env.capacity_used(cluster.id), env.capacity_limit(cluster.id)
+        resources = {}
+        for kind in RESOURCE_KINDS:
+            share = float(used[kind] / limit[kind] * 100) if limit[kind] else 0.0
+            resources[kind] = {"used": codes.format_quantity(used[kind], kind), "limit": codes.format_quantity(limit[kind], kind),
+                               "percent": round(share, 1)}
+        rows.append({"cluster": cluster.id, "zone": cluster.zone, "region": cluster.region,
+                     "tenants": len(env.tenants_on(cluster.id)), "overcommit": cluster.overcommit, "resources": resources})
+    return rows
+
+
+# --- ledger --------------------------------------------------------------------------------------------
+def ledger_head(directory: Path) -> dict[str, Any]:
+    """The latest signed tree head, and whether it is signed by the key the ledger names."""
+    from ..ledger import Ledger
+    from ..ledger.store import load_meta
+
+    meta = load_meta(directory)
+    head = Ledger(directory).head()
+    return {"directory": display_path(directory), **head.as_dict(),
+            "signature_matches_ledger_key": head.signed_by({meta.key_id: meta.public_key})}
+
+
+# --- the document --------------------------------------------------------------------------------------
+def collect(env: Environment, check: dict[str, Any], *, today: dt.date, within_days: int = 30,
+            baseline: dict[str, Any] | None = None, certificates: list[dict[str, Any]] | None = None,
+            ledger: dict[str, Any] | None = None, sources: dict[str, Any] | None = None) -> dict[str, Any]:
+    certificates = certificates or []
+    by_stack = {c["stack"]: c for c in certificates}
+    tenants = tenant_rows(env, check, by_stack, today, within_days)
+    rules = rule_rows(check)
+    waivers = waiver_rows(env, check, today, within_days)
+    hosts = host_rows(baseline) if baseline is not None else None
+    summary = check.get("summary", {})
+    warnings = {
+        "waivers": [w for w in waivers if w["warning"]],
+        "certificates": [c for c in certificates if c["state"] != "valid"],
+        "reviews_due": [{"tenant": t["tenant"], "department": t["department"], "review_by": t["review_by"], "warning": t["review_due"]}
+                        for t in tenants if t["review_due"]],
+    }
+    return {
+        "format": FORMAT,
+        "env": env.name,
+        "platform": env.platform.name,
+        "today": today.isoformat(),
+        "within_days": within_days,
+        "sources": sources or {},
+        "summary": {
+            "regions": len(env.platform.regions), "zones": len(env.platform.zones), "clusters": len(env.platform.clusters),
+            "hosts": len(env.platform.hosts), "tenants": len(env.tenants), "stacks": len(env.stacks),
+            "stacks_checked": summary.get("stacks", 0), "verdict": summary.get("verdict"),
+            "findings": {k: summary.get(k, 0) for k in ("passed", "failed", "waived", "blocking")},
+            "tenants_failing": sum(1 for t in tenants if t["verdict"] == "fail"),
+            "hosts_failing": None if hosts is None else sum(1 for h in hosts["hosts"] if h["fail"]),
+            "certificates": dict(sorted(Counter(c["state"] for c in certificates).items())),
+            "warnings": {k: len(v) for k, v in warnings.items()},
+        },
+        "tenants_by_region_and_zone": tenants_by_region_and_zone(env),
+        "tenants": tenants,
+        "rules": rules,
+        "hosts": hosts,
+        "waivers": waivers,
+        "certificates": certificates,
+        "warnings": warnings,
+        "capacity": capacity_rows(env),
+        "ledger": ledger,
+    }

@@ -1,0 +1,229 @@
+"""`govcloud report`: the posture page loaded in headless Chromium (Debian's chromium), the
+assertions made on the DOM after its script ran; and the JSON beside it."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import tempfile
+from html.parser import HTMLParser
+from pathlib import Path
+
+import pytest
+
+from audit_helpers import FIXTURES, REPO, govcloud
+
+TODAY = "2026-11-25"
+WAIVERS = """# yaml-language-server: $schema=../../schemas/waivers.schema.json
+waivers:
+  - id: W-2026-100
+    rule: GOV-SVC-004
+    scope: {tenant: t-430600-tourism}
+    reason: 文旅网站二级定级备案办理中（受理号 YY-2026-0931）
+    approver: sec-liwei
+    created: 2026-11-01
+    expires: 2026-12-05
+  - id: W-2026-102
+    rule: GOV-TEC-002
+    scope: {tenant: t-430000-portal}
+    reason: 镜像标签整改排期
+    approver: sec-wangfang
+    created: 2026-11-20
+    expires: 2027-02-10
+"""
+CHROMIUM_FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
+                  "--disable-component-update", "--disable-sync")
+
+
+class Tables(HTMLParser):
+    """Every table with an id: its rows (cells as text, and whether the row is hidden); plus element texts by id."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.tables: dict[str, list[dict]] = {}
+        self.texts: dict[str, str] = {}
+        self._table: str | None = None
+        self._row: dict | None = None
+        self._cell: list[str] | None = None
+        self._open: list[tuple[str, str]] = []  # (tag, id) of elements with an id being read
+
+    def handle_starttag(self, tag, attrs):
+        attributes = dict(attrs)
+        if tag == "table" and attributes.get("id"):
+            self._table = attributes["id"]
+            self.tables[self._table] = []
+        elif tag == "tr" and self._table is not None:
+            self._row = {"hidden": "hidden" in attributes, "cells": [], "header": False}
+        elif tag in ("td", "th") and self._row is not None:
+            self._cell = []
+            self._row["header"] = self._row["header"] or tag == "th"
+        if attributes.get("id") and tag in ("span", "p", "h2", "h1"):
+            self._open.append((tag, attributes["id"]))
+            self.texts[attributes["id"]] = ""
+
+    def handle_endtag(self, tag):
+        if tag in ("td", "th") and self._cell is not None and self._row is not None:
+            self._row["cells"].append(" ".join("".join(self._cell).split()))
+            self._cell = None
+        elif tag == "tr" and self._row is not None and self._table is not None:
+            self.tables[self._table].append(self._row)
+            self._row = None
+        elif tag == "table":
+            self._table = None
+        if self._open and self._open[-1][0] == tag:
+            self._open.pop()
+
+    def handle_data(self, data):
+        if self._cell is not None:
+            self._cell.append(data)
+        for _, element in self._open:
+            self.texts[element] += data
+
+    def rows(self, table: str) -> list[list[str]]:
+        return [r["cells"] for r in self.tables[table] if not r["header"]]
+
+    def row(self, table: str, first: str) -> list[str]:
+        [found] = [r for r in self.rows(table) if r and r[0].startswith(first)]
+        return found
+
+
+def chromium_dom(url: str) -> Tables:
+    """The DOM after the page's script ran, as headless Chromium dumps it."""
+    chromium = shutil.which("chromium")
+    if chromium is None:
+        pytest.skip("Debian's chromium is not installed (scripts/debian-packages.txt lists it)")
+    with tempfile.TemporaryDirectory(prefix="govcloud-chromium-") as profile:
+        done = subprocess.run([chromium, *CHROMIUM_FLAGS, f"--user-data-dir={profile}", "--virtual-time-budget=5000",
+                               "--dump-dom", url], capture_output=True, text=True, timeout=180)
+    assert done.returncode == 0 and "<html" in done.stdout, done.stderr[-2000:]
+    parsed = Tables()
+    parsed.feed(done.stdout)
+    return parsed
+
+
+@pytest.fixture(scope="module")
+def workspace(tmp_path_factory) -> Path:
+    """The lab with two waivers, rendered; a certificate that expires soon and a tampered one;
+    a baseline verification with one failing control; a ledger with three entries."""
+    root = tmp_path_factory.mktemp("posture")
+    shutil.copytree(REPO / "inventories" / "lab", root / "inventories" / "lab")
+    (root / "inventories" / "lab" / "waivers.yaml").write_text(WAIVERS, encoding="utf-8")
+    keys = root / "keys"
+    for name in ("ledger", "sec-liwei"):
+        assert govcloud("keys", "generate", keys / name).returncode == 0
+    trust = root / "inventories" / "lab" / "trusted-keys"
+    trust.mkdir(exist_ok=True)
+    for old in trust.glob("*.pem"):
+        old.unlink()
+    shutil.copy(keys / "sec-liwei.pub.pem", trust / "sec-liwei.pub.pem")
+
+    def run(*args) -> None:
+        done = govcloud("--inventories", root / "inventories", *args, cwd=root)
+        assert done.returncode == 0, done.stdout + done.stderr
+
+    run("render", "--env", "lab", "--out", root / "build" / "render" / "lab")
+    common = ("--build", root / "build", "--pack", REPO / "policies", "--reviews", root / "build" / "reviews", "--reviewer", "sec-liwei",
+              "--key", keys / "sec-liwei.key")
+    run("review", "--env", "lab", "--stack", "t-430100-health", "--now", "2026-11-10T09:00:00Z", *common)  # expires 2026-12-10
+    run("review", "--env", "lab", "--stack", "t-430600-edu", "--now", "2026-11-24T09:00:00Z", *common)
+    edu = root / "build" / "reviews" / "lab" / "lab.t-430600-edu.cert.json"
+    edu.write_text(edu.read_text(encoding="utf-8").replace('"sec-liwei"', '"sec-wangfang"', 1), encoding="utf-8")
+    for request in sorted((root / "inventories" / "lab" / "tenants").glob("*.yaml"))[:3]:
+        run("ledger", "append", "--ledger", root / "ledger", "--key", keys / "ledger.key", "--kind", "tenant-request", "--env", "lab",
+            "--tenant", request.stem, "--evidence", request, "--summary", f"tenant request {request.stem}", "--actor", "test")
+    shutil.copy(FIXTURES / "baseline-verify-lab.json", root / "baseline.json")
+    run("report", "--env", "lab", "--out", root / "report", "--today", TODAY, "--baseline", root / "baseline.json",
+        "--ledger", root / "ledger", "--reviews", root / "build" / "reviews", "--build", root / "build", "--pack", REPO / "policies")
+    return root
+
+
+@pytest.fixture(scope="module")
+def page(workspace) -> Tables:
+    return chromium_dom((workspace / "report" / "index.html").as_uri())
+
+
+@pytest.fixture(scope="module")
+def data(workspace) -> dict:
+    return json.loads((workspace / "report" / "posture.json").read_text(encoding="utf-8"))
+
+
+def test_tenants_by_region_and_zone(page: Tables) -> None:
+    header = [r for r in page.tables["tenants-by-region"] if r["header"]][0]["cells"]
+    assert header == ["region", "management", "egov-extranet", "internet", "egov-intranet", "data", "total"]
+    assert page.row("tenants-by-region", "430100")[1:] == ["0", "2", "0", "0", "0", "2"]
+    assert page.row("tenants-by-region", "all regions")[1:] == ["0", "4", "2", "2", "0", "8"]
+
+
+def test_compliance_per_rule_counts_waived_findings(page: Tables) -> None:
+    svc = page.row("rules-table", "GOV-SVC-004")
+    assert svc[4] == "advisory" and svc[5:8] == ["6", "0", "2"]  # passed, failed, waived
+    assert page.row("rules-table", "GOV-MGT-005")[5:8] == ["6", "0", "0"]
+    assert len(page.rows("rules-table")) == 34
+
+
+def test_compliance_per_tenant_and_the_filter_script(page: Tables, workspace) -> None:
+    health = page.row("tenants", "t-430100-health")
+    assert health[3] == "egov-extranet" and health[10] == "pass" and health[11] == "expiring"
+    assert page.row("tenants", "t-430600-edu")[11] == "invalid"
+    assert page.texts["tenant-count"] == "8 of 8 tenants shown"  # written by the script
+    filtered = chromium_dom((workspace / "report" / "index.html").as_uri() + "#tenant=430600")
+    shown = [r["cells"][0] for r in filtered.tables["tenants"] if not r["header"] and not r["hidden"]]
+    assert shown == ["t-430600-edu", "t-430600-tourism"]
+    assert filtered.texts["tenant-count"] == "2 of 8 tenants shown"
+
+
+def test_host_controls_from_the_baseline_verification(page: Tables) -> None:
+    header = [r for r in page.tables["host-controls"] if r["header"]][0]["cells"]
+    bastion = dict(zip(header, page.row("host-controls", "bastion-1")))
+    assert bastion["log_retention"] == "✗ FAIL" and bastion["ssh_hardening"] == "✓ pass" and bastion["sharing_grants"] == "–"
+    assert dict(zip(header, page.row("host-controls", "dp-1")))["sharing_grants"] == "✓ pass"
+    assert page.row("host-failures", "bastion-1")[2] == "FAIL: /var/log/auth.log mode 0644, expected 0640"
+
+
+def test_early_warning_lists_what_expires_within_30_days(page: Tables) -> None:
+    waivers = page.rows("warning-waivers")
+    assert [w[0] for w in waivers] == ["W-2026-100"]  # W-2026-102 expires in 77 days
+    assert waivers[0][4:7] == ["2026-12-05", "10", "expiring"]
+    certificates = {c[0]: c for c in page.rows("warning-certificates")}
+    assert certificates["lab.t-430100-health"][2:5] == ["2026-12-10T09:00:00Z", "15", "expiring"]
+    assert certificates["lab.t-430600-edu"][4] == "invalid" and "signature" in certificates["lab.t-430600-edu"][5]
+
+
+def test_capacity_per_cluster(page: Tables, data: dict) -> None:
+    egov = page.row("capacity-table", "egov-1")
+    assert egov[1] == "egov-extranet" and egov[2] == "4"  # health, hrss, agri, edu
+    cpu = next(c for c in data["capacity"] if c["cluster"] == "egov-1")["resources"]["cpu"]
+    assert egov[3] == f"{cpu['used']} / {cpu['limit']} {cpu['percent']:.1f}%"
+
+
+def test_latest_ledger_tree_head(page: Tables, workspace) -> None:
+    head = json.loads(govcloud("ledger", "head", "--ledger", workspace / "ledger").stdout)
+    rows = {r[0]: r[1] for r in page.rows("ledger-head")}
+    assert rows["entries (tree size)"] == "3" and rows["root hash"] == head["root"]
+    assert rows["signature"] == "matches the key the ledger names"
+
+
+def test_json_beside_the_page(data: dict) -> None:
+    assert data["format"] == "govcloud.posture/v1" and data["today"] == TODAY
+    assert data["summary"]["warnings"] == {"waivers": 1, "certificates": 2, "reviews_due": 0}
+    assert data["summary"]["hosts_failing"] == 1 and data["summary"]["verdict"] == "pass"
+    assert data["summary"]["certificates"] == {"expiring": 1, "invalid": 1}
+
+
+def test_page_is_self_contained(workspace) -> None:
+    html = (workspace / "report" / "index.html").read_text(encoding="utf-8")
+    assert "<script>" in html and "<style>" in html
+    assert "src=" not in html and "http://" not in html.replace("http://www.w3.org/2000/svg", "") and "https://" not in html
+
+
+def test_bad_inputs_are_exit_2(workspace, tmp_path) -> None:
+    junk = tmp_path / "check.json"
+    junk.write_text('{"format": "something else"}', encoding="utf-8")
+    for args, message in ((("--check", junk), "not a govcloud.check/v1 document"),
+                          (("--baseline", tmp_path / "missing.json"), "cannot read the baseline verification"),
+                          (("--build", tmp_path / "empty-build"), "run `govcloud render --env lab` first")):
+        done = govcloud("--inventories", workspace / "inventories", "report", "--env", "lab", "--out", tmp_path / "out",
+                        "--pack", REPO / "policies", *args, cwd=workspace)
+        assert done.returncode == 2 and message in done.stderr, (args, done.stderr)
+        assert "Traceback" not in done.stderr
