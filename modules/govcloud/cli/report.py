@@ -47,6 +47,7 @@ def report(
     capacity per cluster and the ledger's latest tree head: OUT/index.html and OUT/posture.json.
     Every input is read before the check runs, so bad input fails fast (exit 2)."""
     from ..check.run import file_digests, load_states, stack_names
+    from ..diff.run import load_check
     from ..ledger import LedgerError
     from ..posture import collect, page
 
@@ -70,9 +71,7 @@ def report(
         except LedgerError as error:
             fail(str(error), error.exit_code)
     if check is not None:
-        results = _json_file(check, "check results")
-        if not isinstance(results, dict) or results.get("format") != "govcloud.check/v1":
-            fail(f"{check}: not a govcloud.check/v1 document (`govcloud check --format json --out FILE`)")
+        results = load_check(check)
         if results.get("env") != environment.name:
             fail(f"{check}: the check results are for environment {results.get('env')!r}, not {environment.name!r}")
         check_source = {"file": display_path(check), "today": results.get("today"), "pack": (results.get("pack") or {}).get("version")}

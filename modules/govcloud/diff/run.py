@@ -206,6 +206,7 @@ def _policy_from_checks(from_check: Path | None, to_check: Path | None, options:
 
 def diff_directories(from_dir: Path, to_dir: Path, options: Options, from_check: Path | None = None,
                      to_check: Path | None = None) -> DiffReport:
+    policy, note, waivers = _policy_from_checks(from_check, to_check, options)
     before, after = _state_files(from_dir), _state_files(to_dir)
     stacks: list[StackDiff] = []
     envs: set[str] = set()
@@ -219,7 +220,6 @@ def diff_directories(from_dir: Path, to_dir: Path, options: Options, from_check:
     if len(envs) > 1:
         raise InputError([Problem(display_path(to_dir), 0, "env", f"the directories hold states of several environments: {', '.join(sorted(envs))}")])
     env = envs.pop() if envs else _any_env(after or before)
-    policy, note, waivers = _policy_from_checks(from_check, to_check, options)
     source = {"mode": "directories", "from": {"path": str(from_dir)}, "to": {"path": str(to_dir)}}
     return DiffReport(env=env, source=source, stacks=stacks, compared=len(set(before) | set(after)),
                       tenants=tenant_rows(stacks), policy=policy, policy_note=note, waivers=waivers, network=network(stacks))
@@ -231,9 +231,9 @@ def _any_env(files: dict[str, Path]) -> str:
 
 
 def diff_previews(paths: list[Path], options: Options, from_check: Path | None = None, to_check: Path | None = None) -> DiffReport:
+    policy, note, waivers = _policy_from_checks(from_check, to_check, options)
     stacks = diff_from_previews(paths)
     envs = sorted({s.stack.split(".", 1)[0] for s in stacks})
-    policy, note, waivers = _policy_from_checks(from_check, to_check, options)
     source = {"mode": "preview", "from": {"label": "deployed state"}, "to": {"label": "pulumi preview"},
               "previews": [str(p) for p in paths]}
     return DiffReport(env=",".join(envs) or "?", source=source, stacks=stacks, compared=len(stacks),
