@@ -123,3 +123,29 @@ def test_deploy_records_each_stack_outcome(workspace, keys, tmp_path) -> None:
     assert refused["details"] == {"status": "refused", "operation": "up"} and "no review certificate" in refused["summary"]
     assert refused["subject"] == {"env": "lab", "stack": "lab.t-430600-edu", "tenant": "t-430600-edu"}
     verified(ledger, keys, workspace)
+
+
+def test_deployment_record_names_the_certificate_and_the_log(tmp_path, monkeypatch) -> None:
+    from govcloud import deploy
+    from govcloud.model import load_environment
+
+    fake = tmp_path / "bin" / "pulumi"
+    fake.parent.mkdir()
+    fake.write_text(FAKE_PULUMI, encoding="utf-8")
+    fake.chmod(fake.stat().st_mode | stat.S_IEXEC)
+    monkeypatch.setenv("PATH", f"{fake.parent}{os.pathsep}{os.environ['PATH']}")
+    (tmp_path / "project" / "policies").mkdir(parents=True)
+    certificate = {"state_digest": "sha256:" + "ab" * 32, "reviewer": {"account": "sec-liwei"},
+                   "expires_at": "2026-12-25T10:00:00Z", "signature": {"key_id": "ed25519:0123abcd"}}
+    env = load_environment("lab", REPO / "inventories")
+    deployment = deploy.Deployment(env, preview=False, logs=tmp_path / "logs", project_dir=tmp_path / "project",
+                                   cli=deploy.pulumi_cli(), gate=lambda stack: certificate)
+    [outcome] = deploy.run(deployment, [], [env.stack("lab.t-430100-health")], jobs=1)
+    first = deploy.write_record(outcome, "lab", "up", tmp_path / "logs")
+    second = deploy.write_record(outcome, "lab", "up", tmp_path / "logs")
+    assert first != second and first.is_file() and second.is_file()  # evidence is never overwritten
+    record = json.loads(first.read_text(encoding="utf-8"))
+    assert record["status"] == "ok" and record["operation"] == "up"
+    assert record["certificate"] == {"state_digest": certificate["state_digest"], "reviewer": "sec-liwei",
+                                     "expires_at": "2026-12-25T10:00:00Z", "key_id": "ed25519:0123abcd"}
+    assert record["log"]["sha256"] == sha256(tmp_path / "logs" / "lab.t-430100-health.log")
