@@ -7,6 +7,7 @@ Markdown stays short (long lists are cut, the JSON evidence has everything); HTM
 
 from __future__ import annotations
 
+from collections import Counter
 from typing import Any
 
 from ..webpage import esc, page, table, value_text, zone_map
@@ -150,6 +151,13 @@ def to_markdown(report: DiffReport) -> str:
         if not items:
             continue
         out += [f"#### {heading} ({len(items)})", ""]
+        # A stack added or removed whole is one line: what it holds, by kind.
+        whole = [s for s in report.changed_stacks if s.status == {"create": "added", "delete": "removed"}.get(op)]
+        for stack in whole:
+            kinds = Counter(c.kind for c in stack.changes if c.op == op)
+            verb = "added" if op == "create" else "removed"
+            out.append(f"- {_md_code(stack.stack)} {verb} whole: " + ", ".join(f"{n} {k}" for k, n in sorted(kinds.items())))
+        items = [(s, c) for s, c in items if s not in whole]
         for stack, change in items[:MD_ITEMS]:
             line = f"- {_md_code(stack.stack)} {_what(change)}"
             if change.reasons:
