@@ -196,12 +196,17 @@ def _md_flows(report: DiffReport) -> list[str]:
     return out + [""]
 
 
-def _md_finding(finding: dict[str, Any]) -> str:
+def _md_finding(finding: dict[str, Any], fixed: bool = False) -> str:
     status = finding["status"]
     if status == "waived" and finding.get("waiver"):
         status = f"waived by {finding['waiver']['id']} until {finding['waiver'].get('expires')}"
     elif finding.get("blocking"):
-        status = "**failed, blocking**"
+        status = "failed, blocking" if fixed else "**failed, blocking**"
+    if fixed:
+        status = f"was {status}"
+    if finding.get("before"):
+        was = finding["before"] + (f" by {finding['waiver_before']}" if finding.get("waiver_before") else "")
+        status = f"{was} → {status}"
     message = str(finding.get("message", "")).replace("|", "\\|")
     return f"| {finding['rule']} | {_md_code(finding['stack'])} | {_md_code(finding['urn'].rsplit('::', 1)[-1])} | {status} | {message} |"
 
@@ -218,7 +223,7 @@ def _md_policy(report: DiffReport) -> list[str]:
         if not items:
             continue
         out += [f"{heading} ({len(items)}):", "", "| rule | stack | resource | status | message |", "| --- | --- | --- | --- | --- |"]
-        out += [_md_finding(f) for f in items[:MD_ITEMS]]
+        out += [_md_finding(f, fixed=key == "fixed_findings") for f in items[:MD_ITEMS]]
         if len(items) > MD_ITEMS:
             out.append(f"| … {len(items) - MD_ITEMS} more | | | | |")
         out.append("")
@@ -281,17 +286,20 @@ def value_text_pretty(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False, sort_keys=True, indent=2)
 
 
-def _html_findings(items: list[dict[str, Any]]) -> str:
+def _html_findings(items: list[dict[str, Any]], fixed: bool = False) -> str:
     rows = []
     for finding in items:
         status = esc(finding["status"])
         if finding.get("waiver"):
             status += f" ({esc(finding['waiver']['id'])} until {esc(finding['waiver'].get('expires'))})"
         if finding.get("blocking"):
-            status = f'<span class="bad">{status}, blocking</span>'
+            status = f"was {status}, blocking" if fixed else f'<span class="bad">{status}, blocking</span>'
+        elif fixed:
+            status = f"was {status}"
         if finding.get("before"):
             status = f"{esc(finding['before'])} → {status}"
-        rows.append([esc(finding["rule"]), f"<code>{esc(finding['stack'])}</code>", f"<code>{esc(finding['urn'])}</code>",
+        name = finding["urn"].rsplit("::", 1)[-1]
+        rows.append([esc(finding["rule"]), f"<code>{esc(finding['stack'])}</code>", f'<code title="{esc(finding["urn"])}">{esc(name)}</code>',
                      status, esc(finding.get("severity", "")), esc(finding.get("message", "")) +
                      (f'<br><span class="muted">{esc(finding["note"])}</span>' if finding.get("note") else "")])
     return table(("rule", "stack", "resource", "status", "severity", "message"), rows)
@@ -364,7 +372,8 @@ def to_html(report: DiffReport) -> str:
                              ("status_changes", "Waived or unwaived")):
             if policy[key]:
                 any_change = True
-                body.append(f'<h3 id="{key}">{heading} ({len(policy[key])})</h3>' + _html_findings(policy[key]))
+                body.append(f'<h3 id="{key}">{heading} ({len(policy[key])})</h3>'
+                            + _html_findings(policy[key], fixed=key == "fixed_findings"))
         if not any_change:
             body.append("<p>No verdict changes.</p>")
     elif report.policy_note:
