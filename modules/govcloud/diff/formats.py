@@ -216,7 +216,7 @@ def _md_policy(report: DiffReport) -> list[str]:
         return [f"_Policy verdicts not compared: {report.policy_note}_", ""] if report.policy_note else []
     policy = report.policy
     if not (policy["new_findings"] or policy["fixed_findings"] or policy["status_changes"]):
-        return [f"#### Policy verdicts", "", "No verdict changes.", ""]
+        return ["#### Policy verdicts", "", "No verdict changes.", ""]
     out = ["#### Policy verdicts", ""]
     for key, heading in (("new_findings", "New findings"), ("fixed_findings", "Fixed findings"), ("status_changes", "Waived or unwaived")):
         items = policy[key]
