@@ -87,22 +87,16 @@ APPROVAL = {
     "finance": "  approvals:\n    - {by: sec-liwei, role: 安全审查, date: 2026-11-05, reference: HNSJ-AQ-2026-047}\n",
     "hrss": "  approvals:\n    - {by: sec-wangfang, role: 安全审查, date: 2026-10-28, reference: HNSJ-AQ-2026-038}\n",
 }
-TOURISM_WAIVER = """  - id: W-2026-100
-    rule: GOV-SVC-004
-    scope: {tenant: t-430600-tourism}
-    reason: 文旅网站二级定级备案办理中（受理号 YY-2026-0931）
-    approver: sec-liwei
-    created: 2026-11-01
-    expires: 2027-01-15
-"""
-FINANCE_WAIVER = """  - id: W-2026-101
-    rule: GOV-MGT-005
-    scope: {tenant: t-430000-finance}
-    reason: 安全审查复核中，临时豁免至复核完成
-    approver: sec-wangfang
-    created: 2026-11-20
-    expires: 2026-12-10
-"""
+def waiver(waiver_id: str, rule: str, tenant: str, reason: str, approver: str, created: str, expires: str) -> str:
+    """One waiver as it is written in waivers.yaml (indented under ``waivers:``)."""
+    return (f"  - id: {waiver_id}\n    rule: {rule}\n    scope: {{tenant: {tenant}}}\n    reason: {reason}\n"
+            f"    approver: {approver}\n    created: {created}\n    expires: {expires}\n")
+
+
+TOURISM_REASON = "文旅网站二级定级备案办理中（受理号 YY-2026-0931）"
+TOURISM_WAIVER = waiver("W-2026-100", "GOV-SVC-004", "t-430600-tourism", TOURISM_REASON, "sec-liwei", "2026-11-01", "2027-01-15")
+FINANCE_WAIVER = waiver("W-2026-101", "GOV-MGT-005", "t-430000-finance", "安全审查复核中，临时豁免至复核完成", "sec-wangfang",
+                        "2026-11-20", "2026-12-10")
 HEADER = "# yaml-language-server: $schema=../../schemas/waivers.schema.json\nwaivers:\n"
 
 

@@ -9,27 +9,16 @@ from pathlib import Path
 
 import pytest
 
-from audit_helpers import FIXTURES, REPO, govcloud
+from audit_helpers import FIXTURES, HEADER, REPO, TOURISM_REASON, govcloud, waiver
 from headless_chromium import Tables, chromium_dom
 
 TODAY = "2026-11-25"
-WAIVERS = """# yaml-language-server: $schema=../../schemas/waivers.schema.json
-waivers:
-  - id: W-2026-100
-    rule: GOV-SVC-004
-    scope: {tenant: t-430600-tourism}
-    reason: 文旅网站二级定级备案办理中（受理号 YY-2026-0931）
-    approver: sec-liwei
-    created: 2026-11-01
-    expires: 2026-12-05
-  - id: W-2026-102
-    rule: GOV-TEC-002
-    scope: {tenant: t-430000-portal}
-    reason: 镜像标签整改排期
-    approver: sec-wangfang
-    created: 2026-11-20
-    expires: 2027-02-10
-"""
+WAIVERS = HEADER + "".join([
+    waiver("W-2026-100", "GOV-SVC-004", "t-430600-tourism", TOURISM_REASON, "sec-liwei", "2026-11-01", "2026-12-05"),
+    waiver("W-2026-102", "GOV-TEC-002", "t-430000-portal", "镜像标签整改排期", "sec-wangfang", "2026-11-20", "2027-02-10"),
+])
+
+
 @pytest.fixture(scope="module")
 def workspace(tmp_path_factory) -> Path:
     """The lab with two waivers, rendered; a certificate that expires soon and a tampered one;
