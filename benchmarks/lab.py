@@ -13,6 +13,7 @@ this kind of machine may be shared: the load average is printed with every figur
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import sys
 import tempfile
@@ -37,6 +38,17 @@ def figure(name: str, seconds: float, note: str = "") -> None:
     print(f"{name:32s} {seconds:7.1f} s{verdict}  (load {load:.1f}){'  ' + note if note else ''}", flush=True)
 
 
+def slowest_tasks(times: Path, count: int = 8) -> None:
+    """Where a playbook run spent its time (benchmarks/callback_plugins/task_times.py)."""
+    if not times.exists():
+        return
+    tasks = sorted(json.loads(times.read_text()), key=lambda t: -t["seconds"])
+    total = sum(t["seconds"] for t in tasks)
+    print(f"    {len(tasks)} tasks; the slowest {count}:")
+    for t in tasks[:count]:
+        print(f"    {t['seconds']:6.1f} s {100 * t['seconds'] / total:4.0f}%  {t['play']}: {t['task']}")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--skip-cold", action="store_true", help="skip the cold-cache lab up (debootstrap, minutes)")
@@ -59,6 +71,10 @@ def main() -> int:
             lab.down()
         del os.environ["GOVCLOUD_LAB_CACHE"]
 
+    times = directory.parent / "task-times.json"
+    os.environ["ANSIBLE_CALLBACK_PLUGINS"] = str(ROOT / "benchmarks" / "callback_plugins")
+    os.environ["ANSIBLE_CALLBACKS_ENABLED"] = "task_times"
+    os.environ["GOVCLOUD_TASK_TIMES"] = str(times)
     lab = Lab(env, directory=directory, log=quiet)
     try:
         lab.up()  # builds the machine's cache if it is missing; the figure is the next, warm, up
@@ -71,9 +87,11 @@ def main() -> int:
         started = time.monotonic()
         first = run_playbook(ROOT / "playbooks", "site.yml", lab.paths.inventory, extra)
         figure("site.yml converge", time.monotonic() - started, f"{first.changed} changed, {first.failed} failed")
+        slowest_tasks(times)
         started = time.monotonic()
         second = run_playbook(ROOT / "playbooks", "site.yml", lab.paths.inventory, extra)
         figure("site.yml re-run (idempotent)", time.monotonic() - started, f"{second.changed} changed")
+        slowest_tasks(times)
         started = time.monotonic()
         report = verify(env, Connection(lab.paths.ssh_config), ROOT / "playbooks")
         s = report["summary"]
