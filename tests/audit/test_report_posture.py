@@ -44,6 +44,8 @@ def workspace(tmp_path_factory) -> Path:
               "--key", keys / "sec-liwei.key")
     run("review", "--env", "lab", "--stack", "t-430100-health", "--now", "2026-11-10T09:00:00Z", *common)  # expires 2026-12-10
     run("review", "--env", "lab", "--stack", "t-430600-edu", "--now", "2026-11-24T09:00:00Z", *common)
+    # Issued during the report's day: as of that day it exists (not "issued in the future").
+    run("review", "--env", "lab", "--stack", "t-430000-finance", "--now", f"{TODAY}T15:00:00Z", *common)
     edu = root / "build" / "reviews" / "lab" / "lab.t-430600-edu.cert.json"
     edu.write_text(edu.read_text(encoding="utf-8").replace('"sec-liwei"', '"sec-wangfang"', 1), encoding="utf-8")
     for request in sorted((root / "inventories" / "lab" / "tenants").glob("*.yaml"))[:3]:
@@ -105,6 +107,7 @@ def test_early_warning_lists_what_expires_within_30_days(page: Tables) -> None:
     certificates = {c[0]: c for c in page.rows("warning-certificates")}
     assert certificates["lab.t-430100-health"][2:5] == ["2026-12-10T09:00:00Z", "15", "expiring"]
     assert certificates["lab.t-430600-edu"][4] == "invalid" and "signature" in certificates["lab.t-430600-edu"][5]
+    assert certificates["lab.t-430000-finance"][3:6] == ["30", "expiring", ""]
 
 
 def test_capacity_per_cluster(page: Tables, data: dict) -> None:
@@ -123,9 +126,9 @@ def test_latest_ledger_tree_head(page: Tables, workspace) -> None:
 
 def test_json_beside_the_page(data: dict) -> None:
     assert data["format"] == "govcloud.posture/v1" and data["today"] == TODAY
-    assert data["summary"]["warnings"] == {"waivers": 1, "certificates": 2, "reviews_due": 0}
+    assert data["summary"]["warnings"] == {"waivers": 1, "certificates": 3, "reviews_due": 0}
     assert data["summary"]["hosts_failing"] == 1 and data["summary"]["verdict"] == "pass"
-    assert data["summary"]["certificates"] == {"expiring": 1, "invalid": 1}
+    assert data["summary"]["certificates"] == {"expiring": 2, "invalid": 1}
 
 
 def test_page_is_self_contained(workspace) -> None:

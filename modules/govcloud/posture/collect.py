@@ -147,7 +147,9 @@ def certificate_rows(env: Environment, reviews: Path, trust_store: Path | None, 
             trust_problem = str(problem)
     else:
         trust_problem = f"no trust store at {trust_store}" if trust_store is not None else "no trust store"
-    moment = dt.datetime.combine(today, dt.time(), tzinfo=dt.timezone.utc)
+    # As of the end of the report's day: a certificate issued that day is not "issued in the future";
+    # expiry is judged in whole days below.
+    moment = dt.datetime.combine(today, dt.time.max, tzinfo=dt.timezone.utc)
     team = {p.account for p in env.platform.policy.security_team}
     rows = []
     for path in sorted(directory.glob(f"*{review.CERT_SUFFIX}")):
