@@ -154,3 +154,37 @@ def test_tenant_new_prompts_when_interactive(workdir: Path) -> None:
     assert process.returncode == 0, err.decode()
     text = (workdir / "inventories/lab/tenants/t-430100-water.yaml").read_text(encoding="utf-8")
     assert "mlps_level: 2" in text and "han-mm" in text
+
+
+def test_an_output_that_cannot_be_written_is_exit_2_before_any_work(tmp_path: Path) -> None:
+    """An --out under a regular file, or a directory where a file is expected (and the reverse):
+    one line naming the option and the path, exit 2, no traceback, nothing written."""
+    blocker = tmp_path / "not-a-directory"
+    blocker.write_text("x")
+    preview = REPO / "tests" / "audit" / "fixtures" / "preview-health.json"
+    cases = [
+        (("report", "--out", str(blocker / "report")), "--out"),
+        (("render", "--out", str(blocker)), "is a file"),
+        (("check", "--format", "json", "--out", str(tmp_path)), "is a directory"),
+        (("diff", "--from-preview", str(preview), "--out", str(blocker / "diff.md")), "cannot create"),
+        (("baseline", "verify", "--out", str(blocker / "compliance.json")), "cannot create"),
+    ]
+    for args, says in cases:
+        result = run(*args)
+        assert result.returncode == 2, (args, result.stdout, result.stderr)
+        assert "Traceback" not in result.stderr and says in result.stderr and str(blocker if "is a directory" not in says else tmp_path) in result.stderr, (args, result.stderr)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["not-a-directory"]
+
+
+def test_a_write_that_fails_late_is_still_one_line(tmp_path: Path) -> None:
+    """Writing a proof under a regular file fails in the ledger command itself: the command's
+    last line of defence turns the OS error into one line and exit 2."""
+    ledger, key = tmp_path / "ledger", tmp_path / "keys" / "ledger"
+    assert run("keys", "generate", str(key)).returncode == 0
+    appended = run("ledger", "append", "--ledger", str(ledger), "--key", f"{key}.key", "--kind", "tenant-request", "--env", "lab",
+                   "--evidence", str(REPO / "inventories/lab/platform.yaml"), "--summary", "platform", "--actor", "test")
+    assert appended.returncode == 0, appended.stderr
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    result = run("ledger", "head", "--ledger", str(ledger), "--out", str(blocker / "head.json"))
+    assert result.returncode == 2 and "Traceback" not in result.stderr and str(blocker) in result.stderr, result.stderr

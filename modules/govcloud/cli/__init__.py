@@ -13,7 +13,7 @@ import typer
 
 from ..model import InputError
 from . import baseline, diff, inventory, keys, lab, ledger, policy, report, review, stacks
-from .common import DEFAULT_ENV, Output, Settings, report_input_error, wants_json_from_argv
+from .common import DEFAULT_ENV, Output, Settings, err_console, report_input_error, wants_json_from_argv
 
 app = typer.Typer(
     name="govcloud",
@@ -57,4 +57,9 @@ def main(argv: list[str] | None = None) -> None:
         app(args=argv, prog_name="govcloud")
     except InputError as error:
         report_input_error(error, as_json=wants_json_from_argv(argv))
+        sys.exit(2)
+    except OSError as error:
+        # A path given on the command line that cannot be read or written: one line, no traceback.
+        where = f"{error.filename}: " if error.filename else ""
+        err_console.print(f"[bold red]error:[/] {where}{error.strerror or error}", soft_wrap=True)
         sys.exit(2)

@@ -13,7 +13,7 @@ from rich.table import Table
 from ..baseline.verify import FAIL, NOT_APPLICABLE, PASS, Connection, verify
 from ..hosts.playbook import run_playbook
 from ..lab.lab import Paths, lab_directory
-from .common import EnvOption, Output, OutputOption, console, fail, load, output_of, print_json
+from .common import EnvOption, Output, OutputOption, console, fail, load, output_of, prepare_output, print_json
 
 baseline_app = typer.Typer(help="MLPS host baselines: converge the playbooks, verify every control.", no_args_is_help=True)
 
@@ -67,6 +67,7 @@ def verify_command(
     playbooks: Path = PlaybooksOption,
 ) -> None:
     """Check every control on every host (effective state) and print the compliance table."""
+    prepare_output(out)
     environment = load(ctx, env)
     connection = Connection(ssh_config or _lab_paths(environment.name).ssh_config)
     try:

@@ -75,6 +75,24 @@ def fail(message: str, code: int = 2) -> NoReturn:
     raise typer.Exit(code)
 
 
+def prepare_output(path: Path | None, option: str = "--out", directory: bool = False) -> None:
+    """Before any work: make the folder an output goes to, or stop with one line (exit 2), so a
+    long run never ends in a traceback over a path that could not be written."""
+    if path is None:
+        return
+    if not directory and path.is_dir():
+        fail(f"{option} {path}: is a directory; give a file name")
+    if directory and path.exists() and not path.is_dir():
+        fail(f"{option} {path}: is a file; give a directory")
+    folder = path if directory else path.parent
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        fail(f"{option} {path}: cannot create {folder}: {error.strerror or error}")
+    if not os.access(folder, os.W_OK | os.X_OK):
+        fail(f"{option} {path}: {folder} is not writable")
+
+
 def report_input_error(error: InputError, as_json: bool = False) -> None:
     if as_json:
         print_json({"ok": False, "problems": [p.as_dict() for p in error.problems]})

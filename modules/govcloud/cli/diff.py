@@ -10,7 +10,7 @@ from typing import List, Optional
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from .common import EnvOption, cache_dir, env_name, err_console, fail, settings
+from .common import EnvOption, cache_dir, env_name, err_console, fail, prepare_output, settings
 from .ledger import ActorOption, RecordKeyOption, RecordOption, open_for_recording, record
 from .policy import PackOption, TodayOption, parse_day
 
@@ -58,6 +58,7 @@ def diff(
     modes = [from_rev is not None, from_dir is not None or to_dir is not None, bool(from_preview)]
     if sum(modes) != 1:
         fail("give exactly one of --from REV, --from-dir DIR --to-dir DIR, or --from-preview FILE")
+    prepare_output(out)
     if (to_rev is not None or worktree) and from_rev is None:
         fail("--to and --worktree go with --from REV")
     if to_rev is not None and worktree:

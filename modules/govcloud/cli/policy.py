@@ -18,7 +18,7 @@ from ..check.analyzer import ConfigError, PackError
 from ..check.run import file_digests, load_states, run_check, stack_names
 from ..policy.catalog import rules
 from ..policy.config import build_config, config_digest, config_path, write_config
-from .common import EnvOption, Output, OutputOption, console, err_console, fail, load, output_of, print_json
+from .common import EnvOption, Output, OutputOption, console, err_console, fail, load, output_of, prepare_output, print_json
 from .ledger import ActorOption, RecordKeyOption, RecordOption, open_for_recording, record
 
 policy_app = typer.Typer(help="The policy pack: rules and the configuration generated from the model.", no_args_is_help=True)
@@ -130,6 +130,7 @@ def check(
     day = parse_day(today)
     if ledger is not None and out is None:
         fail("--ledger records the report file: give --out FILE too")
+    prepare_output(out)
     log = open_for_recording(ledger, ledger_key)
     environment = load(ctx, env)
     names = stack_names(environment, stack)

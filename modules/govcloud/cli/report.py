@@ -9,7 +9,7 @@ from typing import Any, Optional
 import typer
 
 from ..model.loader import display_path
-from .common import EnvOption, console, fail, load, settings
+from .common import EnvOption, console, fail, load, prepare_output, settings
 from .policy import BuildOption, PackOption, TodayOption, execute_check, parse_day
 
 BASELINE_DEFAULT = Path("build/compliance.json")  # where `govcloud baseline verify --out` is shown writing it
@@ -52,6 +52,7 @@ def report(
     from ..posture import collect, page
 
     day = parse_day(today)
+    prepare_output(out, directory=True)
     environment = load(ctx, env)
     baseline_data, baseline_source = None, None
     candidate = baseline or (BASELINE_DEFAULT if BASELINE_DEFAULT.is_file() else None)

@@ -11,7 +11,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from ..state import render_dir
-from .common import EnvOption, Output, OutputOption, console, env_name, err_console, fail, load, output_of, print_json, settings
+from .common import EnvOption, Output, OutputOption, console, env_name, err_console, fail, load, output_of, prepare_output, print_json, settings
 from .ledger import ActorOption, RecordKeyOption, RecordOption, open_for_recording, record
 
 stacks_app = typer.Typer(help="Pulumi stacks the model implies.", no_args_is_help=True)
@@ -56,6 +56,7 @@ def render(
         if name not in known:
             fail(f"stack {name} is not implied by environment {environment.name}; `govcloud stacks list` lists them")
     target = out or render_dir(Path("build"), environment.name)
+    prepare_output(target, directory=True)
     total = len(stack) if stack else len(environment.stacks)
     started = time.perf_counter()
     with Progress(TextColumn("rendering"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
