@@ -74,8 +74,7 @@ def verify_command(
         report = verify(environment, connection, playbooks, hosts=host or None, control_ids=control or None)
     except KeyError as error:
         fail(str(error).strip("'\""))
-    if out:
-        out.parent.mkdir(parents=True, exist_ok=True)
+    if out:  # the folder was made by prepare_output before the hosts were read
         out.write_text(json.dumps(report, ensure_ascii=False, indent=2, sort_keys=True) + "\n")
     if output_of(ctx, output) == Output.json:
         print_json(report)

@@ -96,8 +96,7 @@ def diff(
     text = {DiffFormat.md: to_markdown, DiffFormat.html: to_html, DiffFormat.json: lambda r: r.to_json()}[format](report)
     if out is None:
         sys.stdout.write(text)
-    else:
-        out.parent.mkdir(parents=True, exist_ok=True)
+    else:  # the folder was made by prepare_output before the diff ran
         out.write_text(text, encoding="utf-8")
         err_console.print(f"wrote {out} ({format.value}): {len(report.changed_stacks)} stack(s) change"
                           + ("; no changes" if report.no_changes else ""))

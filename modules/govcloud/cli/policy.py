@@ -177,7 +177,6 @@ def emit(report, format: CheckFormat, out: Path | None) -> None:
     text = {CheckFormat.json: formats.to_json, CheckFormat.sarif: formats.to_sarif, CheckFormat.junit: formats.to_junit}[format](report)
     if out is None:
         sys.stdout.write(text)
-    else:
-        out.parent.mkdir(parents=True, exist_ok=True)
+    else:  # the folder was made by prepare_output before the check ran
         out.write_text(text, encoding="utf-8")
         err_console.print(f"wrote {out} ({format.value}); verdict {'fail' if report.blocking else 'pass'}")

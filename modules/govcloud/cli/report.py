@@ -87,7 +87,6 @@ def report(
     data = collect.collect(environment, results, today=day, within_days=within_days, baseline=baseline_data,
                            certificates=certificates, ledger=head,
                            sources={"check": check_source, "baseline": baseline_source, "reviews": display_path(reviews / environment.name)})
-    out.mkdir(parents=True, exist_ok=True)
     (out / "posture.json").write_text(json.dumps(data, ensure_ascii=False, indent=2, sort_keys=True) + "\n", encoding="utf-8")
     (out / "index.html").write_text(page.to_html(data), encoding="utf-8")
     summary = data["summary"]
