@@ -19,7 +19,7 @@ from rich.table import Table
 
 from .. import signing
 from ..ledger import KINDS, Ledger, LedgerError, ProofFailed, TreeHead, audit
-from ..ledger.records import load_json_file
+from ..ledger.records import MAX_SUMMARY, load_json_file
 from .common import Output, OutputOption, console, err_console, fail, output_of, print_json
 
 ledger_app = typer.Typer(help="The evidence ledger: a signed, append-only Merkle log for auditors.", no_args_is_help=True)
@@ -53,7 +53,7 @@ def record(log: Ledger, kind: str, subject: dict[str, str], evidence: Path, acto
     """Append one entry pointing at ``evidence``; a ledger problem is one clear error."""
     subject = {k: v for k, v in subject.items() if v}
     with _clean_errors():
-        receipt = log.append(kind, subject, evidence, actor or getpass.getuser(), summary[:500], details=details)
+        receipt = log.append(kind, subject, evidence, actor or getpass.getuser(), summary[:MAX_SUMMARY], details=details)
     err_console.print(f"ledger: entry {receipt.index} ({kind}) records {evidence}; tree size {receipt.head.size}")
 
 

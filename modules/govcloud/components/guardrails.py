@@ -194,20 +194,20 @@ def flow_peers(env: Environment, zone_id: str) -> tuple[PeerPorts, PeerPorts]:
     (ingress) by address: for each flow, the other zone's CIDR, each of its hosts (/32) and the
     flow's gateway host, with the flow's ``PROTOCOL/port`` entries. ICMP has no NetworkPolicy
     form and is skipped."""
-    directions: tuple[dict[str, set[str]], dict[str, set[str]]] = ({}, {})
-    for flow in env.platform.flows:
-        if flow.protocol == "icmp" or zone_id not in (flow.source, flow.destination):
-            continue
-        outgoing = flow.source == zone_id
-        other = flow.destination if outgoing else flow.source
-        peers = directions[0 if outgoing else 1]
-        cidrs = [str(env.zone(other).cidr)] + [f"{host.address}/32" for host in env.hosts_in(other)]
-        if flow.gateway is not None:  # a flow through a gateway reaches the gateway host, whichever zone it is in
-            cidrs.append(f"{env.host(flow.gateway).address}/32")
-        for cidr in cidrs:
-            peers.setdefault(cidr, set()).update(f"{flow.protocol.upper()}/{port}" for port in flow.ports)
-    egress, ingress = ({cidr: sorted(ports) for cidr, ports in sorted(d.items())} for d in directions)
-    return egress, ingress
+    def peers(flows, other_zone) -> PeerPorts:
+        found: dict[str, set[str]] = {}
+        for flow in flows:
+            if flow.protocol == "icmp":
+                continue
+            other = other_zone(flow)
+            cidrs = [str(env.zone(other).cidr)] + [f"{host.address}/32" for host in env.hosts_in(other)]
+            if flow.gateway is not None:  # a flow through a gateway reaches the gateway host, whichever zone it is in
+                cidrs.append(f"{env.host(flow.gateway).address}/32")
+            for cidr in cidrs:
+                found.setdefault(cidr, set()).update(f"{flow.protocol.upper()}/{port}" for port in flow.ports)
+        return {cidr: sorted(ports) for cidr, ports in found.items()}  # json.dumps(sort_keys=True) orders the CIDRs
+
+    return peers(env.flows_from(zone_id), lambda f: f.destination), peers(env.flows_to(zone_id), lambda f: f.source)
 
 
 def _peer_rule(direction: str, peers_field: str, variable: str) -> str:
@@ -221,6 +221,10 @@ def _peer_rule(direction: str, peers_field: str, variable: str) -> str:
     )
 
 
+def _peer_message(what: str) -> str:
+    return f"{what} (allowed: a zone CIDR or one of its hosts, with the flow's protocol and numeric port)"
+
+
 def zone_flows(zone_id: str, egress: PeerPorts, ingress: PeerPorts) -> Guardrail:
     """Tenant administrators may write NetworkPolicies, but none that opens a flow the zone
     matrix does not allow: address peers are limited to the matrix's zones and ports."""
@@ -230,12 +234,8 @@ def zone_flows(zone_id: str, egress: PeerPorts, ingress: PeerPorts) -> Guardrail
         rules=(("networking.k8s.io", ("networkpolicies",)),),
         variables=(("egressPeers", json.dumps(egress, sort_keys=True)), ("ingressPeers", json.dumps(ingress, sort_keys=True))),
         validations=(
-            Validation(_peer_rule("egress", "to", "egressPeers"),
-                       f"egress to an address the zone matrix does not allow from zone {zone_id} (allowed: a zone CIDR "
-                       "or one of its hosts, with the flow's protocol and numeric port)"),
-            Validation(_peer_rule("ingress", "from", "ingressPeers"),
-                       f"ingress from an address the zone matrix does not allow into zone {zone_id} (allowed: a zone CIDR "
-                       "or one of its hosts, with the flow's protocol and numeric port)"),
+            Validation(_peer_rule("egress", "to", "egressPeers"), _peer_message(f"egress to an address the zone matrix does not allow from zone {zone_id}")),
+            Validation(_peer_rule("ingress", "from", "ingressPeers"), _peer_message(f"ingress from an address the zone matrix does not allow into zone {zone_id}")),
         ),
     )
 

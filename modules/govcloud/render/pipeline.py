@@ -13,7 +13,6 @@ import gc
 import multiprocessing
 import os
 import shutil
-import warnings
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Callable, Iterator
@@ -130,8 +129,6 @@ def _batches(items: list[str], size: int) -> Iterator[list[str]]:
 def render(env: Environment, inventories: Path, out: Path, *, only: list[str] | None = None, jobs: int | None = None,
            program: Path = PROGRAM, progress: Callable[[int], None] | None = None) -> list[StackResult]:
     """Render ``only`` (stack names) or every stack of ``env`` into ``out``; results in stack order."""
-    # A program that fails leaves Pulumi outputs nobody awaits; their warnings say nothing more.
-    warnings.filterwarnings("ignore", message="coroutine .* was never awaited", category=RuntimeWarning)
     targets = [env.stack(n) for n in only] if only else list(env.stacks)
     stack_program.remember(env, inventories)
     job = Job(env, inventories, out, program)
@@ -143,7 +140,8 @@ def render(env: Environment, inventories: Path, out: Path, *, only: list[str] | 
         if progress:
             progress(len(batch))
 
-    failed = _render_foundations(job, targets, collect, results)
+    _render_foundations(job, targets, collect, results)
+    failed = {name for name, result in results.items() if not result.ok}  # only foundations so far
     tenants: list[str] = []
     for stack in (s for s in targets if s.kind == "tenant"):
         blocked = sorted(f.name for f in stack_program.foundations_needed(env, [stack]) if f.name in failed)
@@ -158,14 +156,13 @@ def render(env: Environment, inventories: Path, out: Path, *, only: list[str] | 
 
 
 def _render_foundations(job: Job, targets: list[Stack], collect: Callable[[list[StackResult]], None],
-                        results: dict[str, StackResult]) -> set[str]:
+                        results: dict[str, StackResult]) -> None:
     """Foundations first: few and small, in this process; their outputs answer every tenant's
-    StackReferences. Foundations only needed for their outputs render into a scratch directory.
-    Returns the names of those that failed."""
+    StackReferences. Foundations only needed for their outputs render into a scratch directory;
+    those that fail are recorded in ``results`` too."""
     names = {s.name for s in targets}
-    failed: set[str] = set()
     for stack in stack_program.foundations_needed(job.env, targets) + [s for s in targets if s.kind == "foundation"]:
-        if stack.name in job.foundation_outputs or stack.name in failed:
+        if stack.name in job.foundation_outputs or stack.name in results:
             continue
         wanted = stack.name in names
         result = render_one(replace(job, out=job.out if wanted else job.out / ".scratch"), stack)
@@ -175,10 +172,7 @@ def _render_foundations(job: Job, targets: list[Stack], collect: Callable[[list[
             results[stack.name] = result
         if result.ok:
             job.foundation_outputs[stack.name] = result.outputs
-        else:
-            failed.add(stack.name)
     shutil.rmtree(job.out / ".scratch", ignore_errors=True)
-    return failed
 
 
 def _render_tenants(job: Job, names: list[str], jobs: int | None, collect: Callable[[list[StackResult]], None]) -> None:
