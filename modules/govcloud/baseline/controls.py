@@ -76,5 +76,4 @@ CONTROLS: tuple[Control, ...] = (
             _is_datapool),
 )
 
-BY_ID = {c.id: c for c in CONTROLS}
 ROLES = ("baseline", "zones", "datapool")

@@ -10,6 +10,7 @@ program a user's ``pulumi preview --policy-pack policies/`` runs. One process se
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import select
@@ -64,12 +65,6 @@ class PackInfo:
     version: str
     policies: tuple[PolicyInfo, ...]
 
-    def policy(self, name: str) -> PolicyInfo:
-        for policy in self.policies:
-            if policy.name == name:
-                return policy
-        raise KeyError(name)
-
 
 @dataclass
 class StackOutcome:
@@ -80,6 +75,25 @@ class StackOutcome:
     diagnostics: list[tuple[str, str, str, str]] = field(default_factory=list)
     # policy -> URNs the policy declared itself not applicable to ("" = the stack)
     not_applicable: dict[str, set[str]] = field(default_factory=dict)
+
+
+@functools.cache
+def level_names() -> dict[int, str]:
+    """The analyzer protocol's enforcement levels by name (imported late: pulumi is heavy)."""
+    from pulumi.runtime.proto import analyzer_pb2
+
+    return {analyzer_pb2.ADVISORY: "advisory", analyzer_pb2.MANDATORY: "mandatory",
+            analyzer_pb2.REMEDIATE: "remediate", analyzer_pb2.DISABLED: "disabled"}
+
+
+@functools.cache
+def diagnostic_levels() -> dict[int, str]:
+    """A finding's level: one the pack would remediate blocks like a mandatory one."""
+    return {**level_names(), level_names_inverse()["remediate"]: "mandatory"}
+
+
+def level_names_inverse() -> dict[str, int]:
+    return {name: number for number, name in level_names().items()}
 
 
 def pack_metadata(pack_dir: Path) -> dict[str, Any]:
@@ -320,8 +334,7 @@ class PackProcess:
         from pulumi.runtime.proto import analyzer_pb2
 
         response = self._call("GetAnalyzerInfo", empty_pb2.Empty())
-        levels = {analyzer_pb2.ADVISORY: "advisory", analyzer_pb2.MANDATORY: "mandatory",
-                  analyzer_pb2.REMEDIATE: "remediate", analyzer_pb2.DISABLED: "disabled"}
+        levels = level_names()
         severities = {analyzer_pb2.POLICY_SEVERITY_LOW: "low", analyzer_pb2.POLICY_SEVERITY_MEDIUM: "medium",
                       analyzer_pb2.POLICY_SEVERITY_HIGH: "high", analyzer_pb2.POLICY_SEVERITY_CRITICAL: "critical"}
         policies = []
@@ -349,8 +362,7 @@ class PackProcess:
         from google.protobuf import struct_pb2
         from pulumi.runtime.proto import analyzer_pb2
 
-        levels = {"advisory": analyzer_pb2.ADVISORY, "mandatory": analyzer_pb2.MANDATORY,
-                  "remediate": analyzer_pb2.REMEDIATE, "disabled": analyzer_pb2.DISABLED}
+        levels = level_names_inverse()
         request = analyzer_pb2.ConfigureAnalyzerRequest()
         values: dict[int, struct_pb2.Value] = {}  # one protobuf value per fact, copied into each policy
         for name, entry in reconciled.items():
@@ -376,7 +388,7 @@ class PackProcess:
             ))
             outcome = StackOutcome(state)
             resources = sorted(state.resources, key=lambda r: r.urn)
-            by_urn = {r.urn: r for r in resources}
+            by_urn = state.by_urn()
             structs: dict[str, struct_pb2.Struct] = {}
             providers: dict[str, analyzer_pb2.AnalyzerProviderResource | None] = {}
 
@@ -441,10 +453,7 @@ class PackProcess:
 
     @staticmethod
     def _record(outcome: StackOutcome, urn: str, response) -> None:
-        from pulumi.runtime.proto import analyzer_pb2
-
-        levels = {analyzer_pb2.ADVISORY: "advisory", analyzer_pb2.MANDATORY: "mandatory",
-                  analyzer_pb2.REMEDIATE: "mandatory", analyzer_pb2.DISABLED: "disabled"}
+        levels = diagnostic_levels()
         for d in response.diagnostics:
             message = d.message
             if d.description and message.startswith(d.description):

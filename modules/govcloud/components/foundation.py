@@ -142,7 +142,6 @@ class ClusterFoundation(pulumi.ComponentResource):
                  gateway_class: str, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__(TYPE, cluster.id, None, opts)
         child = pulumi.ResourceOptions(parent=self, provider=provider)
-        zone = env.zone(cluster.zone)
         common = platform_labels(env, cluster, "foundation")
 
         KubeObject({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "default", "labels": _psa("restricted")}},

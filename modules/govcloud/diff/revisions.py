@@ -60,10 +60,6 @@ def resolve(repo: Repository, revision: str) -> str:
     return done.stdout.decode().strip()
 
 
-def short(commit: str) -> str:
-    return commit[:12]
-
-
 def materialize(repo: Repository, commit: str, env: str, destination: Path, label: str) -> Path:
     """Write ``<inventories>/<env>/`` as of ``commit`` under ``destination``; returns the inventories directory."""
     prefix = repo.inventories / env

@@ -23,7 +23,8 @@ from . import incremental, revisions
 from .changes import StackDiff, diff_states
 from .preview import diff_from_previews
 from .report import DiffReport, network, tenant_rows
-from .verdicts import CHECK_FORMAT, verdict_changes, waiver_changes
+from ..check.results import FORMAT as CHECK_FORMAT
+from .verdicts import verdict_changes, waiver_changes
 
 Progress = Callable[[str, int, int], None]  # (phase, done, total)
 

@@ -12,7 +12,6 @@ import datetime as dt
 from typing import Any, Iterable
 
 FINDING = ("failed", "waived")
-CHECK_FORMAT = "govcloud.check/v1"
 
 
 def _key(result: dict[str, Any]) -> tuple[str, str, str, str]:

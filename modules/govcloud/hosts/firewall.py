@@ -17,7 +17,7 @@ gateway's address for gateway flows).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from ipaddress import IPv4Address, IPv4Network
+from ipaddress import IPv4Address
 
 from ..model import Environment
 from ..model.platform import Flow, Host, Zone
@@ -192,7 +192,3 @@ def listening_ports(env: Environment, host: Host) -> list[int]:
     if host.name in env.platform.datapool.hosts:
         ports.add(env.platform.datapool.port)
     return sorted(ports)
-
-
-def zone_networks(env: Environment) -> dict[str, IPv4Network]:
-    return {z.id: z.cidr for z in env.platform.zones}

@@ -16,7 +16,6 @@ from ..model import Environment
 from ..model.platform import Baseline, Host
 from . import datapool, firewall
 
-ROUTER_ROLE = "zone-router"
 
 
 @dataclass
@@ -28,14 +27,6 @@ class Inventory:
         self.hostvars[host] = variables
         for group in groups:
             self.groups.setdefault(group, []).append(host)
-
-    def as_ansible_json(self) -> dict[str, Any]:
-        """The shape ``ansible-inventory --list`` prints (and inventory scripts return)."""
-        data: dict[str, Any] = {"_meta": {"hostvars": self.hostvars}}
-        data["all"] = {"children": sorted(self.groups)}
-        for group, hosts in sorted(self.groups.items()):
-            data[group] = {"hosts": sorted(hosts)}
-        return data
 
 
 def group_name(*parts: str) -> str:
@@ -106,7 +97,7 @@ def router_vars(env: Environment) -> dict[str, Any]:
         "ansible_host": str(firewall.router_address(management)),
         **_common(env, level),
         "govcloud_zone": None,
-        "govcloud_role": ROUTER_ROLE,
+        "govcloud_role": firewall.ZONE_ROUTER,
         "govcloud_cluster": None,
         "govcloud_router_addresses": {z.id: str(firewall.router_address(z)) for z in env.platform.zones},
         "baseline_log_collector": False,

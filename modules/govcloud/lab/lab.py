@@ -178,7 +178,7 @@ class Lab:
             "",
         ]
         p.ssh_config.write_text("\n".join(config))
-        inventories = self.env.root.parent if self.env.root.name == self.env.name else self.env.root
+        inventories = self.env.root.parent  # the model's root is always <inventories>/<env>
         p.inventory.write_text(
             "# Written by govcloud lab up: the model's hosts with the lab's connection details.\n"
             + json.dumps(

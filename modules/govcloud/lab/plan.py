@@ -61,9 +61,6 @@ class LabPlan:
     def machine(self, name: str) -> Machine:
         return next(m for m in self.machines if m.name == name)
 
-    def machine_dir(self, name: str) -> Path:
-        return self.directory / "machines" / name
-
 
 def namespace_name(env: str, directory: Path) -> str:
     """Unique per lab directory, so two checkouts on one machine never share a namespace."""

@@ -20,8 +20,7 @@ TOOLS = {
 
 
 def check() -> None:
-    if os.geteuid() != 0:
-        raise LabError("govcloud lab needs root (network namespaces, overlay mounts, bridges): run it as root")
+    check_root()
     missing = sorted(f"{tool} (Debian package {package})" for tool, package in TOOLS.items() if shutil.which(tool) is None)
     if missing:
         raise LabError(f"missing tools: {', '.join(missing)}; `make install` installs them")

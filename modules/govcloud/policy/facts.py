@@ -112,9 +112,6 @@ class Facts:
             for zone_id, z in self.raw("zones").items()
         }
 
-    def zones_of_kind(self, kind: str) -> set[str]:
-        return {z.id for z in self.zones.values() if z.kind == kind}
-
     def zone_kind(self, zone_id: str | None) -> str | None:
         zone = self.zones.get(zone_id or "")
         return zone.kind if zone else None
