@@ -15,6 +15,7 @@ either the signature no longer verifies or the file is no longer in canonical fo
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 import json
 from dataclasses import dataclass
@@ -269,19 +270,38 @@ def state_problems(path: Path) -> tuple[StackState | None, list[str]]:
     return state, []
 
 
-def current_bindings(env: Environment, state: StackState, pack_dir: Path) -> dict[str, Any]:
-    """What the gate compares a certificate with, recomputed from the files as they are now."""
-    from .check.analyzer import pack_metadata
-    from .policy.catalog import pack_digest, rules
-    from .policy.config import enforcement_problems
+class GateInputs:
+    """What every stack of one deployment is compared with (the trust store, the pack and the
+    enforcement levels), read from the files as they are now, once, and only when first needed."""
 
-    problems = enforcement_problems(env)
-    if problems:
-        raise InputError(problems)
-    overrides = env.platform.policy.enforcement
-    enforcement = {r.id: overrides.get(r.id, r.enforcement) for r in rules()}
-    pack = {"name": PACK_NAME, "version": str(pack_metadata(pack_dir).get("version", "")), "digest": pack_digest(pack_dir)}
-    return bindings(env, state, pack, enforcement)
+    def __init__(self, env: Environment, pack_dir: Path, trust_store: Path):
+        self.env, self.pack_dir, self.trust_store = env, pack_dir, trust_store
+
+    @functools.cached_property
+    def trust(self) -> tuple[dict[str, TrustedKey], str | None]:
+        try:
+            return load_trust_store(self.trust_store), None
+        except signing.KeyProblem as problem:
+            return {}, str(problem)
+
+    @functools.cached_property
+    def pack_and_enforcement(self) -> tuple[dict[str, str], dict[str, str]]:
+        from .check.analyzer import pack_metadata
+        from .policy.catalog import pack_digest, rules
+        from .policy.config import enforcement_problems
+
+        problems = enforcement_problems(self.env)
+        if problems:
+            raise InputError(problems)
+        overrides = self.env.platform.policy.enforcement
+        enforcement = {r.id: overrides.get(r.id, r.enforcement) for r in rules()}
+        pack = {"name": PACK_NAME, "version": str(pack_metadata(self.pack_dir).get("version", "")),
+                "digest": pack_digest(self.pack_dir)}
+        return pack, enforcement
+
+    def bindings(self, state: StackState) -> dict[str, Any]:
+        """What the gate compares a certificate with."""
+        return bindings(self.env, state, *self.pack_and_enforcement)
 
 
 def require_certificate(
@@ -293,26 +313,27 @@ def require_certificate(
     trust_store: Path,
     pack_dir: Path,
     now: dt.datetime | None = None,
+    inputs: GateInputs | None = None,
 ) -> dict[str, Any]:
-    """The deploy gate. Returns the certificate when the stack may be deployed, else raises GateRefused."""
+    """The deploy gate. Returns the certificate when the stack may be deployed, else raises GateRefused.
+    ``inputs`` shares the trust store and pack bindings between the stacks of one deployment."""
     now = now or dt.datetime.now(dt.timezone.utc)
+    inputs = inputs or GateInputs(env, pack_dir, trust_store)
     reasons: list[str] = []
     document, found = read_certificate(certificate) if certificate.is_file() else (None, [f"no review certificate at {certificate}; run `govcloud review`"])
     reasons += found
     state, found = state_problems(state_file)
     reasons += found
     if document is not None:
-        try:
-            trust = load_trust_store(trust_store)
-        except signing.KeyProblem as problem:
-            trust = {}
-            reasons.append(str(problem))
+        trust, problem = inputs.trust
+        if problem:
+            reasons.append(problem)
         reasons += verify_document(document, trust, {p.account for p in env.platform.policy.security_team}, now)
         if state is not None:
             if state.stack != stack:
                 reasons.append(f"{state_file} holds stack {state.stack}, not {stack}")
             else:
-                reasons += binding_problems(document, current_bindings(env, state, pack_dir))
+                reasons += binding_problems(document, inputs.bindings(state))
     if reasons:
         raise GateRefused(stack, reasons)
     assert document is not None
@@ -333,12 +354,14 @@ class ReviewGate:
     pack_dir: Path
     now: dt.datetime | None = None
     _refused: dict[str, list[str]] | None = None
+    _inputs: GateInputs | None = None
 
     def prepare(self, stacks: list) -> None:
         """Render the stacks about to be deployed; a stack that fails to render is refused."""
         from .render import pipeline
 
         self._refused = {}
+        self._inputs = GateInputs(self.env, self.pack_dir, self.trust_store)
         for result in pipeline.render(self.env, self.inventories, self.render_dir, only=[s.name for s in stacks]):
             if not result.ok:
                 self._refused[result.stack] = [f"the current desired state does not render: {e}" for e in result.errors]
@@ -354,5 +377,5 @@ class ReviewGate:
         return require_certificate(
             self.env, stack.name, state_file=self.render_dir / stack.name / STATE_FILE,
             certificate=certificate_path(self.reviews, self.env.name, stack.name),
-            trust_store=self.trust_store, pack_dir=self.pack_dir, now=self.now,
+            trust_store=self.trust_store, pack_dir=self.pack_dir, now=self.now, inputs=self._inputs,
         )
