@@ -93,12 +93,12 @@ class Plan:
 
     def as_dict(self) -> dict:
         return {"full": self.full, "reason": self.reason, "changed_stacks": len(self.changed),
-                "rendered": {"from": len(self.render_from), "to": len(self.render_to) + len(set(self.shared) - set(self.render_to))},
+                "rendered": {"from": len(self.render_from), "to": len(self.check_to)},
                 "checked": {"from": len(self.check_from), "to": len(self.check_to)},
                 "unchanged_not_rendered": self.unchanged}
 
 
-def _waiver_stacks(before: Environment, after: Environment) -> set[str] | None:
+def _waiver_stacks(before: Environment, after: Environment) -> set[str]:
     """Stacks in scope of a waiver that differs between the sides."""
     old = {w.id: w for w in before.waivers}
     new = {w.id: w for w in after.waivers}

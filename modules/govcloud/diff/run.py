@@ -71,9 +71,10 @@ def _load_revision(repo: revisions.Repository, revision: str, env: str, scratch:
     return Side(revision, commit, inventories, environment)
 
 
-def _render(side: Side, names: list[str], out: Path, options: Options) -> dict[str, StackState]:
+def _render(side: Side, names: list[str], out: Path, options: Options) -> tuple[dict[str, StackState], dict[str, str]]:
+    """The rendered states by stack, and their digests (the render has computed them already)."""
     if not names:
-        return {}
+        return {}, {}
     from ..render import pipeline  # imports the Pulumi SDK: only when something is rendered
 
     total = len(names)
@@ -89,18 +90,17 @@ def _render(side: Side, names: list[str], out: Path, options: Options) -> dict[s
     errors = [e for r in results for e in r.errors]
     if errors:
         raise DiffError(f"{len(errors)} render error(s) at {side.label} (rendered with the current code):\n  " + "\n  ".join(errors))
-    return {name: StackState.load(out / name / STATE_FILE) for name in names}
+    return {name: StackState.load(out / name / STATE_FILE) for name in names}, {r.stack: r.digest for r in results if r.digest}
 
 
-def _check(side: Side, states: list[StackState], options: Options, build: Path) -> dict[str, Any]:
+def _check(side: Side, states: list[StackState], options: Options, build: Path, digests: dict[str, str]) -> dict[str, Any]:
     from ..check.analyzer import ConfigError, PackError
-    from ..check.run import CheckSession, default_workers
+    from ..check.run import run_check
 
     if options.progress:
         options.progress(f"checking {side.label}", 0, len(states))
     try:
-        with CheckSession(side.env, options.pack, build, workers=default_workers(states)) as session:
-            report = session.check(states, options.today)
+        report = run_check(side.env, states, options.pack, options.today, build, digests=digests)
     except ConfigError as error:
         raise DiffError(f"the policy configuration at {side.label} does not fit the pack: " + "; ".join(error.problems), 2) from None
     except PackError as error:
@@ -129,10 +129,12 @@ def diff_revisions(env: str, inventories: Path, from_rev: str, to_rev: str | Non
         plan = incremental.plan(before.env, after.env)
         if options.pack is None:
             plan.shared = []  # only the check needs unchanged stacks rendered
-        states_before = _render(before, plan.render_from, root / "from" / "render", options)
-        states_after = _render(after, sorted(set(plan.render_to) | set(plan.shared)), root / "to" / "render", options)
+        states_before, digests_before = _render(before, plan.render_from, root / "from" / "render", options)
+        states_after, digests_after = _render(after, plan.check_to, root / "to" / "render", options)
         for name in plan.shared:  # equal inputs: one render serves both sides
             states_before.setdefault(name, states_after[name])
+            if name in digests_after:
+                digests_before.setdefault(name, digests_after[name])
         stacks = [diff_states(states_before.get(name), states_after.get(name)) for name in plan.changed]
         policy, note = None, "no policy pack given (--no-policy)"
         if options.pack is not None:
@@ -140,8 +142,9 @@ def diff_revisions(env: str, inventories: Path, from_rev: str, to_rev: str | Non
             checked_after = [states_after[n] for n in plan.check_to]
             # Each side has its own pack processes: check both at once (the packs do the work).
             with ThreadPoolExecutor(max_workers=2) as pool:
-                checks = [pool.submit(_check, side, states, options, root / name)
-                          for side, states, name in ((before, checked_before, "from"), (after, checked_after, "to"))]
+                checks = [pool.submit(_check, side, states, options, root / name, digests)
+                          for side, states, name, digests in ((before, checked_before, "from", digests_before),
+                                                              (after, checked_after, "to", digests_after))]
                 policy = verdict_changes(*(c.result() for c in checks))
             policy["stacks_checked"] = {"from": len(checked_before), "to": len(checked_after)}
             note = ""
