@@ -101,7 +101,8 @@ def diff(
         err_console.print(f"wrote {out} ({format.value}): {len(report.changed_stacks)} stack(s) change"
                           + ("; no changes" if report.no_changes else ""))
     if log is not None:
-        record_in_ledger(report, log, evidence or (out if format == DiffFormat.json else None), actor)
+        written = out if format == DiffFormat.json and evidence is None else None  # the --out file is the evidence
+        record_in_ledger(report, log, written or evidence, actor, already_written=written is not None)
 
 
 def _evidence_name(report) -> str:
@@ -111,12 +112,15 @@ def _evidence_name(report) -> str:
     return f"{side(report.source.get('from', {}))}..{side(report.source.get('to', {}))}.json".replace("/", "_")
 
 
-def record_in_ledger(report, log, evidence: Path | None, actor: str | None) -> None:
-    """Write the JSON evidence (unless it is the --out file) and append a ``diff`` entry pointing at it."""
+def record_in_ledger(report, log, evidence: Path | None, actor: str | None, already_written: bool = False) -> None:
+    """Write the JSON evidence (unless it is the --out file, written already) and append a ``diff``
+    entry pointing at it."""
     path = evidence or Path("build") / "diff" / report.env / _evidence_name(report)
-    if not path.is_file() or path.read_text(encoding="utf-8") != report.to_json():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(report.to_json(), encoding="utf-8")
+    if not already_written:
+        text = report.to_json()
+        if not path.is_file() or path.read_text(encoding="utf-8") != text:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(text, encoding="utf-8")
     summary = report.summary()
     resources = summary["resources"]
     line = (f"diff of {report.env}: {summary['stacks_changed']} stack(s) change "

@@ -9,8 +9,9 @@ from typing import Any, Optional
 import typer
 
 from ..model.loader import display_path
-from .common import EnvOption, console, fail, load, prepare_output, settings
+from .common import EnvOption, console, fail, load, prepare_output
 from .policy import BuildOption, PackOption, TodayOption, execute_check, parse_day
+from .review import ReviewsOption, TrustOption, trust_dir
 
 BASELINE_DEFAULT = Path("build/compliance.json")  # where `govcloud baseline verify --out` is shown writing it
 
@@ -35,9 +36,8 @@ def report(
     check: Optional[Path] = typer.Option(None, "--check", help="`govcloud check --format json` results (default: run the check on the render)."),
     baseline: Optional[Path] = typer.Option(None, "--baseline", help=f"`govcloud baseline verify` JSON (default: {BASELINE_DEFAULT} when it is for ENV)."),
     ledger: Optional[Path] = typer.Option(None, "--ledger", envvar="GOVCLOUD_LEDGER", help="The evidence ledger whose latest tree head to show."),
-    reviews: Path = typer.Option(Path("build/reviews"), "--reviews", envvar="GOVCLOUD_REVIEWS", help="Directory of review certificates."),
-    trust_store: Optional[Path] = typer.Option(None, "--trust-store", envvar="GOVCLOUD_TRUST_STORE",
-                                               help="Trusted public keys of the security team (default: inventories/<env>/trusted-keys)."),
+    reviews: Path = ReviewsOption,
+    trust_store: Optional[Path] = TrustOption,
     today: Optional[str] = TodayOption,
     within_days: int = typer.Option(30, "--within-days", min=0, help="Early warning: what expires within this many days."),
     pack: Path = PackOption,
@@ -82,7 +82,7 @@ def report(
         results = execute_check(environment, states, pack, day, build, file_digests(build, environment.name, names)).as_dict()
         check_source = {"file": f"run on {display_path(build / 'render' / environment.name)}", "today": results["today"],
                         "pack": results["pack"]["version"]}
-    trust = trust_store or settings(ctx).inventories / environment.name / "trusted-keys"
+    trust = trust_dir(ctx, environment.name, trust_store)
     certificates = collect.certificate_rows(environment, reviews, trust, day, within_days)
     data = collect.collect(environment, results, today=day, within_days=within_days, baseline=baseline_data,
                            certificates=certificates, ledger=head,

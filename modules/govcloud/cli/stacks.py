@@ -13,6 +13,7 @@ from rich.table import Table
 from ..state import render_dir
 from .common import EnvOption, Output, OutputOption, console, env_name, err_console, fail, load, output_of, prepare_output, print_json, settings
 from .ledger import ActorOption, RecordKeyOption, RecordOption, open_for_recording, record
+from .review import ReviewsOption, TrustOption, trust_dir
 
 stacks_app = typer.Typer(help="Pulumi stacks the model implies.", no_args_is_help=True)
 
@@ -88,9 +89,8 @@ def deploy(
     all_: bool = typer.Option(False, "--all", help="Deploy every stack: foundations first, then tenants in parallel."),
     preview: bool = typer.Option(False, "--preview", help="pulumi preview instead of pulumi up."),
     jobs: int = typer.Option(4, "--jobs", "-j", min=1, help="Stacks deployed at once."),
-    reviews: Path = typer.Option(Path("build/reviews"), "--reviews", envvar="GOVCLOUD_REVIEWS", help="Directory of review certificates."),
-    trust_store: Optional[Path] = typer.Option(None, "--trust-store", envvar="GOVCLOUD_TRUST_STORE",
-                                               help="Trusted public keys of the security team (default: inventories/<env>/trusted-keys)."),
+    reviews: Path = ReviewsOption,
+    trust_store: Optional[Path] = TrustOption,
     ledger: Optional[Path] = RecordOption,
     ledger_key: Optional[str] = RecordKeyOption,
     actor: Optional[str] = ActorOption,
@@ -111,8 +111,7 @@ def deploy(
         gate = None
         if not preview:
             inventories = settings(ctx).inventories
-            gate = ReviewGate(environment, inventories, logs / "render", reviews,
-                              trust_store or inventories / environment.name / "trusted-keys",
+            gate = ReviewGate(environment, inventories, logs / "render", reviews, trust_dir(ctx, environment.name, trust_store),
                               deploying.PROJECT_DIR / deploying.POLICY_PACK)
             gate.prepare(foundations + tenants)
         from ..policy.config import build_config, config_path, write_config
