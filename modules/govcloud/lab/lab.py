@@ -235,10 +235,8 @@ class Lab:
         ns = self.plan.namespace
         # nspawn makes the veths (moving an existing interface in needs udev, which this kind
         # of machine lacks); `_attach` enslaves their lab ends to the zone bridges.
+        # (_clean_machine, always run first, removed any leftover veth of the same name.)
         args = [f"--network-veth-extra={i.bridge_side}:{i.machine_side}" for i in machine.interfaces]
-        for iface in machine.interfaces:
-            if iface.bridge_side in netns.links(ns):
-                netns.ip(ns, "link", "delete", iface.bridge_side, check=False)
         console = open(directory / "console.log", "ab")
         process = subprocess.Popen(
             ["nsenter", f"--net=/run/netns/{ns}", "systemd-nspawn", "--quiet", "-D", str(root), "-M", machine.name,
@@ -405,9 +403,12 @@ class Lab:
             subprocess.run(["umount", str(root)], capture_output=True)
         # nspawn leaves this behind when a machine stops.
         shutil.rmtree(Path("/run/systemd/nspawn/propagate") / name, ignore_errors=True)
-        for iface in self.plan.machine(name).interfaces if name in {m.name for m in self.plan.machines} else ():
-            if netns.exists(self.plan.namespace) and iface.bridge_side in netns.links(self.plan.namespace):
-                netns.ip(self.plan.namespace, "link", "delete", iface.bridge_side, check=False)
+        planned = {m.name: m for m in self.plan.machines}
+        if name in planned and netns.exists(self.plan.namespace):
+            links = netns.links(self.plan.namespace)
+            for iface in planned[name].interfaces:
+                if iface.bridge_side in links:
+                    netns.ip(self.plan.namespace, "link", "delete", iface.bridge_side, check=False)
 
     def _unmount_all(self) -> None:
         prefix = str(self.paths.root) + "/"

@@ -1,7 +1,6 @@
 """MLPS level 4 systems live only in the e-government intranet."""
 
-from .... import labels
-from ...k8s import tenant_level, zone_of
+from ...k8s import label_level, tenant_level, zone_of
 from ...rule import NotApplicable, resource_rule
 
 
@@ -18,12 +17,7 @@ from ...rule import NotApplicable, resource_rule
 def check(obj, facts):
     if not obj.tenant:
         raise NotApplicable("not a tenant namespace")
-    levels = {tenant_level(obj, facts)}
-    try:
-        levels.add(int(str(obj.labels.get(labels.MLPS_LEVEL))))
-    except ValueError:
-        pass
-    if 4 not in levels:
+    if 4 not in {tenant_level(obj, facts), label_level(obj)}:  # the model's level, or a label claiming 4
         return
     zone = zone_of(obj, facts)
     if facts.zone_kind(zone) != "egov-intranet":
