@@ -22,7 +22,7 @@ def test_every_lab_manifest_passes_strict_validation(lab):
         manifests = lab.manifests(stack.name)
         assert len(manifests) == len(list(state.kubernetes_objects()))
         for manifest in manifests:
-            assert schemas.manifest_errors(manifest, "1.31") == [], (stack.name, manifest["kind"], manifest["metadata"])
+            assert schemas.manifest_errors(manifest, "1.37") == [], (stack.name, manifest["kind"], manifest["metadata"])
             kinds.add(manifest["kind"])
     # the Gateway API kinds are validated too, not skipped
     assert {"Gateway", "HTTPRoute", "BackendTLSPolicy", "ValidatingAdmissionPolicy", "EndpointSlice"} <= kinds
@@ -42,14 +42,14 @@ def test_every_lab_manifest_passes_strict_validation(lab):
     ({"apiVersion": "example.com/v1", "kind": "Widget", "metadata": {"name": "w"}}, "no schema for example.com/v1 Widget"),
 ])
 def test_invalid_manifests_name_the_field(manifest, field):
-    errors = schemas.manifest_errors(manifest, "1.31")
+    errors = schemas.manifest_errors(manifest, "1.37")
     assert errors and any(field in e for e in errors), errors
 
 
 def test_validators_are_cached_per_version_and_kind():
-    first = schemas.validator_for("1.31", "v1", "Namespace")
-    assert schemas.validator_for("1.31", "v1", "Namespace") is first
-    assert schemas.validator_for("1.30", "v1", "Namespace") is not first
+    first = schemas.validator_for("1.37", "v1", "Namespace")
+    assert schemas.validator_for("1.37", "v1", "Namespace") is first
+    assert schemas.validator_for("1.36", "v1", "Namespace") is not first
 
 
 def test_a_broken_component_fails_the_render_naming_stack_resource_and_field(monkeypatch, tmp_path):
@@ -123,7 +123,7 @@ def test_state_round_trips_and_records_parents_dependencies_and_providers(lab):
     assert namespace.parent == component.urn and component.parent in by_urn
     assert namespace.urn in quota.dependencies
     assert by_urn[quota.provider].inputs["context"] == "lab-egov-1"
-    assert state.kind == "tenant" and state.tenant == "t-430100-hrss" and state.kubernetes_version == "1.31"
+    assert state.kind == "tenant" and state.tenant == "t-430100-hrss" and state.kubernetes_version == "1.37"
 
 
 def test_a_full_render_removes_stacks_the_model_no_longer_implies(tmp_path):

@@ -77,7 +77,7 @@ class Cluster(Strict):
     id: DnsLabel
     zone: DnsLabel
     region: RegionCode = Field(description="Region whose big data bureau operates the cluster")
-    kubernetes_version: KubernetesVersion = Field(description="Minor version, e.g. '1.31'")
+    kubernetes_version: KubernetesVersion = Field(description="Minor version, e.g. '1.37'")
     kube_context: str = Field(pattern=r"^[A-Za-z0-9@._:/-]{1,200}$", description="kubeconfig context of the cluster")
     capacity: Capacity = Field(description="Allocatable capacity of the cluster's nodes")
     overcommit: float = Field(ge=1.0, le=4.0, description="Ratio applied to cpu and memory when checking quotas")
