@@ -7,7 +7,7 @@ ENV ?= lab
 # Reinstall when the dependency list or the Debian package list changes.
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml scripts/debian-packages.txt 2>/dev/null | sha256sum | cut -c1-12)
 
-.PHONY: install demo test lint bench schemas clean
+.PHONY: install binaries demo test lint bench schemas clean
 
 install: $(STAMP)
 
@@ -19,10 +19,15 @@ $(STAMP): pyproject.toml scripts/debian-packages.txt scripts/install-debian-pack
 	rm -f $(VENV)/.installed-*
 	touch $@
 
+# The Go components (etcd, kube-apiserver per lab Kubernetes minor, the Pulumi engine), built from
+# their modules into /var/cache/govcloud/tools once per pinned version; later runs reuse them.
+binaries: install
+	$(BIN)/govcloud tools build
+
 demo: install
 	scripts/demo $(ENV)
 
-test: install
+test: install binaries
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 lint: install

@@ -12,7 +12,7 @@ from pathlib import Path
 import typer
 
 from ..model import InputError
-from . import baseline, diff, inventory, keys, lab, ledger, policy, report, review, stacks
+from . import baseline, diff, inventory, keys, lab, ledger, policy, report, review, stacks, tools
 from .common import DEFAULT_ENV, Output, Settings, err_console, report_input_error, wants_json_from_argv
 
 app = typer.Typer(
@@ -47,6 +47,7 @@ lab.register(app)
 baseline.register(app)
 diff.register(app)
 report.register(app)
+tools.register(app)
 
 
 def main(argv: list[str] | None = None) -> None:
