@@ -27,7 +27,7 @@ binaries: install
 demo: install
 	scripts/demo $(ENV)
 
-test: install binaries
+test: install
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 lint: install
