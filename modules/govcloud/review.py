@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from . import signing
+from .canonical import JsonProblem, load_json
 from .check.results import CheckReport
 from .model import Environment, InputError, Waiver
 from .model.loader import PLATFORM_FILE, TENANTS_DIR
@@ -183,17 +184,62 @@ def load_trust_store(directory: Path) -> dict[str, TrustedKey]:
 
 
 # --- verification -----------------------------------------------------------------------------
+_STR = {"type": "string"}
+_STRINGS = {"type": "object", "additionalProperties": _STR}
+_OBJECTS = {"type": "array", "items": {"type": "object"}}
+
+
+def _exact(properties: dict[str, Any]) -> dict[str, Any]:
+    return {"type": "object", "properties": properties, "required": sorted(properties), "additionalProperties": False}
+
+
+# The shape of a v1 certificate: every key and its JSON type, nothing else (unknown keys are
+# refused everywhere, the unsigned signature object included).
+V1_SHAPE = _exact({
+    "format": {"const": FORMAT}, "env": _STR, "stack": _STR, "kind": _STR, "tenant": {"type": ["string", "null"]},
+    "state_digest": _STR, "inputs": _STRINGS,
+    "pack": _exact({"name": _STR, "version": _STR, "digest": _STR, "enforcement_digest": _STR}),
+    "waivers_in_scope": _exact({"digest": _STR, "waivers": _OBJECTS}),
+    "verdict": _STR,
+    "results": _exact({"today": _STR, "counts": {"type": "object", "additionalProperties": {"type": "integer"}},
+                       "results": _OBJECTS}),
+    "waivers_used": _OBJECTS,
+    "reviewer": _exact({"account": _STR, "name": _STR}),
+    "issued_at": _STR, "expires_at": _STR,
+    "signature": _exact({"algorithm": _STR, "key_id": _STR, "value": _STR}),
+})
+
+
+class MalformedCertificate(ValueError):
+    """A certificate that is not one: wrong JSON types, unknown or missing keys (exit 2)."""
+
+
+def shape_problem(document: Any, schema: dict[str, Any] = V1_SHAPE) -> str | None:
+    """The first way ``document`` departs from the certificate format, as one line (None: well formed)."""
+    import jsonschema
+
+    error = jsonschema.exceptions.best_match(jsonschema.Draft202012Validator(schema).iter_errors(document))
+    if error is None:
+        return None
+    where = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in error.absolute_path).lstrip(".") or "(document)"
+    return f"{where}: {error.message}"
+
+
 def read_certificate(path: Path) -> tuple[dict[str, Any] | None, list[str]]:
     try:
         raw = path.read_bytes()
     except OSError as exc:
         return None, [f"cannot read {path} ({exc.strerror})"]
     try:
-        document = json.loads(raw.decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError):
-        return None, ["the certificate is not valid JSON: altered or damaged"]
+        document = load_json(raw, "the certificate")
+    except JsonProblem as problem:
+        return None, [str(problem)]
     if not isinstance(document, dict):
         return None, ["the certificate is not a JSON object"]
+    if document.get("format") == FORMAT:
+        problem = shape_problem(document)
+        if problem:
+            raise MalformedCertificate(f"{path}: not a well-formed certificate: {problem}")
     if canonical(document).encode("utf-8") != raw:
         return document, ["the certificate is not in canonical form: altered after signing"]
     return document, []
@@ -260,10 +306,10 @@ def state_problems(path: Path) -> tuple[StackState | None, list[str]]:
     """The current desired state, refused when its file was edited by hand (not canonical)."""
     try:
         raw = path.read_bytes()
-        state = StackState.from_dict(json.loads(raw.decode("utf-8")))
+        state = StackState.from_dict(load_json(raw, str(path)))
     except OSError:
         return None, [f"no rendered desired state at {path}"]
-    except (UnicodeDecodeError, json.JSONDecodeError, KeyError, TypeError, ValueError):
+    except (KeyError, TypeError, ValueError, AttributeError):  # JsonProblem is a ValueError
         return None, [f"{path} is not a readable desired state: altered or damaged"]
     if state.to_json().encode("utf-8") != raw:
         return state, [f"{path} is not in canonical form: edited after render"]
@@ -320,7 +366,10 @@ def require_certificate(
     now = now or dt.datetime.now(dt.timezone.utc)
     inputs = inputs or GateInputs(env, pack_dir, trust_store)
     reasons: list[str] = []
-    document, found = read_certificate(certificate) if certificate.is_file() else (None, [f"no review certificate at {certificate}; run `govcloud review`"])
+    try:
+        document, found = read_certificate(certificate) if certificate.is_file() else (None, [f"no review certificate at {certificate}; run `govcloud review`"])
+    except MalformedCertificate as malformed:
+        document, found = None, [str(malformed)]
     reasons += found
     state, found = state_problems(state_file)
     reasons += found

@@ -175,11 +175,17 @@ def b64(data: bytes) -> str:
     return base64.b64encode(data).decode("ascii")
 
 
-def unb64(text: str) -> bytes:
+def unb64(text: object) -> bytes:
+    """Strict decoding: only the one canonical base64 form of some bytes is accepted (padding
+    bits zero, padding present, no other characters), so no two texts decode to the same
+    signature; anything else gives b"" (never a valid signature)."""
+    if not isinstance(text, str):
+        return b""
     try:
-        return base64.b64decode(text.encode("ascii"), validate=True)
+        data = base64.b64decode(text.encode("ascii"), validate=True)
     except (ValueError, UnicodeEncodeError):
         return b""
+    return data if b64(data) == text else b""
 
 
 # --- SM2 through tongsuopy ----------------------------------------------------------------

@@ -118,7 +118,9 @@ class StackState:
 
     @classmethod
     def load(cls, path: Path) -> "StackState":
-        return cls.from_dict(json.loads(path.read_text(encoding="utf-8")))
+        from .canonical import load_json
+
+        return cls.from_dict(load_json(path.read_bytes(), str(path)))
 
     def save(self, directory: Path) -> Path:
         directory.mkdir(parents=True, exist_ok=True)

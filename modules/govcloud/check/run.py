@@ -9,7 +9,6 @@ here: every verdict comes from the pack.
 from __future__ import annotations
 
 import datetime as dt
-import json
 import os
 from concurrent.futures import ThreadPoolExecutor
 from collections import defaultdict
@@ -49,7 +48,7 @@ def load_state(path: Path, env: str, stack: str) -> StackState:
         raise InputError([Problem(where, 0, "", f"no rendered desired state for stack {stack}; run `govcloud render --env {env}` first")])
     try:
         state = StackState.load(path)
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError, KeyError, TypeError, ValueError) as exc:
+    except (OSError, KeyError, TypeError, ValueError, AttributeError) as exc:  # JsonProblem is a ValueError
         raise InputError([Problem(where, 0, "", f"not a readable desired state: {exc}")]) from None
     if state.env != env or state.stack != stack:
         raise InputError([Problem(where, 0, "stack", f"holds stack {state.env}/{state.stack}, expected {env}/{stack}")])

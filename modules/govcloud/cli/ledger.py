@@ -77,7 +77,10 @@ def _trusted(key: Path | None, trusted_keys: Path | None) -> dict[str, signing.P
     if trusted_keys is not None:
         keys.update(signing.load_trusted_keys(trusted_keys))
     if key is not None:
-        public = signing.load_public_key(key) if b"PUBLIC KEY" in _read(key) else signing.load_private_key(str(key)).public_key
+        if b"PRIVATE KEY" in _read(key):
+            raise signing.KeyProblem(f"{key}: --key expects a public key (PEM 'PUBLIC KEY'), not a private key; "
+                                     "give auditors the .pub.pem and keep the private key with the signer")
+        public = signing.load_public_key(key)
         keys[public.key_id] = public
     return keys
 

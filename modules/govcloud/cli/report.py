@@ -8,6 +8,7 @@ from typing import Any, Optional
 
 import typer
 
+from ..canonical import JsonProblem, load_json
 from ..model.loader import display_path
 from .common import EnvOption, console, fail, load, prepare_output
 from .policy import BuildOption, PackOption, TodayOption, execute_check, parse_day
@@ -22,11 +23,11 @@ def register(app: typer.Typer) -> None:
 
 def _json_file(path: Path, what: str) -> Any:
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
+        return load_json(path.read_bytes(), f"{path}: the {what}")
     except OSError as exc:
         fail(f"{path}: cannot read the {what} ({exc.strerror})")
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        fail(f"{path}: the {what} is not JSON ({exc})")
+    except JsonProblem as problem:
+        fail(str(problem))
 
 
 def report(

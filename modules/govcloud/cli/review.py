@@ -117,7 +117,12 @@ def verify(
     moment = parse_now(now)
     if not certificate.is_file():
         fail(f"{certificate}: no such file")
-    document, problems = reviews.read_certificate(certificate)
+    try:
+        document, problems = reviews.read_certificate(certificate)
+    except reviews.MalformedCertificate as malformed:
+        fail(str(malformed))
+    if document is None:
+        fail(f"{certificate}: {problems[0]}")
     if document is None:
         report_verdict(ctx, output, certificate, None, problems)
     env_name = str(document.get("env") or "")

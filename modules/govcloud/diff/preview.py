@@ -21,11 +21,11 @@ Bad input (not JSON, not a preview document, a failed preview, an unknown step) 
 
 from __future__ import annotations
 
-import json
 import re
 from pathlib import Path
 from typing import Any
 
+from ..canonical import JsonProblem, load_json
 from ..model import InputError, Problem
 from ..model.loader import display_path
 from .changes import (MISSING, ResourceChange, StackDiff, field_changes, flow_changes, flow_labels, objects_context,
@@ -122,12 +122,9 @@ def load_preview(path: Path) -> dict[str, Any]:
     except OSError as exc:
         raise InputError([Problem(where, 0, "", f"cannot read the preview ({exc.strerror})")]) from None
     try:
-        document = json.loads(raw.decode("utf-8"))
-    except UnicodeDecodeError:
-        raise InputError([Problem(where, 0, "", "not UTF-8 text; expected the output of `pulumi preview --json`")]) from None
-    except json.JSONDecodeError as exc:
-        raise InputError([Problem(where, exc.lineno, "", f"not JSON ({exc.msg}, column {exc.colno}); "
-                                                       "expected the output of `pulumi preview --json`")]) from None
+        document = load_json(raw, where)
+    except JsonProblem as problem:
+        raise InputError([Problem(where, 0, "", f"{str(problem)[len(where) + 2:]}; expected the output of `pulumi preview --json`")]) from None
     if not isinstance(document, dict):
         raise InputError([Problem(where, 1, "", "not a `pulumi preview --json` document (expected a JSON object)")])
     return document

@@ -9,13 +9,13 @@ stacks whose input files differ are rendered (``incremental``); the policy pack 
 from __future__ import annotations
 
 import datetime as dt
-import json
 import tempfile
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
 
+from ..canonical import JsonProblem, load_json
 from ..model import Environment, InputError, Problem, load_environment
 from ..model.loader import display_path
 from ..state import STATE_FILE, StackState
@@ -179,7 +179,7 @@ def _state_files(directory: Path) -> dict[str, Path]:
 def _load_state(path: Path) -> StackState:
     try:
         return StackState.load(path)
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError, KeyError, TypeError, ValueError) as exc:
+    except (OSError, KeyError, TypeError, ValueError, AttributeError) as exc:  # JsonProblem is a ValueError
         raise InputError([Problem(display_path(path), 0, "", f"not a readable desired state: {exc}")]) from None
 
 
@@ -188,11 +188,11 @@ def load_check(path: Path | None) -> dict[str, Any] | None:
         return None
     where = display_path(path)
     try:
-        document = json.loads(path.read_text(encoding="utf-8"))
+        document = load_json(path.read_bytes(), where)
     except OSError as exc:
         raise InputError([Problem(where, 0, "", f"cannot read the check results ({exc.strerror})")]) from None
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise InputError([Problem(where, getattr(exc, "lineno", 0), "", f"not JSON: {exc}")]) from None
+    except JsonProblem as problem:
+        raise InputError([Problem(where, 0, "", str(problem)[len(where) + 2:])]) from None
     if not isinstance(document, dict) or document.get("format") != CHECK_FORMAT or not isinstance(document.get("results"), list):
         raise InputError([Problem(where, 0, "format", f"not a {CHECK_FORMAT} document (`govcloud check --format json`)")])
     return document

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from .. import signing
+from ..canonical import JsonProblem, load_json
 from . import merkle
 
 LEDGER_FORMAT = "govcloud-ledger/1"
@@ -233,9 +234,9 @@ def load_json_file(path: Path, what: str) -> Any:
     if len(text) > 16 * 1024 * 1024:
         raise LedgerError(f"{path}: too large for {what}")
     try:
-        return json.loads(text)
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise LedgerError(f"{path}: {what} is not JSON ({exc})") from None
+        return load_json(text, f"{path}: {what}")
+    except JsonProblem as problem:
+        raise LedgerError(str(problem)) from None
 
 
 def hex_list(value: Any, where: str) -> list[bytes]:

@@ -9,7 +9,6 @@ see the same verdicts.
 
 from __future__ import annotations
 
-import hashlib
 import json
 from pathlib import Path
 from typing import Any
@@ -99,9 +98,10 @@ def canonical(config: dict[str, Any]) -> str:
 
 
 def config_digest(config: dict[str, Any]) -> str:
-    """sha256 of the compact canonical JSON (sorted keys) of the configuration."""
-    compact = json.dumps(config, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
-    return "sha256:" + hashlib.sha256(compact.encode("utf-8")).hexdigest()
+    """sha256 of the configuration's canonical JSON (RFC 8785, ``govcloud.canonical``)."""
+    from ..canonical import digest
+
+    return digest(config)
 
 
 def config_path(build: Path, env: str) -> Path:

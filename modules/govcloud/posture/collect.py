@@ -153,7 +153,10 @@ def certificate_rows(env: Environment, reviews: Path, trust_store: Path | None, 
     team = {p.account for p in env.platform.policy.security_team}
     rows = []
     for path in sorted(directory.glob(f"*{review.CERT_SUFFIX}")):
-        document, problems = review.read_certificate(path)
+        try:
+            document, problems = review.read_certificate(path)
+        except review.MalformedCertificate as malformed:
+            document, problems = None, [str(malformed)]
         row: dict[str, Any] = {"file": display_path(path), "stack": path.name[: -len(review.CERT_SUFFIX)]}
         if document is not None:
             row.update({"stack": document.get("stack", row["stack"]), "reviewer": (document.get("reviewer") or {}).get("account"),

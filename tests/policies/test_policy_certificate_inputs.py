@@ -1,0 +1,174 @@
+"""Hostile certificates, proofs, saved heads, previews and states (issue 12): byte-exact
+signatures, unknown keys, wrong JSON types, deep nesting and huge numbers are refused with one
+clear line (exit 2 where the document is not one), never a traceback."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from policy_helpers import PACK
+from test_policy_review import NOW, Workspace
+from govcloud import review, signing
+from govcloud.ledger import Ledger
+
+NESTED = b"[" * 100_000
+HUGE = "9" * 5000
+
+
+def govcloud(*args, cwd: Path | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run([str(Path(sys.executable).parent / "govcloud"), *map(str, args)], capture_output=True, text=True,
+                          cwd=cwd, env={"PATH": "/usr/bin:/bin", "COLUMNS": "200"}, timeout=120)
+
+
+def one_clean_line(result: subprocess.CompletedProcess, code: int = 2) -> str:
+    assert result.returncode == code, (result.returncode, result.stdout, result.stderr)
+    assert "Traceback" not in result.stderr and "Error:" not in result.stderr.replace("error:", ""), result.stderr
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1, result.stderr
+    return lines[0]
+
+
+@pytest.fixture(scope="module")
+def certified(tmp_path_factory):
+    workspace = Workspace(tmp_path_factory.mktemp("hostile"))
+    workspace.key("sec-liwei")
+    workspace.issue()
+    return workspace
+
+
+def write_variant(workspace: Workspace, name: str, change) -> Path:
+    document = json.loads(workspace.cert_file().read_text(encoding="utf-8"))
+    change(document)
+    path = workspace.root / f"{name}.cert.json"
+    review.write(document, path)
+    return path
+
+
+def verify(workspace: Workspace, path: Path) -> subprocess.CompletedProcess:
+    return govcloud("--inventories", workspace.inventories, "review", "verify", path, "--trust-store", workspace.trust,
+                    "--build", workspace.build, "--pack", PACK, "--now", "2026-11-26T00:00:00Z")
+
+
+def other_padding(value: str) -> str:
+    """The same bytes in a non-canonical base64 text: padding bits set (``...3DA==`` -> ``...3DB==``)."""
+    stripped = value.rstrip("=")
+    alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
+    last = alphabet.index(stripped[-1])
+    altered = stripped[:-1] + alphabet[last ^ 1] + value[len(stripped):]
+    assert altered != value
+    return altered
+
+
+def test_base64_is_decoded_strictly():
+    data = bytes(range(64))
+    text = signing.b64(data)
+    assert signing.unb64(text) == data
+    assert signing.unb64(other_padding(text)) == b""
+    assert signing.unb64(text.rstrip("=")) == b"" and signing.unb64(text + "\n") == b"" and signing.unb64(5) == b""
+
+
+def test_signature_with_other_padding_bits_is_refused(certified):
+    path = write_variant(certified, "padding", lambda d: d["signature"].update(value=other_padding(d["signature"]["value"])))
+    document, problems = review.read_certificate(path)
+    assert not problems
+    problems = review.verify_document(document, review.load_trust_store(certified.trust), {"sec-liwei"}, NOW)
+    assert any("signature does not match" in p for p in problems)
+    result = verify(certified, path)
+    assert result.returncode == 1 and "signature does not match" in result.stderr
+
+
+def test_tree_head_signature_with_other_padding_bits_fails_verification(tmp_path):
+    key = signing.generate()
+    evidence = tmp_path / "evidence.json"
+    evidence.write_text("{}")
+    Ledger(tmp_path / "ledger", key).append("check", {"env": "lab"}, evidence, actor="ci", summary="one")
+    log = tmp_path / "ledger" / "log.jsonl"
+    record = json.loads(log.read_bytes())
+    head = record.get("head") or record.get("checkpoint")
+    if isinstance(head, dict):
+        head["signature"] = other_padding(head["signature"])
+    else:  # a checkpoint note: alter the signature line's base64
+        body, _, line = head.rstrip("\n").rpartition("\n")
+        prefix, _, value = line.rpartition(" ")
+        record["checkpoint"] = f"{body}\n{prefix} {other_padding(value)}\n"
+    from govcloud.canonical import encode
+
+    log.write_bytes(encode(record) + b"\n")
+    public = tmp_path / "ledger.pub.pem"
+    public.write_text(key.public_key.to_pem())
+    result = govcloud("ledger", "verify", "--ledger", tmp_path / "ledger", "--key", public)
+    assert result.returncode == 1, result.stdout + result.stderr
+
+
+@pytest.mark.parametrize("name,change,field", [
+    ("extra-signature-key", lambda d: d["signature"].update(comment="harmless?"), "signature"),
+    ("extra-top-key", lambda d: d.update(note="x"), "(document)"),
+    ("reviewer-string", lambda d: d.update(reviewer="sec-liwei"), "reviewer"),
+    ("inputs-list", lambda d: d.update(inputs=["sha256:00"]), "inputs"),
+    ("pack-number", lambda d: d.update(pack=7), "pack"),
+    ("signature-list", lambda d: d.update(signature=[]), "signature"),
+])
+def test_malformed_certificates_are_one_line_exit_2(certified, name, change, field):
+    path = write_variant(certified, name, change)
+    line = one_clean_line(verify(certified, path))
+    assert "not a well-formed certificate" in line and field in line, line
+    with pytest.raises(review.GateRefused) as refused:
+        review.require_certificate(certified.env(), "lab.t-430100-health", state_file=certified.state_file(), certificate=path,
+                                   trust_store=certified.trust, pack_dir=PACK, now=NOW)
+    assert any("not a well-formed certificate" in r for r in refused.value.reasons)
+
+
+def test_deeply_nested_and_huge_number_certificates_are_refused_cleanly(certified):
+    nested = certified.root / "nested.cert.json"
+    nested.write_bytes(NESTED)
+    assert "nested too deeply" in one_clean_line(verify(certified, nested))
+    huge = certified.root / "huge.cert.json"
+    huge.write_text(certified.cert_file().read_text(encoding="utf-8").replace('"passed": ', f'"passed": {HUGE}', 1))
+    assert "digits (at most" in one_clean_line(verify(certified, huge))
+
+
+def test_deeply_nested_state_is_a_refusal_not_a_crash(certified, tmp_path):
+    state = tmp_path / "state.json"
+    state.write_bytes(NESTED)
+    with pytest.raises(review.GateRefused) as refused:
+        review.require_certificate(certified.env(), "lab.t-430100-health", state_file=state, certificate=certified.cert_file(),
+                                   trust_store=certified.trust, pack_dir=PACK, now=NOW)
+    assert any("not a readable desired state" in r for r in refused.value.reasons)
+    bad_build = tmp_path / "build"
+    (bad_build / "render" / "lab" / "lab.t-430100-health").mkdir(parents=True)
+    (bad_build / "render" / "lab" / "lab.t-430100-health" / "state.json").write_bytes(NESTED)
+    result = govcloud("--inventories", certified.inventories, "check", "--env", "lab", "--stack", "t-430100-health",
+                      "--build", bad_build, "--pack", PACK)
+    assert result.returncode == 2 and "Traceback" not in result.stderr and "nested too deeply" in result.stderr
+
+
+def test_deeply_nested_proof_saved_head_and_preview_are_refused_cleanly(tmp_path):
+    key = signing.generate()
+    evidence = tmp_path / "evidence.json"
+    evidence.write_text("{}")
+    Ledger(tmp_path / "ledger", key).append("check", {"env": "lab"}, evidence, actor="ci", summary="one")
+    public = tmp_path / "ledger.pub.pem"
+    public.write_text(key.public_key.to_pem())
+    nested = tmp_path / "nested.json"
+    nested.write_bytes(NESTED)
+    assert "nested too deeply" in one_clean_line(govcloud("ledger", "check-proof", nested, "--key", public))
+    assert "nested too deeply" in one_clean_line(govcloud("ledger", "verify", "--ledger", tmp_path / "ledger", "--key", public,
+                                                          "--since", nested))
+    result = govcloud("diff", "--from-preview", nested)
+    assert result.returncode == 2 and "Traceback" not in result.stderr and "nested too deeply" in result.stderr
+
+
+def test_ledger_verify_refuses_a_private_key(tmp_path):
+    key = signing.generate()
+    evidence = tmp_path / "evidence.json"
+    evidence.write_text("{}")
+    Ledger(tmp_path / "ledger", key).append("check", {"env": "lab"}, evidence, actor="ci", summary="one")
+    private = tmp_path / "ledger.key"
+    private.write_text(key.to_pem())
+    line = one_clean_line(govcloud("ledger", "verify", "--ledger", tmp_path / "ledger", "--key", private))
+    assert "expects a public key" in line
