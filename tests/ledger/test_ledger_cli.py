@@ -104,9 +104,9 @@ def test_bad_input_exits_2_without_traceback(
         "prove missing dir": (("ledger", "prove", "0", "--ledger", tmp_path / "missing"), "no such ledger directory"),
         "head not a ledger": (("ledger", "head", "--ledger", not_a_ledger), "not a ledger"),
         "garbage ledger.json": (("ledger", "verify", "--ledger", broken), "not a ledger description"),
-        "garbage proof": (("ledger", "check-proof", garbage, "--key", public), "proof is not JSON"),
-        "a PEM file as proof": (("ledger", "check-proof", public, "--key", public), "proof is not JSON"),
-        "garbage saved head": (("ledger", "verify", "--ledger", ledger, "--since", garbage), "tree head is not JSON"),
+        "garbage proof": (("ledger", "check-proof", garbage, "--key", public), "proof: not JSON"),
+        "a PEM file as proof": (("ledger", "check-proof", public, "--key", public), "proof: not JSON"),
+        "garbage saved head": (("ledger", "verify", "--ledger", ledger, "--since", garbage), "tree head: not JSON"),
         "wrong private key": (
             ("ledger", "append", "--ledger", ledger, "--key", other_private, "--kind", "review", "--env", "lab",
              "--evidence", evidence, "--summary", "x"),
