@@ -61,3 +61,5 @@ DATASETS_CONSUMED_KEY = "GOVCLOUD_DATASETS_CONSUMED"
 PSA_ENFORCE = "pod-security.kubernetes.io/enforce"
 PSA_AUDIT = "pod-security.kubernetes.io/audit"
 PSA_WARN = "pod-security.kubernetes.io/warn"
+# Pins the checks of an older Kubernetes release; tenant namespaces may not set it (guardrails).
+PSA_ENFORCE_VERSION = "pod-security.kubernetes.io/enforce-version"

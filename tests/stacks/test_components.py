@@ -216,9 +216,13 @@ def test_guardrails_are_installed_with_their_cel_and_bound_to_tenant_namespaces(
             spec = policies_[rail.name]["spec"]
             assert [v["expression"] for v in spec["validations"]] == [v.expression for v in rail.validations]
             assert spec["failurePolicy"] == "Fail"
+            assert [c["expression"] for c in spec.get("matchConditions", [])] == [e for _, e in rail.match_conditions]
             binding = bindings[rail.name]["spec"]
             assert binding["validationActions"] == ["Deny"]
-            assert binding["matchResources"]["namespaceSelector"]["matchExpressions"] == [{"key": labels.TENANT, "operator": "Exists"}]
+            if rail.tenant_namespaces_only:
+                assert binding["matchResources"]["namespaceSelector"]["matchExpressions"] == [{"key": labels.TENANT, "operator": "Exists"}]
+            else:  # the Namespace rail sees every namespace and selects tenant ones (old or new labels) by its match condition
+                assert "matchResources" not in binding and labels.TENANT in spec["matchConditions"][0]["expression"]
     registry = lab.objects("lab.cluster-intranet-1", "ValidatingAdmissionPolicy")
     assert any("registry.intranet.hunan.gov.cn/" in json.dumps(r.inputs) for r in registry)
 

@@ -116,7 +116,7 @@ def test_foundation_stack_registers_its_baseline(lab):
     provider = next(r for r in monitor.registered if r["type"] == "pulumi:providers:kubernetes")
     assert provider["inputs"]["context"] == "lab-egov-1"
     assert registered["govcloud:platform:ClusterFoundation"] == ["egov-1"]
-    assert len(registered["kubernetes:admissionregistration.k8s.io/v1:ValidatingAdmissionPolicy"]) == 8  # guardrails.for_cluster(egov-1): seven rails plus the zone-flows rail
+    assert len(registered["kubernetes:admissionregistration.k8s.io/v1:ValidatingAdmissionPolicy"]) == 10  # guardrails.for_cluster(egov-1): nine rails plus the zone-flows rail
     assert registered["kubernetes:gateway.networking.k8s.io/v1:Gateway"] == ["govcloud-gateway/zone-ingress"]
     assert len(registered["kubernetes:rbac.authorization.k8s.io/v1:ClusterRole"]) == 4
     # the same program, the same registrations as the offline render

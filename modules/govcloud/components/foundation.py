@@ -77,33 +77,36 @@ def _psa(level: str) -> dict[str, str]:
 
 
 def guardrail_manifests(rail: guardrails.Guardrail, api_version: str, common: dict[str, str]) -> tuple[dict, dict]:
-    policy = {
+    policy: dict[str, Any] = {
         "apiVersion": api_version,
         "kind": "ValidatingAdmissionPolicy",
         "metadata": meta(rail.name, labels_=common, annotations={labels.DESCRIPTION: rail.description}),
         "spec": {
             "failurePolicy": "Fail",
             "matchConstraints": {
+                # Equivalent (the default, spelled out): a request through another version of
+                # the same resource is converted and checked too.
+                "matchPolicy": "Equivalent",
                 "resourceRules": [
                     {"apiGroups": [group], "apiVersions": ["v1"], "operations": list(guardrails.WRITE_OPERATIONS), "resources": list(resources)}
                     for group, resources in rail.rules
-                ]
+                ],
             },
             "validations": [{"expression": v.expression, "message": v.message} for v in rail.validations],
         },
     }
+    if rail.match_conditions:
+        policy["spec"]["matchConditions"] = [{"name": n, "expression": e} for n, e in rail.match_conditions]
     if rail.variables:
         policy["spec"]["variables"] = [{"name": n, "expression": e} for n, e in rail.variables]
-    binding = {
+    binding: dict[str, Any] = {
         "apiVersion": api_version,
         "kind": "ValidatingAdmissionPolicyBinding",
         "metadata": meta(rail.name, labels_=common),
-        "spec": {
-            "policyName": rail.name,
-            "validationActions": ["Deny"],
-            "matchResources": {"namespaceSelector": {"matchExpressions": [{"key": labels.TENANT, "operator": "Exists"}]}},
-        },
+        "spec": {"policyName": rail.name, "validationActions": ["Deny"]},
     }
+    if rail.tenant_namespaces_only:
+        binding["spec"]["matchResources"] = {"namespaceSelector": {"matchExpressions": [{"key": labels.TENANT, "operator": "Exists"}]}}
     return policy, binding
 
 
