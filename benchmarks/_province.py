@@ -15,7 +15,7 @@ def ensure_province(tenants: int = 4000) -> Path:
     marker = INVENTORIES / NAME / f".generated-{tenants}"
     if not marker.exists():
         govcloud = Path(sys.executable).parent / "govcloud"
-        subprocess.run([str(govcloud), "scale-gen", "--out", str(INVENTORIES), "--name", NAME, "--tenants", str(tenants)],
+        subprocess.run([str(govcloud), "scale-gen", "--inventories", str(INVENTORIES), "--name", NAME, "--tenants", str(tenants)],
                        check=True, cwd=REPO, stdout=subprocess.DEVNULL)
         for old in marker.parent.glob(".generated-*"):
             old.unlink()

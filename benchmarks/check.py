@@ -61,11 +61,11 @@ def main() -> None:
     names = [s.name for s in env.stacks]
     if options.stacks:
         names = names[: options.stacks]
-    states = load_states(BUILD, env, names)
-    digests = file_digests(BUILD, env.name, names)
+    states = load_states(BUILD / "render" / env.name, env, names)
+    digests = file_digests(BUILD / "render" / env.name, names)
     read = time.perf_counter()
     workers = options.workers or default_workers(states)
-    with CheckSession(env, ROOT / "policies", BUILD, workers=workers) as session:
+    with CheckSession(env, ROOT / "policies", BUILD / "render" / env.name, workers=workers) as session:
         configured = time.perf_counter()
         report = session.check(states, dt.date.today(), digests=digests)
     finished = time.perf_counter()

@@ -81,7 +81,7 @@ def main() -> None:
         git(repo, "commit", "-q", "-am", f"{options.tenants} tenant requests changed")
         out = root / "diff.json"
         command = [str(Path(sys.executable).parent / "govcloud"), "--inventories", str(repo / "inventories"), "diff",
-                   "--env", NAME, "--from", "HEAD~1", "--to", "HEAD", "--today", TODAY, "--format", "json", "--out", str(out)]
+                   "--env", NAME, "--from", "HEAD~1", "--to", "HEAD", "--today", TODAY, "--output", "json", "--out", str(out)]
         env = {**os.environ, "GOVCLOUD_CACHE_DIR": str(root / "cache")}  # cold: no parsed document to reuse
         print(f"== diff of {len(requests)} tenants, {options.tenants} requests changed: "
               + ", ".join(f"{n} {what}" for what, n in sorted(done.items())), flush=True)

@@ -141,14 +141,19 @@ def _certificate_summary(document: object) -> dict | None:
             "expires_at": document.get("expires_at"), "key_id": (document.get("signature") or {}).get("key_id")}
 
 
-def plan(env: Environment, only: str | None) -> tuple[list[Stack], list[Stack]]:
-    """(foundation stacks, tenant stacks) to deploy: one named stack, or all of them."""
+def plan(env: Environment, only: list[str] | str | None) -> tuple[list[Stack], list[Stack]]:
+    """(foundation stacks, tenant stacks) to deploy: the named stacks, or all of them."""
     if only is not None:
-        try:
-            stack = env.stack(only)
-        except KeyError:
-            raise DeployError(f"stack {only} is not implied by environment {env.name}; `govcloud stacks list` lists them") from None
-        return ([stack], []) if stack.kind == "foundation" else ([], [stack])
+        chosen = []
+        for name in [only] if isinstance(only, str) else only:
+            full = name if name.startswith(f"{env.name}.") else f"{env.name}.{name}"
+            try:
+                chosen.append(env.stack(full))
+            except KeyError:
+                raise DeployError(f"stack {name} is not implied by environment {env.name}; `govcloud stacks list` lists them") from None
+        order = {s.name: i for i, s in enumerate(env.stacks)}
+        chosen = sorted(set(chosen), key=lambda s: order[s.name])
+        return [s for s in chosen if s.kind == "foundation"], [s for s in chosen if s.kind == "tenant"]
     return [s for s in env.stacks if s.kind == "foundation"], [s for s in env.stacks if s.kind == "tenant"]
 
 

@@ -29,6 +29,7 @@ from .model import Environment, InputError, Waiver
 from .model.loader import PLATFORM_FILE, TENANTS_DIR
 from .policy.catalog import PACK_NAME
 from .state import StackState
+from .text import plural
 
 FORMAT = "govcloud.review-certificate/v1"
 SIGNED_PREFIX = FORMAT.encode() + b"\n"
@@ -124,7 +125,7 @@ def issue(env: Environment, state: StackState, report: CheckReport, reviewer: st
         raise ReviewError(f"{reviewer} is not a member of the security team ({', '.join(sorted(team))})")
     [stack_report] = [s for s in report.stacks if s.stack == state.stack]
     if stack_report.blocking:
-        raise ReviewError(f"{state.stack} fails {stack_report.blocking} mandatory rule(s) unwaived; it cannot be certified")
+        raise ReviewError(f"{state.stack} fails {plural(stack_report.blocking, 'mandatory rule')} unwaived; it cannot be certified")
     enforcement = {rule["id"]: rule["enforcement"] for rule in report.rules}
     issued = now.astimezone(dt.timezone.utc).replace(microsecond=0)
     expires = issued + dt.timedelta(days=env.platform.policy.certificate_validity_days)
@@ -181,6 +182,22 @@ def load_trust_store(directory: Path) -> dict[str, TrustedKey]:
         key = signing.load_public_key(path)
         trusted[key.key_id] = TrustedKey(owner, key)
     return trusted
+
+
+def trust_problem(directory: Path, reviewer: str, public: signing.PublicKey) -> str | None:
+    """Why a certificate signed now by ``reviewer`` with ``public`` would fail verification
+    against the trust store in ``directory``; None when it would pass that check."""
+    try:
+        trust = load_trust_store(directory)
+    except signing.KeyProblem as problem:
+        return str(problem)
+    trusted = trust.get(public.key_id)
+    if trusted is None:
+        return (f"key {public.key_id} is not in the trust store {directory}: add the public key as "
+                f"{directory / (reviewer + '.pub.pem')} (`govcloud keys show KEY`), or `review verify` and the deploy gate refuse the certificate")
+    if trusted.owner != reviewer:
+        return f"key {public.key_id} is {trusted.owner}'s in the trust store {directory}, not {reviewer}'s: the certificate would be refused"
+    return None
 
 
 # --- verification -----------------------------------------------------------------------------

@@ -24,7 +24,7 @@ def builds(tmp_path_factory):
     in hrss the deployer bound to another role and the audit role bound to the system administrator."""
     root = tmp_path_factory.mktemp("dirs")
     before, after = root / "before", root / "after"
-    done = govcloud("render", "--env", "lab", "--out", before / "render" / "lab")
+    done = govcloud("render", "--env", "lab", "--render-dir", before / "render" / "lab")
     assert done.returncode == 0, done.stderr
     shutil.copytree(before, after)
 
@@ -69,7 +69,7 @@ def builds(tmp_path_factory):
 
 def test_render_directories_are_compared(builds) -> None:
     before, after = builds
-    done = govcloud("diff", "--from-dir", before / "render" / "lab", "--to-dir", after / "render" / "lab", "--format", "json")
+    done = govcloud("diff", "--from-dir", before / "render" / "lab", "--to-dir", after / "render" / "lab", "--output", "json")
     assert done.returncode == 0, done.stderr
     report = json.loads(done.stdout)
     assert report["source"]["mode"] == "directories" and report["env"] == "lab"
@@ -91,7 +91,7 @@ def test_render_directories_are_compared(builds) -> None:
 def test_clear_text_secrets_never_reach_the_report(builds, format) -> None:
     before, after = builds
     assert PASSWORDS[1] in (after / "render" / "lab" / STACK / "state.json").read_text()
-    done = govcloud("diff", "--from-dir", before / "render" / "lab", "--to-dir", after / "render" / "lab", "--format", format)
+    done = govcloud("diff", "--from-dir", before / "render" / "lab", "--to-dir", after / "render" / "lab", "--output", format)
     assert done.returncode == 0, done.stderr
     for password in PASSWORDS:
         assert password not in done.stdout
@@ -102,11 +102,11 @@ def test_check_results_of_both_sides_give_the_verdict_changes(builds) -> None:
     checks = []
     for side in (before, after):
         out = side / "check.json"
-        done = govcloud("check", "--env", "lab", "--build", side, "--format", "json", "--out", out, "--today", "2026-11-25")
+        done = govcloud("check", "--env", "lab", "--render-dir", side / "render" / "lab", "--output", "json", "--out", out, "--today", "2026-11-25")
         assert done.returncode in (0, 1), done.stderr
         checks.append(out)
     done = govcloud("diff", "--from-dir", before / "render" / "lab", "--to-dir", after / "render" / "lab",
-                    "--from-check", checks[0], "--to-check", checks[1], "--format", "json")
+                    "--from-check", checks[0], "--to-check", checks[1], "--output", "json")
     assert done.returncode == 0, done.stderr
     policy = json.loads(done.stdout)["policy"]
     new = {(f["stack"], f["rule"]) for f in policy["new_findings"]}
@@ -120,7 +120,7 @@ def test_a_removed_stack_and_bad_directories(builds, tmp_path) -> None:
     fewer = tmp_path / "fewer"
     shutil.copytree(before / "render" / "lab", fewer)
     shutil.rmtree(fewer / "lab.t-430600-tourism")
-    report = json.loads(govcloud("diff", "--from-dir", before / "render" / "lab", "--to-dir", fewer, "--format", "json").stdout)
+    report = json.loads(govcloud("diff", "--from-dir", before / "render" / "lab", "--to-dir", fewer, "--output", "json").stdout)
     [tourism] = [s for s in report["stacks"] if s["stack"] == "lab.t-430600-tourism"]
     assert tourism["status"] == "removed" and {r["op"] for r in tourism["resources"]} == {"delete"}
     done = govcloud("diff", "--from-dir", tmp_path / "nowhere", "--to-dir", fewer)

@@ -30,7 +30,7 @@ def everything(repo, commit: str, scratch: Path, today: dt.date) -> tuple[dict[s
     results = pipeline.render(env, inventories, scratch / "render", jobs=1)
     assert all(r.ok for r in results), [r.errors for r in results]
     states = {s.name: StackState.load(scratch / "render" / s.name / "state.json") for s in env.stacks}
-    with CheckSession(env, PACK, scratch) as session:
+    with CheckSession(env, PACK, scratch / "render") as session:
         return states, session.check(list(states.values()), today).as_dict()
 
 

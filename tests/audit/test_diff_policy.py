@@ -21,7 +21,7 @@ def repo(tmp_path_factory) -> LabRepo:
 
 @pytest.fixture(scope="module")
 def report(repo: LabRepo) -> dict:
-    done = repo.diff("--from", repo.before, "--to", repo.after, "--today", TODAY, "--format", "json")
+    done = repo.diff("--from", repo.before, "--to", repo.after, "--today", TODAY, "--output", "json")
     assert done.returncode == 0, done.stderr
     return json.loads(done.stdout)
 
@@ -66,16 +66,16 @@ def test_waivers_added_removed_and_expiring(report: dict) -> None:
 
 def test_markdown_and_html_show_the_verdicts(repo: LabRepo) -> None:
     markdown = repo.diff("--from", repo.before, "--to", repo.after, "--today", TODAY).stdout
-    assert "1 new finding(s)" not in markdown  # two: hrss (blocking) and finance (waived)
-    assert "2 new finding(s) (1 blocking), 1 fixed" in markdown
+    assert "1 new finding" not in markdown  # two: hrss (blocking) and finance (waived)
+    assert "2 new findings (1 blocking), 1 fixed" in markdown
     assert "**failed, blocking**" in markdown and "waived by W-2026-101 until 2026-12-10" in markdown
     assert "⚠ W-2026-101 (GOV-MGT-005, tenant t-430000-finance) expires 2026-12-10 (15 days from 2026-11-25)" in markdown
-    html = repo.diff("--from", repo.before, "--to", repo.after, "--today", TODAY, "--format", "html").stdout
+    html = repo.diff("--from", repo.before, "--to", repo.after, "--today", TODAY, "--output", "html").stdout
     assert 'id="new_findings"' in html and 'id="fixed_findings"' in html and "W-2026-100" in html
 
 
 def test_same_revisions_have_no_verdict_changes(repo: LabRepo) -> None:
-    done = repo.diff("--from", repo.after, "--to", repo.after, "--today", TODAY, "--format", "json")
+    done = repo.diff("--from", repo.after, "--to", repo.after, "--today", TODAY, "--output", "json")
     report = json.loads(done.stdout)
     assert report["summary"]["no_changes"] is True
     assert report["policy"]["new_findings"] == report["policy"]["fixed_findings"] == report["policy"]["status_changes"] == []

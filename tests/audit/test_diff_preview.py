@@ -17,7 +17,7 @@ PLAINTEXT = ("Zq8vN3pLx2Tw9sKd4HfR7mYc",)
 
 @pytest.fixture(scope="module")
 def report() -> dict:
-    done = govcloud("diff", "--from-preview", HEALTH, "--from-preview", TRANSPORT, "--format", "json")
+    done = govcloud("diff", "--from-preview", HEALTH, "--from-preview", TRANSPORT, "--output", "json")
     assert done.returncode == 0, done.stderr
     return json.loads(done.stdout)
 
@@ -74,7 +74,7 @@ def test_new_stack_context_and_flows_come_from_the_objects(report: dict) -> None
 @pytest.mark.parametrize("format", ["md", "html", "json"])
 def test_secrets_in_a_preview_never_reach_a_report(format: str) -> None:
     assert PLAINTEXT[0] in HEALTH.read_text()  # the fixture does carry one (a wrapped secret value)
-    done = govcloud("diff", "--from-preview", HEALTH, "--format", format)
+    done = govcloud("diff", "--from-preview", HEALTH, "--output", format)
     assert done.returncode == 0, done.stderr
     for secret in PLAINTEXT:
         assert secret not in done.stdout

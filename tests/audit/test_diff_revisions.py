@@ -33,7 +33,7 @@ def repo(tmp_path_factory) -> LabRepo:
 
 @pytest.fixture(scope="module")
 def report(repo: LabRepo) -> dict:
-    done = repo.diff("--from", repo.base, "--to", repo.change, "--format", "json", "--no-policy")
+    done = repo.diff("--from", repo.base, "--to", repo.change, "--output", "json", "--no-policy")
     assert done.returncode == 0, done.stderr
     return json.loads(done.stdout)
 
@@ -101,14 +101,14 @@ def test_source_says_both_sides_render_with_the_current_code(report: dict, repo:
 
 
 def test_a_pair_without_changes_reports_none(repo: LabRepo) -> None:
-    done = repo.diff("--from", repo.change, "--to", repo.comment, "--format", "json", "--no-policy")
+    done = repo.diff("--from", repo.change, "--to", repo.comment, "--output", "json", "--no-policy")
     assert done.returncode == 0, done.stderr
     report = json.loads(done.stdout)
     assert report["stacks"] == [] and report["summary"]["no_changes"] is True
     assert report["source"]["plan"]["changed_stacks"] >= 1  # the edited file was rendered, and found equal
     markdown = repo.diff("--from", repo.change, "--to", repo.comment, "--no-policy").stdout
     assert "**No changes**" in markdown and "Deletions" not in markdown
-    assert "No changes" in repo.diff("--from", repo.comment, "--to", repo.comment, "--format", "html", "--no-policy").stdout
+    assert "No changes" in repo.diff("--from", repo.comment, "--to", repo.comment, "--output", "html", "--no-policy").stdout
 
 
 def test_the_work_tree_is_compared_and_left_alone(repo: LabRepo) -> None:
@@ -117,7 +117,7 @@ def test_the_work_tree_is_compared_and_left_alone(repo: LabRepo) -> None:
     try:
         path.write_text(original.replace("memory: 32Gi", "memory: 48Gi"), encoding="utf-8")
         status, head = git(repo.root, "status", "--porcelain"), git(repo.root, "rev-parse", "HEAD")
-        done = repo.diff("--from", "HEAD", "--format", "json", "--no-policy")
+        done = repo.diff("--from", "HEAD", "--output", "json", "--no-policy")
         assert done.returncode == 0, done.stderr
         report = json.loads(done.stdout)
         assert report["source"]["to"] == {"label": "worktree", "path": str(repo.inventories)}
@@ -130,14 +130,14 @@ def test_the_work_tree_is_compared_and_left_alone(repo: LabRepo) -> None:
 
 
 def test_json_evidence_is_stable(repo: LabRepo, report: dict) -> None:
-    again = repo.diff("--from", repo.base, "--to", repo.change, "--format", "json", "--no-policy").stdout
+    again = repo.diff("--from", repo.base, "--to", repo.change, "--output", "json", "--no-policy").stdout
     assert json.loads(again) == report
     assert again == json.dumps(report, ensure_ascii=False, indent=2, sort_keys=True) + "\n"
 
 
 def test_html_report_is_self_contained_with_a_zone_diagram(repo: LabRepo, tmp_path) -> None:
     out = tmp_path / "diff.html"
-    done = repo.diff("--from", repo.base, "--to", repo.change, "--format", "html", "--out", out, "--no-policy")
+    done = repo.diff("--from", repo.base, "--to", repo.change, "--output", "html", "--out", out, "--no-policy")
     assert done.returncode == 0, done.stderr
     page = out.read_text(encoding="utf-8")
     assert page.startswith("<!DOCTYPE html>") and "<svg" in page

@@ -51,12 +51,12 @@ def test_diff_records_its_json_evidence(tmp_path, keys) -> None:
     repo = LabRepo(tmp_path / "repo")
     repo.edit("tenants/t-430100-health.yaml", 'cpu: "16"', 'cpu: "20"')
     ledger, out = tmp_path / "ledger", tmp_path / "evidence" / "diff.json"
-    done = repo.diff("--from", "HEAD", "--format", "json", "--out", out, "--no-policy",
+    done = repo.diff("--from", "HEAD", "--output", "json", "--out", out, "--no-policy",
                      "--ledger", ledger, "--ledger-key", keys["ledger"], "--actor", "ci-pipeline", cwd=tmp_path)
     assert done.returncode == 0, done.stderr
     [entry] = entries(ledger)
     assert entry["kind"] == "diff" and entry["actor"] == "ci-pipeline" and entry["subject"] == {"env": "lab"}
-    assert "1 stack(s) change" in entry["summary"] and entry["details"]["from_commit"]
+    assert "1 stack changes" in entry["summary"] and entry["details"]["from_commit"]
     assert entry["evidence"]["sha256"] == sha256(out)
     verified(ledger, keys, tmp_path)
     # without the key nothing is rendered: the command stops at once
@@ -74,16 +74,16 @@ def workspace(tmp_path_factory, keys) -> Path:
     for old in trust.glob("*.pem"):
         old.unlink()
     shutil.copy(keys["reviewer.pub"], trust / "sec-liwei.pub.pem")
-    done = govcloud("--inventories", root / "inventories", "render", "--env", "lab", "--out", root / "build" / "render" / "lab", cwd=root)
+    done = govcloud("--inventories", root / "inventories", "render", "--env", "lab", "--render-dir", root / "build" / "render" / "lab", cwd=root)
     assert done.returncode == 0, done.stderr
     return root
 
 
 def test_check_and_review_record_report_and_certificate(workspace, keys) -> None:
     ledger = workspace / "ledger-review"
-    common = ("--build", workspace / "build", "--pack", REPO / "policies", "--ledger", ledger, "--ledger-key", keys["ledger"])
+    common = ("--render-dir", workspace / "build" / "render" / "lab", "--pack", REPO / "policies", "--ledger", ledger, "--ledger-key", keys["ledger"])
     out = workspace / "check.json"
-    done = govcloud("--inventories", workspace / "inventories", "check", "--env", "lab", "--format", "json", "--out", out,
+    done = govcloud("--inventories", workspace / "inventories", "check", "--env", "lab", "--output", "json", "--out", out,
                     "--today", "2026-11-25", *common, cwd=workspace)
     assert done.returncode == 0, done.stderr
     done = govcloud("--inventories", workspace / "inventories", "check", "--env", "lab", *common, cwd=workspace)

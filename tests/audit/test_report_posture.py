@@ -39,8 +39,8 @@ def workspace(tmp_path_factory) -> Path:
         done = govcloud("--inventories", root / "inventories", *args, cwd=root)
         assert done.returncode == 0, done.stdout + done.stderr
 
-    run("render", "--env", "lab", "--out", root / "build" / "render" / "lab")
-    common = ("--build", root / "build", "--pack", REPO / "policies", "--reviews", root / "build" / "reviews", "--reviewer", "sec-liwei",
+    run("render", "--env", "lab", "--render-dir", root / "build" / "render" / "lab")
+    common = ("--render-dir", root / "build" / "render" / "lab", "--pack", REPO / "policies", "--reviews", root / "build" / "reviews", "--reviewer", "sec-liwei",
               "--key", keys / "sec-liwei.key")
     run("review", "--env", "lab", "--stack", "t-430100-health", "--now", "2026-11-10T09:00:00Z", *common)  # expires 2026-12-10
     run("review", "--env", "lab", "--stack", "t-430600-edu", "--now", "2026-11-24T09:00:00Z", *common)
@@ -49,11 +49,11 @@ def workspace(tmp_path_factory) -> Path:
     edu = root / "build" / "reviews" / "lab" / "lab.t-430600-edu.cert.json"
     edu.write_text(edu.read_text(encoding="utf-8").replace('"sec-liwei"', '"sec-wangfang"', 1), encoding="utf-8")
     for request in sorted((root / "inventories" / "lab" / "tenants").glob("*.yaml"))[:3]:
-        run("ledger", "append", "--ledger", root / "ledger", "--key", keys / "ledger.key", "--kind", "tenant-request", "--env", "lab",
+        run("ledger", "append", "--ledger", root / "ledger", "--ledger-key", keys / "ledger.key", "--kind", "tenant-request", "--env", "lab",
             "--tenant", request.stem, "--evidence", request, "--summary", f"tenant request {request.stem}", "--actor", "test")
     shutil.copy(FIXTURES / "baseline-verify-lab.json", root / "baseline.json")
-    run("report", "--env", "lab", "--out", root / "report", "--today", TODAY, "--baseline", root / "baseline.json",
-        "--ledger", root / "ledger", "--reviews", root / "build" / "reviews", "--build", root / "build", "--pack", REPO / "policies")
+    run("report", "--env", "lab", "--report-dir", root / "report", "--today", TODAY, "--baseline", root / "baseline.json",
+        "--ledger", root / "ledger", "--reviews", root / "build" / "reviews", "--render-dir", root / "build" / "render" / "lab", "--pack", REPO / "policies")
     return root
 
 
@@ -140,10 +140,10 @@ def test_page_is_self_contained(workspace) -> None:
 def test_bad_inputs_are_exit_2(workspace, tmp_path) -> None:
     junk = tmp_path / "check.json"
     junk.write_text('{"format": "something else"}', encoding="utf-8")
-    for args, message in ((("--check", junk), "not a govcloud.check/v1 document"),
+    for args, message in ((("--check-report", junk), "not a govcloud.check/v1 document"),
                           (("--baseline", tmp_path / "missing.json"), "cannot read the baseline verification"),
-                          (("--build", tmp_path / "empty-build"), "run `govcloud render --env lab` first")):
-        done = govcloud("--inventories", workspace / "inventories", "report", "--env", "lab", "--out", tmp_path / "out",
+                          (("--render-dir", tmp_path / "empty-build"), "run `govcloud render --env lab` first")):
+        done = govcloud("--inventories", workspace / "inventories", "report", "--env", "lab", "--report-dir", tmp_path / "out",
                         "--pack", REPO / "policies", *args, cwd=workspace)
         assert done.returncode == 2 and message in done.stderr, (args, done.stderr)
         assert "Traceback" not in done.stderr

@@ -18,7 +18,7 @@ def keys(tmp_path: Path, key: signing.PrivateKey) -> tuple[Path, Path]:
 
 def append(ledger: Path, key: Path, evidence: Path, summary: str, *extra: str):
     return govcloud(
-        "ledger", "append", "--ledger", ledger, "--key", key, "--kind", "review", "--env", "lab",
+        "ledger", "append", "--ledger", ledger, "--ledger-key", key, "--kind", "review", "--env", "lab",
         "--tenant", "t-430100-health", "--evidence", evidence, "--summary", summary, "--actor", "zhang-wei", *extra,
     )
 
@@ -108,7 +108,7 @@ def test_bad_input_exits_2_without_traceback(
         "a PEM file as proof": (("ledger", "check-proof", public, "--key", public), "proof: not JSON"),
         "garbage saved head": (("ledger", "verify", "--ledger", ledger, "--since", garbage), "tree head: not JSON"),
         "wrong private key": (
-            ("ledger", "append", "--ledger", ledger, "--key", other_private, "--kind", "review", "--env", "lab",
+            ("ledger", "append", "--ledger", ledger, "--ledger-key", other_private, "--kind", "review", "--env", "lab",
              "--evidence", evidence, "--summary", "x"),
             "wrong key",
         ),
@@ -116,17 +116,17 @@ def test_bad_input_exits_2_without_traceback(
         "missing key file": (("ledger", "verify", "--ledger", ledger, "--key", tmp_path / "nope.pem"), "cannot read key file"),
         "garbage key file": (("ledger", "verify", "--ledger", ledger, "--key", garbage), "expected a PEM block"),
         "missing evidence": (
-            ("ledger", "append", "--ledger", ledger, "--key", private, "--kind", "review", "--env", "lab",
+            ("ledger", "append", "--ledger", ledger, "--ledger-key", private, "--kind", "review", "--env", "lab",
              "--evidence", tmp_path / "nope.json", "--summary", "x"),
             "evidence file not found",
         ),
         "unknown kind": (
-            ("ledger", "append", "--ledger", ledger, "--key", private, "--kind", "approval", "--env", "lab",
+            ("ledger", "append", "--ledger", ledger, "--ledger-key", private, "--kind", "approval", "--env", "lab",
              "--evidence", evidence, "--summary", "x"),
             "kind: 'approval' is not one of",
         ),
         "bad detail": (
-            ("ledger", "append", "--ledger", ledger, "--key", private, "--kind", "review", "--env", "lab",
+            ("ledger", "append", "--ledger", ledger, "--ledger-key", private, "--kind", "review", "--env", "lab",
              "--evidence", evidence, "--summary", "x", "--detail", "novalue"),
             "expected NAME=VALUE",
         ),

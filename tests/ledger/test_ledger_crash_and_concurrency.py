@@ -53,7 +53,7 @@ def test_partial_last_line_is_ignored_then_cut_by_the_next_append(tmp_path: Path
     assert len(list(Ledger(directory).entries())) == 5
     with Ledger(directory, key) as ledger:
         assert ledger.append("diff", {"env": "lab"}, evidence, "li-ming", "after the crash").index == 5
-        assert ledger.discarded == "discarded what an interrupted append left after entry 4: 0 uncommitted line(s), 43 bytes of an incomplete line"
+        assert ledger.discarded == "discarded what an interrupted append left after entry 4: 0 uncommitted lines, 43 bytes of an incomplete line"
     assert not (directory / "log.jsonl").read_bytes().count(b'"by{')
     assert all(line.endswith(b"\n") for line in log_lines(directory))
     assert assert_sound(directory, key) == 6
@@ -70,7 +70,7 @@ def test_uncommitted_lines_of_a_batch_are_ignored_then_cut(tmp_path: Path, key: 
     report = verify_ledger(directory, trusted(key))
     assert report.ok and report.size == 4 and any("never committed" in n for n in report.notes)
     ledger = fill(directory, key, evidence, 1, start=40)
-    assert ledger.discarded is not None and "1 uncommitted line(s), 0 bytes" in ledger.discarded
+    assert ledger.discarded is not None and "1 uncommitted line, 0 bytes" in ledger.discarded
     entries = list(Ledger(directory).entries())
     assert [e["summary"] for e in entries][-1] == "evidence number 40" and len(entries) == 5
     assert assert_sound(directory, key) == 5

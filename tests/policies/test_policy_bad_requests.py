@@ -34,7 +34,7 @@ def test_bad_request_fails_with_the_expected_rules(case, tmp_path):
     out = tmp_path / "build" / "render" / "lab"
     results = pipeline.render(env, tmp_path / "inventories", out)  # the real stacks/ program, offline
     assert all(r.ok for r in results), [e for r in results for e in r.errors]
-    report = run_check(env, load_states(tmp_path / "build", env, [s.name for s in env.stacks]), PACK, TODAY)
+    report = run_check(env, load_states(tmp_path / "build" / "render" / env.name, env, [s.name for s in env.stacks]), PACK, TODAY)
 
     failed = {(r.stack, r.rule) for r in report.results if r.status == "failed"}
     assert failed == {(expected["stack"], rule) for rule in expected["rules"]} | LAB_ADVISORIES, expected["why"]

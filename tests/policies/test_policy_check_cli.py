@@ -30,7 +30,7 @@ def build(tmp_path):
 
 
 def check(capsys, build, *extra):
-    return run(capsys, "--inventories", str(INVENTORIES), "check", "--env", "lab", "--build", str(build), "--pack", str(PACK), "--today", "2026-11-25", *extra)
+    return run(capsys, "--inventories", str(INVENTORIES), "check", "--env", "lab", "--render-dir", str(build / "render" / "lab"), "--pack", str(PACK), "--today", "2026-11-25", *extra)
 
 
 def test_the_lab_passes(capsys, build):
@@ -45,7 +45,7 @@ def test_json_to_a_file_and_exit_1_on_a_mandatory_failure(capsys, build, tmp_pat
     state = edit(StackState.load(path), "Namespace", "t-430100-health-app", lambda i: i["metadata"]["labels"].update({labels.PSA_ENFORCE: "baseline"}))
     state.save(path.parent)
     out_file = tmp_path / "out" / "check.json"
-    code, out, err = check(capsys, build, "--stack", "t-430100-health", "--format", "json", "--out", str(out_file))
+    code, out, err = check(capsys, build, "--stack", "t-430100-health", "--output", "json", "--out", str(out_file))
     assert code == 1 and out == "" and "verdict fail" in err
     data = json.loads(out_file.read_text(encoding="utf-8"))
     assert [s["stack"] for s in data["stacks"]] == ["lab.t-430100-health"]
@@ -55,14 +55,14 @@ def test_json_to_a_file_and_exit_1_on_a_mandatory_failure(capsys, build, tmp_pat
 
 @pytest.mark.parametrize("fmt,marker", [("sarif", '"version": "2.1.0"'), ("junit", "<testsuites"), ("json", '"format": "govcloud.check/v1"')])
 def test_machine_formats_on_stdout(capsys, build, fmt, marker):
-    code, out, _ = check(capsys, build, "--stack", "lab.t-430600-edu", "--format", fmt)
+    code, out, _ = check(capsys, build, "--stack", "lab.t-430600-edu", "--output", fmt)
     assert code == 0 and marker in out
 
 
 @pytest.mark.parametrize("extra,message", [
     (("--stack", "t-430100-nobody"), "t-430100-nobody is not a stack of environment lab"),
     (("--today", "25/11/2026"), "--today takes a date as YYYY-MM-DD"),
-    (("--format", "pdf"), "pdf"),
+    (("--output", "pdf"), "pdf"),
 ])
 def test_bad_arguments_exit_2(capsys, build, extra, message):
     code, out, err = check(capsys, build, *extra)
@@ -86,7 +86,7 @@ def test_broken_pack_exits_2(capsys, build, tmp_path):
     pack.mkdir()
     (pack / "PulumiPolicy.yaml").write_text("runtime: python\n", encoding="utf-8")
     (pack / "__main__.py").write_text("import sys\nsys.exit(3)\n", encoding="utf-8")
-    code, _, err = run(capsys, "--inventories", str(INVENTORIES), "check", "--env", "lab", "--build", str(build), "--pack", str(pack))
+    code, _, err = run(capsys, "--inventories", str(INVENTORIES), "check", "--env", "lab", "--render-dir", str(build / "render" / "lab"), "--pack", str(pack))
     assert code == 2 and "exited before printing its port" in err
 
 
@@ -124,6 +124,6 @@ def test_readme_table_can_be_regenerated(capsys, tmp_path):
 def test_reported_digest_is_the_state_digest(capsys, build):
     from govcloud.state import StackState
 
-    code, out, _ = check(capsys, build, "--stack", "lab.t-430600-edu", "--format", "json")
+    code, out, _ = check(capsys, build, "--stack", "lab.t-430600-edu", "--output", "json")
     [stack] = json.loads(out)["stacks"]
     assert stack["digest"] == StackState.load(build / "render" / "lab" / "lab.t-430600-edu" / "state.json").digest()

@@ -14,7 +14,7 @@ def rendered(lab, tmp_path_factory):
     build = tmp_path_factory.mktemp("lab-render")
     results = pipeline.render(lab, INVENTORIES, build / "render" / "lab")
     assert results and all(r.ok for r in results), [e for r in results for e in r.errors]
-    return load_states(build, lab, [s.name for s in lab.stacks])
+    return load_states(build / "render" / "lab", lab, [s.name for s in lab.stacks])
 
 
 def test_the_rendered_lab_passes(lab_session, rendered):

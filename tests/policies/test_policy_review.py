@@ -62,7 +62,7 @@ class Workspace:
         from govcloud.state import StackState
 
         state = StackState.load(self.state_file(stack))
-        with CheckSession(env, PACK, self.build) as session:
+        with CheckSession(env, PACK, self.build / "render" / "lab") as session:
             report = session.check([state], now.date())
         document = review.issue(env, state, report, reviewer, key or self.keys[reviewer], now)
         review.write(document, self.cert_file(stack))
@@ -289,9 +289,9 @@ def test_review_and_verify_commands(ws, capsys, monkeypatch):
     monkeypatch.setenv("REVIEW_KEY", ws.keys["sec-liwei"].to_pem())  # keys come from files or the environment
     common = ("--inventories", ws.inventories)
     code, out = run(capsys, *common, "review", "--env", "lab", "--stack", "t-430100-health", "--reviewer", "sec-liwei",
-                    "--key", "env:REVIEW_KEY", "--build", ws.build, "--reviews", ws.reviews, "--pack", PACK, "--now", "2026-11-25T09:30:00Z")
+                    "--key", "env:REVIEW_KEY", "--render-dir", ws.build / "render" / "lab", "--reviews", ws.reviews, "--pack", PACK, "--now", "2026-11-25T09:30:00Z")
     assert code == 0 and "certified lab.t-430100-health" in out
-    verify = (*common, "review", "verify", ws.cert_file(), "--trust-store", ws.trust, "--build", ws.build, "--pack", PACK)
+    verify = (*common, "review", "verify", ws.cert_file(), "--trust-store", ws.trust, "--render-dir", ws.build / "render" / "lab", "--pack", PACK)
     code, out = run(capsys, *verify, "--now", "2026-11-26T00:00:00Z")
     assert code == 0 and "valid for lab.t-430100-health" in out
     code, out = run(capsys, *verify, "--now", "2027-01-01T00:00:00Z")
@@ -301,7 +301,7 @@ def test_review_and_verify_commands(ws, capsys, monkeypatch):
 
 
 def test_review_command_bad_input_exits_2(ws, capsys):
-    common = ("--inventories", ws.inventories, "review", "--env", "lab", "--stack", "t-430100-health", "--build", ws.build, "--pack", PACK)
+    common = ("--inventories", ws.inventories, "review", "--env", "lab", "--stack", "t-430100-health", "--render-dir", ws.build / "render" / "lab", "--pack", PACK)
     code, out = run(capsys, *common, "--reviewer", "sec-liwei", "--key", ws.root / "missing.key")
     assert code == 2 and "cannot read key file" in out
     code, out = run(capsys, *common, "--key", ws.root / "missing.key")
@@ -311,3 +311,21 @@ def test_review_command_bad_input_exits_2(ws, capsys):
 def test_verify_of_an_unreadable_certificate_exits_2(ws, capsys):
     code, out = run(capsys, "review", "verify", ws.root / "nothing.cert.json")
     assert code == 2 and "no such file" in out
+
+
+def test_review_warns_when_the_signing_key_is_not_in_the_trust_store(ws, capsys, monkeypatch):
+    """The certificate would be refused by `review verify` and the gate: say so when it is signed."""
+    outsider = signing.generate(signing.ED25519)
+    monkeypatch.setenv("OUTSIDER_KEY", outsider.to_pem())
+    monkeypatch.setenv("REVIEW_KEY", ws.keys["sec-liwei"].to_pem())
+    common = ("--inventories", ws.inventories, "review", "--env", "lab", "-s", "t-430100-health", "--reviewer", "sec-liwei",
+              "--render-dir", ws.build / "render" / "lab", "--reviews", ws.reviews, "--pack", PACK, "--trust-store", ws.trust,
+              "--now", "2026-11-25T09:30:00Z")
+    code, out = run(capsys, *common, "--key", "env:OUTSIDER_KEY")
+    assert code == 0 and "certified lab.t-430100-health" in out
+    assert f"warning: key {outsider.public_key.key_id} is not in the trust store {ws.trust}" in " ".join(out.split())
+    code, out = run(capsys, *common, "--key", "env:REVIEW_KEY")
+    assert code == 0 and "warning" not in out
+    # Someone else's trusted key: the certificate would name the wrong reviewer.
+    code, out = run(capsys, *common[:-2], "--reviewer", "sec-wangfang", "--now", "2026-11-25T09:30:00Z", "--key", "env:REVIEW_KEY")
+    assert "is sec-liwei's in the trust store" in " ".join(out.split())

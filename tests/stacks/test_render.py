@@ -145,13 +145,13 @@ def test_render_command_json_and_unknown_stack(tmp_path):
 
     runner = CliRunner()
     done = runner.invoke(app, ["--inventories", str(LAB_INVENTORIES), "render", "--env", "lab", "--stack", "lab.t-430600-edu",
-                               "--out", str(tmp_path / "out"), "--output", "json"])
+                               "--render-dir", str(tmp_path / "out"), "--output", "json"])
     assert done.exit_code == 0, done.output
     report = json.loads(done.stdout)
     assert report["ok"] and [s["stack"] for s in report["stacks"]] == ["lab.t-430600-edu"]
     assert report["stacks"][0]["digest"] == StackState.load(tmp_path / "out" / "lab.t-430600-edu" / "state.json").digest()
     unknown = runner.invoke(app, ["--inventories", str(LAB_INVENTORIES), "render", "--stack", "lab.t-000000-nobody"])
-    assert unknown.exit_code == 2 and "not implied by environment lab" in unknown.output
+    assert unknown.exit_code == 2 and "is not a stack of environment lab" in unknown.output
 
 
 def test_skipping_source_positions_changes_nothing_rendered(lab, tmp_path, monkeypatch):

@@ -122,15 +122,15 @@ def test_platform_show() -> None:
 def test_schema_export_check(tmp_path: Path) -> None:
     assert run("schema", "export", "--check").returncode == 0
     stale = tmp_path / "schemas"
-    assert run("schema", "export", "--out", str(stale)).returncode == 0
+    assert run("schema", "export", "--schema-dir", str(stale)).returncode == 0
     (stale / "tenant.md").write_text("edited by hand\n")
-    result = run("schema", "export", "--check", "--out", str(stale))
+    result = run("schema", "export", "--check", "--schema-dir", str(stale))
     assert result.returncode == 1 and "tenant.md" in result.stderr
 
 
 def test_scale_gen_produces_a_valid_province(tmp_path: Path) -> None:
     out = tmp_path / "inv"
-    assert run("scale-gen", "--out", str(out), "--cities", "3", "--counties", "5", "--tenants", "60").returncode == 0
+    assert run("scale-gen", "--inventories", str(out), "--cities", "3", "--counties", "5", "--tenants", "60").returncode == 0
     data = json.loads(run("--inventories", str(out), "validate", "--env", "province", "-o", "json").stdout)
     assert data["tenants"] == 60 and data["regions"] == 1 + 3 + 5
 
@@ -163,9 +163,9 @@ def test_an_output_that_cannot_be_written_is_exit_2_before_any_work(tmp_path: Pa
     blocker.write_text("x")
     preview = REPO / "tests" / "audit" / "fixtures" / "preview-health.json"
     cases = [
-        (("report", "--out", str(blocker / "report")), "--out"),
-        (("render", "--out", str(blocker)), "is a file"),
-        (("check", "--format", "json", "--out", str(tmp_path)), "is a directory"),
+        (("report", "--report-dir", str(blocker / "report")), "--report-dir"),
+        (("render", "--render-dir", str(blocker)), "is a file"),
+        (("check", "--output", "json", "--out", str(tmp_path)), "is a directory"),
         (("diff", "--from-preview", str(preview), "--out", str(blocker / "diff.md")), "cannot create"),
         (("baseline", "verify", "--out", str(blocker / "compliance.json")), "cannot create"),
     ]
@@ -181,7 +181,7 @@ def test_a_write_that_fails_late_is_still_one_line(tmp_path: Path) -> None:
     last line of defence turns the OS error into one line and exit 2."""
     ledger, key = tmp_path / "ledger", tmp_path / "keys" / "ledger"
     assert run("keys", "generate", str(key)).returncode == 0
-    appended = run("ledger", "append", "--ledger", str(ledger), "--key", f"{key}.key", "--kind", "tenant-request", "--env", "lab",
+    appended = run("ledger", "append", "--ledger", str(ledger), "--ledger-key", f"{key}.key", "--kind", "tenant-request", "--env", "lab",
                    "--evidence", str(REPO / "inventories/lab/platform.yaml"), "--summary", "platform", "--actor", "test")
     assert appended.returncode == 0, appended.stderr
     blocker = tmp_path / "file"

@@ -19,7 +19,7 @@ from ..model import Environment, InputError, Problem
 from ..model.loader import display_path
 from ..policy.catalog import pack_digest, rules
 from ..policy.config import build_config, config_digest
-from ..state import STATE_FILE, StackState, digest_of, stack_dir
+from ..state import STATE_FILE, StackState, digest_of, render_dir as default_render_dir
 from .analyzer import PackInfo, PackProcess, StackOutcome, reconcile_config
 from .results import CheckReport, Result, StackReport
 from .waivers import apply_waivers, require_known_rules, waiver_summary
@@ -27,19 +27,27 @@ from .waivers import apply_waivers, require_known_rules, waiver_summary
 STACK_TYPE = "pulumi:pulumi:Stack"
 
 
-def stack_names(env: Environment, selected: str | None = None) -> list[str]:
-    """Every stack of the environment, or the one named (``lab.t-...`` or ``t-...``)."""
+def stack_names(env: Environment, selected: str | Iterable[str] | None = None) -> list[str]:
+    """Every stack of the environment, or those named (``lab.t-...`` or ``t-...``), in the
+    environment's order; every unknown name is reported."""
     names = [s.name for s in env.stacks]
     if selected is None:
         return names
-    full = selected if selected.startswith(f"{env.name}.") else f"{env.name}.{selected}"
-    if full not in names:
-        raise InputError([Problem("--stack", 0, "stack", f"{selected} is not a stack of environment {env.name}")])
-    return [full]
+    wanted, problems = set(), []
+    for name in [selected] if isinstance(selected, str) else selected:
+        full = name if name.startswith(f"{env.name}.") else f"{env.name}.{name}"
+        if full not in names:
+            problems.append(Problem("--stack", 0, "stack", f"{name} is not a stack of environment {env.name}; "
+                                    "`govcloud stacks list` lists them"))
+        wanted.add(full)
+    if problems:
+        raise InputError(problems)
+    return [n for n in names if n in wanted]
 
 
-def state_path(build: Path, env: str, stack: str) -> Path:
-    return stack_dir(build, env, stack) / STATE_FILE
+def state_path(render_dir: Path, stack: str) -> Path:
+    """``<render_dir>/<stack>/state.json``; the render tree is build/render/<env> by default."""
+    return render_dir / stack / STATE_FILE
 
 
 def load_state(path: Path, env: str, stack: str) -> StackState:
@@ -55,21 +63,21 @@ def load_state(path: Path, env: str, stack: str) -> StackState:
     return state
 
 
-def file_digests(build: Path, env: str, names: Iterable[str]) -> dict[str, str]:
+def file_digests(render_dir: Path, names: Iterable[str]) -> dict[str, str]:
     """sha256 of each stack's state file as it is on disk.
 
     For a file written by render this is ``StackState.digest()`` (render writes the canonical
     form), without re-serializing thousands of states; review and the gate recompute the
     canonical digest and refuse a file that is not canonical.
     """
-    return {name: digest_of(state_path(build, env, name).read_text(encoding="utf-8")) for name in names}
+    return {name: digest_of(state_path(render_dir, name).read_text(encoding="utf-8")) for name in names}
 
 
-def load_states(build: Path, env: Environment, names: Iterable[str]) -> list[StackState]:
+def load_states(render_dir: Path, env: Environment, names: Iterable[str]) -> list[StackState]:
     states, problems = [], []
     for name in names:
         try:
-            states.append(load_state(state_path(build, env.name, name), env.name, name))
+            states.append(load_state(state_path(render_dir, name), env.name, name))
         except InputError as error:
             problems += error.problems
     if problems:
@@ -126,10 +134,10 @@ class CheckSession:
     each is started and configured once, however many stacks it checks.
     """
 
-    def __init__(self, env: Environment, pack_dir: Path, build: Path = Path("build"), workers: int = 1):
+    def __init__(self, env: Environment, pack_dir: Path, render_dir: Path | None = None, workers: int = 1):
         self.env = env
         self.pack_dir = pack_dir
-        self.build = build
+        self.render_dir = render_dir or default_render_dir(Path("build"), env.name)
         self.config = build_config(env)
         self.config_digest = config_digest(self.config)
         self._packs = [PackProcess(pack_dir) for _ in range(max(1, workers))]
@@ -193,7 +201,7 @@ class CheckSession:
                 kind=state.kind,
                 tenant=state.tenant,
                 digest=digests.get(state.stack) or state.digest(),
-                state_file=display_path(state_path(self.build, env.name, state.stack)),
+                state_file=display_path(state_path(self.render_dir, state.stack)),
                 results=tuple(sorted(results, key=Result.sort_key)),
             ))
         metadata = {r.id: r.metadata() for r in rules()}
@@ -228,9 +236,9 @@ def run_check(
     states: list[StackState],
     pack_dir: Path,
     today: dt.date,
-    build: Path = Path("build"),
+    render_dir: Path | None = None,
     progress: Callable[[str], None] | None = None,
     digests: dict[str, str] | None = None,
 ) -> CheckReport:
-    with CheckSession(env, pack_dir, build, workers=default_workers(states)) as session:
+    with CheckSession(env, pack_dir, render_dir, workers=default_workers(states)) as session:
         return session.check(states, today, progress, digests)

@@ -7,22 +7,38 @@ that turns exceptions into exit statuses: bad input is exit 2 with every problem
 from __future__ import annotations
 
 import sys
+from importlib import metadata
 from pathlib import Path
+from typing import Optional
 
 import typer
+from typer.core import TyperOption
 
 from ..model import InputError
 from . import baseline, diff, inventory, keys, lab, ledger, policy, report, review, stacks, tools
-from .common import DEFAULT_ENV, Output, Settings, err_console, report_input_error, wants_json_from_argv
+from .common import DEFAULT_ENV, Output, Settings, console, err_console, report_input_error, set_verbosity, wants_json_from_argv
 
 app = typer.Typer(
     name="govcloud",
     help="Infrastructure as code for a province's unified government cloud.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
-    add_completion=False,
+    add_completion=True,
     rich_markup_mode="rich",
 )
+
+
+def version() -> str:
+    try:
+        return metadata.version("govcloud")
+    except metadata.PackageNotFoundError:  # run from a source tree without installing
+        return "unknown"
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        console.print(f"govcloud {version()}", highlight=False)
+        raise typer.Exit()
 
 
 @app.callback()
@@ -33,8 +49,17 @@ def _global(
         Path("inventories"), "--inventories", envvar="GOVCLOUD_INVENTORIES", help="Directory holding one folder per environment."
     ),
     output: Output = typer.Option(Output.table, "--output", "-o", help="table for people, json for machines."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="Only errors and the result itself: no progress, no notes."),
+    verbose: bool = typer.Option(False, "--verbose", "-v", help="Also say what was read and how long each step took."),
+    _version: Optional[bool] = typer.Option(None, "--version", callback=_print_version, is_eager=True,
+                                            help="Print the version and exit."),
 ) -> None:
-    ctx.obj = Settings(env=env, inventories=inventories, output=output)
+    if quiet and verbose:
+        from .common import fail
+
+        fail("give --quiet or --verbose, not both")
+    ctx.obj = Settings(env=env, inventories=inventories, output=output, verbosity=-1 if quiet else 1 if verbose else 0)
+    set_verbosity(ctx.obj.verbosity)
 
 
 inventory.register(app)
@@ -48,6 +73,17 @@ baseline.register(app)
 diff.register(app)
 report.register(app)
 tools.register(app)
+
+
+# A flag takes no value: help shows none (typer would print <bool> after every flag).
+_display_type = TyperOption.display_type_rich
+
+
+def _flag_type(self: TyperOption, ctx) -> str | None:
+    return None if self.is_flag else _display_type(self, ctx)
+
+
+TyperOption.display_type_rich = _flag_type  # type: ignore[method-assign]
 
 
 def main(argv: list[str] | None = None) -> None:

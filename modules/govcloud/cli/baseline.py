@@ -14,6 +14,7 @@ from ..baseline.verify import FAIL, NOT_APPLICABLE, PASS, Connection, verify
 from ..hosts.playbook import run_playbook
 from ..lab.lab import Paths, lab_directory
 from .common import EnvOption, Output, OutputOption, console, fail, load, output_of, prepare_output, print_json
+from ..text import plural
 
 baseline_app = typer.Typer(help="MLPS host baselines: converge the playbooks, verify every control.", no_args_is_help=True)
 
@@ -50,7 +51,7 @@ def apply(
     source = inventory or _lab_paths(environment.name).inventory
     run = run_playbook(playbooks, playbook, source, [paths.extra_vars], check=check, diff=diff,
                        tags=tags.split(",") if tags else None, limit=limit, stream=sys.stdout)
-    console.print(f"{'drift' if check else 'changed'}: {run.changed} task(s) on {len(run.stats)} host(s); failed: {run.failed}")
+    console.print(f"{'drift' if check else 'changed'}: {plural(run.changed, 'task')} on {plural(len(run.stats), 'host')}; failed: {run.failed}")
     if not run.ok:
         raise typer.Exit(1)
 
@@ -60,7 +61,7 @@ def verify_command(
     ctx: typer.Context,
     env: Optional[str] = EnvOption,
     output: Optional[Output] = OutputOption,
-    out: Optional[Path] = typer.Option(None, "--out", help="Also write the JSON report to this file."),
+    out: Optional[Path] = typer.Option(None, "--out", metavar="FILE", help="Also write the JSON report to this file."),
     host: Optional[list[str]] = typer.Option(None, "--host", help="Only these hosts (repeatable)."),
     control: Optional[list[str]] = typer.Option(None, "--control", help="Only these controls (repeatable)."),
     ssh_config: Optional[Path] = typer.Option(None, "--ssh-config", help="OpenSSH config naming the hosts (default: the lab's)."),

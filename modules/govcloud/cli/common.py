@@ -1,4 +1,9 @@
-"""What every command shares: global options, loading the environment, printing results."""
+"""What every command shares: global options, loading the environment, printing results.
+
+The command line follows one convention (README, "Command-line conventions"); the options every
+command shares are defined here once, and so are the renamed spellings that keep working for a
+release with a deprecation line (``renamed``).
+"""
 
 from __future__ import annotations
 
@@ -8,12 +13,15 @@ import sys
 from dataclasses import dataclass
 from enum import Enum
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Any, Iterable, NoReturn
 
 import typer
 from rich.console import Console
+from rich.markup import escape
+from typer.core import TyperCommand, TyperGroup
 
 from ..model import Environment, InputError, load_environment
+from ..text import plural  # noqa: F401 (re-exported for the commands)
 
 # Piped output (CI logs, files) is read by people too: do not squeeze tables to 80 columns.
 _WIDTH = None if sys.stdout.isatty() or "COLUMNS" in os.environ else 160
@@ -33,6 +41,7 @@ class Settings:
     env: str = DEFAULT_ENV
     inventories: Path = Path("inventories")
     output: Output = Output.table
+    verbosity: int = 0  # -1 with -q/--quiet, 1 with -v/--verbose
 
 
 def settings(ctx: typer.Context) -> Settings:
@@ -58,11 +67,138 @@ def cache_dir() -> Path | None:
 
 
 def load(ctx: typer.Context, env: str | None = None) -> Environment:
-    return load_environment(env_name(ctx, env), settings(ctx).inventories, cache_dir=cache_dir())
+    import time
+
+    started = time.perf_counter()
+    environment = load_environment(env_name(ctx, env), settings(ctx).inventories, cache_dir=cache_dir())
+    detail(f"loaded environment {environment.name} from {environment.root}: {plural(len(environment.sources), 'file')}, "
+           f"{plural(len(environment.tenants), 'tenant')}, {plural(len(environment.stacks), 'stack')} "
+           f"in {time.perf_counter() - started:.2f}s")
+    return environment
 
 
-EnvOption = typer.Option(None, "--env", "-e", help="Environment under the inventories directory (default: lab).")
+EnvOption = typer.Option(None, "--env", "-e", metavar="ENV", help="Environment under the inventories directory (default: lab).")
 OutputOption = typer.Option(None, "--output", "-o", help="table for people, json for machines.")
+StacksOption = typer.Option(None, "--stack", "-s", metavar="NAME",
+                            help="Only this stack (lab.t-430100-health or t-430100-health); repeat for several.")
+RenderDirOption = typer.Option(None, "--render-dir", envvar="GOVCLOUD_RENDER_DIR", metavar="DIR",
+                               help="The render tree: <stack>/state.json and manifests.yaml (default: build/render/<env>).")
+# Old spelling of --render-dir on the commands that read a render: the build directory above render/<env>.
+BuildOption = typer.Option(None, "--build", envvar="GOVCLOUD_BUILD", hidden=True)
+BUILD = Path("build")
+
+
+def render_dir_of(render_dir: Path | None, build: Path | None, env: str) -> Path:
+    """The render tree a command reads or writes: --render-dir, else (deprecated) --build DIR's
+    render/<env>, else build/render/<env>."""
+    from ..state import render_dir as default_render_dir
+
+    if render_dir is not None:
+        return render_dir
+    if build is not None:
+        deprecated("--build DIR", "--render-dir DIR/render/<env>")
+        return default_render_dir(build, env)
+    return default_render_dir(BUILD, env)
+
+
+# --- output for people: quiet, verbose, plurals -----------------------------------------------
+_verbosity = 0  # set by the root callback for the command being run
+
+
+def set_verbosity(level: int) -> None:
+    global _verbosity
+    _verbosity = level
+
+
+def verbosity() -> int:
+    return _verbosity
+
+
+def info(message: str) -> None:
+    """A note on stderr about what the command did (files written, entries recorded); -q hides it."""
+    if verbosity() >= 0:
+        err_console.print(message, soft_wrap=True, highlight=False)
+
+
+def detail(message: str) -> None:
+    """What only -v/--verbose shows: what was read, how long each step took."""
+    if verbosity() > 0:
+        err_console.print(f"[dim]{message}[/]", soft_wrap=True, highlight=False)
+
+
+def progress_disabled() -> bool:
+    return verbosity() < 0
+
+
+
+
+# --- renamed options: the old spelling works for a release, with one line on stderr -------------
+def deprecated(old: str, new: str) -> None:
+    err_console.print(f"[yellow]deprecated:[/] {escape(old)} is now {escape(new)}; the old spelling goes away in the next release",
+                      soft_wrap=True, highlight=False)
+
+
+def _rename(args: list[str], renames: dict[str, str]) -> list[str]:
+    out: list[str] = []
+    told: set[str] = set()
+    for index, arg in enumerate(args):
+        if arg == "--":
+            return out + args[index:]
+        new = arg
+        for old, replacement in renames.items():
+            if arg == old:
+                new = replacement
+            elif old.startswith("--") and arg.startswith(old + "="):
+                new = replacement + arg[len(old):]
+            elif not old.startswith("--") and not replacement.startswith("--") and arg.startswith(old) and not arg.startswith("--"):
+                new = replacement + arg[len(old):]  # -fjson -> -ojson
+            else:
+                continue
+            if old not in told:
+                deprecated(old, replacement)
+                told.add(old)
+            break
+        out.append(new)
+    return out
+
+
+def renamed(**renames: str) -> type[TyperCommand]:
+    """A command class accepting old option spellings: ``renamed(__format="--output", _f="-o")``
+    (underscores stand for dashes in the keyword names)."""
+    table = {key.replace("_", "-"): value for key, value in renames.items()}
+
+    class Renamed(TyperCommand):
+        def parse_args(self, ctx: typer.Context, args: list[str]) -> list[str]:
+            return super().parse_args(ctx, _rename(list(args), table))
+
+    return Renamed
+
+
+def renamed_group(**renames: str) -> type[TyperGroup]:
+    """``renamed`` for a command group whose callback takes options (``govcloud review``)."""
+    table = {key.replace("_", "-"): value for key, value in renames.items()}
+
+    class Renamed(TyperGroup):
+        def parse_args(self, ctx: typer.Context, args: list[str]) -> list[str]:
+            return super().parse_args(ctx, _rename(list(args), table))
+
+    return Renamed
+
+
+def stack_list(values: Iterable[str] | None) -> list[str] | None:
+    """-s/--stack given zero or more times: None for "every stack"."""
+    names = [v for v in (values or []) if v]
+    return names or None
+
+
+def selected_stacks(environment: Environment, values: Iterable[str] | None) -> list[str]:
+    """The stacks -s/--stack names (every stack without it); unknown names end the command with one line each."""
+    from ..check.run import stack_names
+
+    try:
+        return stack_names(environment, stack_list(values))
+    except InputError as error:
+        fail("; ".join(p.message for p in error.problems))
 
 
 def print_json(data: Any) -> None:

@@ -10,7 +10,8 @@ from typing import List, Optional
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from .common import EnvOption, cache_dir, env_name, err_console, fail, prepare_output, settings
+from .common import (EnvOption, Output, cache_dir, env_name, err_console, fail, info, output_of, plural, prepare_output,
+                     progress_disabled, renamed, settings)
 from .ledger import ActorOption, RecordKeyOption, RecordOption, open_for_recording, record
 from .policy import PackOption, TodayOption, parse_day
 
@@ -22,7 +23,7 @@ class DiffFormat(str, Enum):
 
 
 def register(app: typer.Typer) -> None:
-    app.command("diff")(diff)
+    app.command("diff", cls=renamed(__format="--output", _f="-o"))(diff)
 
 
 def diff(
@@ -34,12 +35,14 @@ def diff(
     from_dir: Optional[Path] = typer.Option(None, "--from-dir", help="Render directory before (<stack>/state.json)."),
     to_dir: Optional[Path] = typer.Option(None, "--to-dir", help="Render directory after."),
     from_preview: Optional[List[Path]] = typer.Option(None, "--from-preview", help="`pulumi preview --json` output of a stack (repeatable)."),
-    from_check: Optional[Path] = typer.Option(None, "--from-check", help="`govcloud check --format json` before (directory and preview modes)."),
-    to_check: Optional[Path] = typer.Option(None, "--to-check", help="`govcloud check --format json` after."),
-    format: DiffFormat = typer.Option(DiffFormat.md, "--format", "-f", help="md (merge-request comment), html (report), json (evidence)."),
-    out: Optional[Path] = typer.Option(None, "--out", help="Write the report to this file instead of standard output."),
+    from_check: Optional[Path] = typer.Option(None, "--from-check", metavar="FILE",
+                                              help="`govcloud check -o json` before (directory and preview modes)."),
+    to_check: Optional[Path] = typer.Option(None, "--to-check", metavar="FILE", help="`govcloud check -o json` after."),
+    output: Optional[DiffFormat] = typer.Option(None, "--output", "-o",
+                                                help="md (merge-request comment, the default), html (report), json (evidence)."),
+    out: Optional[Path] = typer.Option(None, "--out", metavar="FILE", help="Write the report to this file instead of standard output."),
     today: Optional[str] = TodayOption,
-    within_days: int = typer.Option(30, "--expiring-within", min=0, help="Warn about waivers expiring within this many days."),
+    within_days: int = typer.Option(30, "--expiring-within", min=0, metavar="DAYS", help="Warn about waivers expiring within this many days."),
     pack: Path = PackOption,
     no_policy: bool = typer.Option(False, "--no-policy", help="Do not compare policy verdicts (revision mode)."),
     jobs: Optional[int] = typer.Option(None, "--jobs", "-j", min=1, help="Render worker processes (default: one per core)."),
@@ -48,9 +51,11 @@ def diff(
     evidence: Optional[Path] = typer.Option(None, "--evidence", help="Where the JSON evidence goes with --ledger (default: build/diff/<env>/<from>..<to>.json)."),
     actor: Optional[str] = ActorOption,
 ) -> None:
-    """Report what a change does per stack (deletions and replacements first), its policy verdict
-    changes and waivers: between two git revisions of the inventory (rendered with the current
-    code), two render directories, or from `pulumi preview --json`. Exit 2 on bad input."""
+    """Report what an inventory change does, per stack, for reviewers and auditors.
+
+    Deletions and replacements first, then policy verdict changes and waivers: between two git
+    revisions of the inventory (rendered with the current code), two render directories, or
+    from `pulumi preview --json`. Exit 2 on bad input."""
     from ..diff import run as running
     from ..diff.formats import to_html, to_markdown
     from ..diff.revisions import RevisionError
@@ -68,11 +73,12 @@ def diff(
     if modes[0] and (from_check or to_check):
         fail("--from-check/--to-check are for directory and preview modes; revision mode runs the check itself")
     day = parse_day(today)
+    format = output or (DiffFormat.json if output_of(ctx, None) == Output.json else DiffFormat.md)
     pack_dir = None if no_policy else pack
     if pack_dir is not None and modes[0] and not (pack_dir / "PulumiPolicy.yaml").is_file():
         fail(f"{pack_dir} is not a policy pack (no PulumiPolicy.yaml); give --pack DIR or --no-policy")
     log = open_for_recording(ledger, ledger_key)
-    quiet = out is None and not sys.stderr.isatty()
+    quiet = (out is None and not sys.stderr.isatty()) or progress_disabled()
     with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                   console=err_console, transient=True, disable=quiet) as progress:
         task = progress.add_task("diff", total=None)
@@ -98,8 +104,9 @@ def diff(
         sys.stdout.write(text)
     else:  # the folder was made by prepare_output before the diff ran
         out.write_text(text, encoding="utf-8")
-        err_console.print(f"wrote {out} ({format.value}): {len(report.changed_stacks)} stack(s) change"
-                          + ("; no changes" if report.no_changes else ""))
+        changed = len(report.changed_stacks)
+        info(f"wrote {out} ({format.value}): {plural(changed, 'stack')} {'changes' if changed == 1 else 'change'}"
+             + ("; no changes" if report.no_changes else ""))
     if log is not None:
         written = out if format == DiffFormat.json and evidence is None else None  # the --out file is the evidence
         record_in_ledger(report, log, written or evidence, actor, already_written=written is not None)
@@ -123,11 +130,12 @@ def record_in_ledger(report, log, evidence: Path | None, actor: str | None, alre
             path.write_text(text, encoding="utf-8")
     summary = report.summary()
     resources = summary["resources"]
-    line = (f"diff of {report.env}: {summary['stacks_changed']} stack(s) change "
-            f"({resources['delete']} deletions, {resources['replace']} replacements, {resources['create']} additions, "
-            f"{resources['update']} updates)")
+    changed = summary["stacks_changed"]
+    line = (f"diff of {report.env}: {plural(changed, 'stack')} {'changes' if changed == 1 else 'change'} "
+            f"({plural(resources['delete'], 'deletion')}, {plural(resources['replace'], 'replacement')}, "
+            f"{plural(resources['create'], 'addition')}, {plural(resources['update'], 'update')})")
     if summary["policy"] is not None:
-        line += f"; {summary['policy']['new_findings']} new finding(s), {summary['policy']['fixed_findings']} fixed"
+        line += f"; {plural(summary['policy']['new_findings'], 'new finding')}, {summary['policy']['fixed_findings']} fixed"
     details = {"mode": report.source.get("mode", ""),
                **{f"{k}_commit": report.source[k]["commit"] for k in ("from", "to") if report.source.get(k, {}).get("commit")}}
     record(log, "diff", {"env": report.env}, path, actor, line, details)

@@ -15,7 +15,8 @@ from ..model import Environment, load_environment, tenant_id
 from ..model import codes, schema
 from ..model.environment import RESOURCE_KINDS
 from ..model.loader import PLATFORM_FILE, TENANTS_DIR
-from .common import EnvOption, Output, OutputOption, console, env_name, fail, is_interactive, load, output_of, print_json, settings
+from .common import EnvOption, Output, OutputOption, console, env_name, fail, is_interactive, load, output_of, print_json, renamed, settings
+from ..text import plural
 
 tenant_app = typer.Typer(help="Department requests (the tenant factory).", no_args_is_help=True)
 platform_app = typer.Typer(help="The platform model.", no_args_is_help=True)
@@ -27,7 +28,7 @@ def register(app: typer.Typer) -> None:
     app.add_typer(tenant_app, name="tenant")
     app.add_typer(platform_app, name="platform")
     app.add_typer(schema_app, name="schema")
-    app.command("scale-gen")(scale_gen)
+    app.command("scale-gen", cls=renamed(__out="--inventories"))(scale_gen)
 
 
 def summary(env: Environment) -> dict:
@@ -290,10 +291,10 @@ def platform_show(ctx: typer.Context, env: Optional[str] = EnvOption, output: Op
 
 
 # --- schema ------------------------------------------------------------------------------
-@schema_app.command("export")
+@schema_app.command("export", cls=renamed(__out="--schema-dir"))
 def schema_export(
-    out: Path = typer.Option(Path("schemas"), help="Directory for *.schema.json and *.md."),
-    check: bool = typer.Option(False, "--check", help="Exit 1 if the committed files differ from the model."),
+    out: Path = typer.Option(Path("schemas"), "--schema-dir", metavar="DIR", help="Directory for *.schema.json and *.md."),
+    check: bool = typer.Option(False, "--check", help="Change nothing; exit 1 if the committed files differ from the model."),
 ) -> None:
     """Regenerate the JSON Schemas and their Markdown reference pages from the model."""
     if check:
@@ -303,12 +304,12 @@ def schema_export(
         console.print(f"[green]✓[/] {out} matches the model")
         return
     changed = schema.export(out)
-    console.print(f"wrote {len(changed)} changed file(s) to {out}" + (f": {', '.join(changed)}" if changed else ""))
+    console.print(f"wrote {plural(len(changed), 'changed file')} to {out}" + (f": {', '.join(changed)}" if changed else ""))
 
 
 # --- synthetic province --------------------------------------------------------------------
 def scale_gen(
-    out: Path = typer.Option(Path("build/inventories"), help="Inventories directory to write into."),
+    out: Path = typer.Option(Path("build/inventories"), "--inventories", metavar="DIR", help="Inventories directory to write into."),
     name: str = typer.Option("province", "--name", help="Environment name to create."),
     cities: int = typer.Option(14, min=1, max=99),
     counties: int = typer.Option(122, min=0, max=2000),

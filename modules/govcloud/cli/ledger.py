@@ -20,13 +20,13 @@ from rich.table import Table
 from .. import signing
 from ..ledger import KINDS, Ledger, LedgerError, ProofFailed, TreeHead, audit
 from ..ledger.records import MAX_SUMMARY, load_json_file
-from .common import Output, OutputOption, console, err_console, fail, output_of, print_json
+from .common import Output, OutputOption, console, err_console, fail, info, output_of, print_json, renamed
 
 ledger_app = typer.Typer(help="The evidence ledger: a signed, append-only Merkle log for auditors.", no_args_is_help=True)
 
 LedgerDir = typer.Option(..., "--ledger", "-l", envvar="GOVCLOUD_LEDGER", help="The ledger directory.")
 PublicKeyOption = typer.Option(None, "--key", "-k", help="Public key (PEM) the tree heads must be signed with.")
-TrustedKeysOption = typer.Option(None, "--trusted-keys", help="Directory of trusted public keys (*.pem).")
+TrustedKeysOption = typer.Option(None, "--trust-store", metavar="DIR", help="Directory of trusted public keys (*.pem).")
 
 
 def register(app: typer.Typer) -> None:
@@ -34,8 +34,8 @@ def register(app: typer.Typer) -> None:
 
 
 # --- recording evidence from other commands (check, review, diff, deploy with --ledger DIR) --------
-RecordOption = typer.Option(None, "--ledger", envvar="GOVCLOUD_LEDGER", help="Record the evidence in this ledger (created on first use).")
-RecordKeyOption = typer.Option(None, "--ledger-key", help="The ledger's signing key: PEM file or env:NAME (default: $GOVCLOUD_LEDGER_KEY).")
+RecordOption = typer.Option(None, "--ledger", envvar="GOVCLOUD_LEDGER", metavar="DIR", help="Record the evidence in this ledger (created on first use).")
+RecordKeyOption = typer.Option(None, "--ledger-key", metavar="KEY", help="The ledger's signing key: PEM file or env:NAME (default: $GOVCLOUD_LEDGER_KEY).")
 ActorOption = typer.Option(None, "--actor", envvar="GOVCLOUD_ACTOR", help="Who records it in the ledger (default: the login name).")
 
 
@@ -54,7 +54,7 @@ def record(log: Ledger, kind: str, subject: dict[str, str], evidence: Path, acto
     subject = {k: v for k, v in subject.items() if v}
     with _clean_errors():
         receipt = log.append(kind, subject, evidence, actor or getpass.getuser(), summary[:MAX_SUMMARY], details=details)
-    err_console.print(f"ledger: entry {receipt.index} ({kind}) records {evidence}; tree size {receipt.head.size}")
+    info(f"ledger: entry {receipt.index} ({kind}) records {evidence}; tree size {receipt.head.size}")
 
 
 @contextmanager
@@ -99,7 +99,7 @@ def _emit(document: dict[str, Any], out: Path | None) -> None:
         return
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(text, encoding="utf-8")
-    err_console.print(f"wrote {out}")
+    info(f"wrote {out}")
 
 
 def _parse_details(pairs: list[str]) -> dict[str, str] | None:
@@ -112,7 +112,7 @@ def _parse_details(pairs: list[str]) -> dict[str, str] | None:
     return details or None
 
 
-@ledger_app.command("append")
+@ledger_app.command("append", cls=renamed(__key="--ledger-key", _k="--ledger-key"))
 def append(
     ctx: typer.Context,
     ledger: Path = LedgerDir,
@@ -120,13 +120,11 @@ def append(
     evidence: Path = typer.Option(..., "--evidence", help="The evidence file the entry points at (its sha256 is recorded)."),
     summary: str = typer.Option(..., "--summary", help="One line saying what happened."),
     env: str = typer.Option(..., "--env", "-e", help="Subject: the environment."),
-    stack: str | None = typer.Option(None, "--stack", help="Subject: the stack, if any."),
+    stack: str | None = typer.Option(None, "--stack", "-s", help="Subject: the stack, if any."),
     tenant: str | None = typer.Option(None, "--tenant", help="Subject: the tenant, if any."),
     actor: str | None = typer.Option(None, "--actor", envvar="GOVCLOUD_ACTOR", help="Who did it (default: the login name)."),
     detail: list[str] = typer.Option([], "--detail", help="NAME=VALUE recorded with the entry (repeatable)."),
-    key: str | None = typer.Option(
-        None, "--key", "-k", help="The ledger's private signing key: a PEM file or env:NAME (default: $GOVCLOUD_LEDGER_KEY)."
-    ),
+    key: str | None = RecordKeyOption,
     output: Output | None = OutputOption,
 ) -> None:
     """Record a piece of evidence and sign the new tree head (creates the ledger on first use)."""
@@ -142,7 +140,7 @@ def append(
         console.print(f"entry {receipt.index} appended; tree head size {receipt.head.size} root {receipt.head.root.hex()}")
 
 
-@ledger_app.command("verify")
+@ledger_app.command("verify", cls=renamed(__trusted_keys="--trust-store"))
 def verify(
     ctx: typer.Context,
     ledger: Path = LedgerDir,
@@ -184,7 +182,7 @@ def prove(
     entry: int = typer.Argument(..., help="The entry's index (see `govcloud ledger show`)."),
     ledger: Path = LedgerDir,
     size: int | None = typer.Option(None, "--size", help="Prove against the signed tree head of this size (default: the latest)."),
-    out: Path | None = typer.Option(None, "--out", help="Write the proof here instead of standard output."),
+    out: Path | None = typer.Option(None, "--out", metavar="FILE", help="Write the proof here instead of standard output."),
 ) -> None:
     """Print an inclusion proof (JSON) that `govcloud ledger check-proof` checks offline."""
     with _clean_errors():
@@ -195,7 +193,7 @@ def prove(
 def consistency(
     old_head: Path = typer.Argument(..., help="A tree head saved earlier (from `govcloud ledger head`)."),
     ledger: Path = LedgerDir,
-    out: Path | None = typer.Option(None, "--out", help="Write the proof here instead of standard output."),
+    out: Path | None = typer.Option(None, "--out", metavar="FILE", help="Write the proof here instead of standard output."),
 ) -> None:
     """Print a consistency proof (JSON) from a saved tree head to the latest one: the log only grew."""
     with _clean_errors():
@@ -206,14 +204,14 @@ def consistency(
 @ledger_app.command("head")
 def head(
     ledger: Path = LedgerDir,
-    out: Path | None = typer.Option(None, "--out", help="Write the tree head here (keep it outside the ledger)."),
+    out: Path | None = typer.Option(None, "--out", metavar="FILE", help="Write the tree head here (keep it outside the ledger)."),
 ) -> None:
     """Print the latest signed tree head; save it to check later that the log only grew."""
     with _clean_errors():
         _emit(Ledger(ledger).head().as_dict(), out)
 
 
-@ledger_app.command("check-proof")
+@ledger_app.command("check-proof", cls=renamed(__trusted_keys="--trust-store"))
 def check_proof(
     ctx: typer.Context,
     proof: Path = typer.Argument(..., help="An inclusion or consistency proof (JSON)."),

@@ -15,17 +15,18 @@ from rich.table import Table
 
 from ..check import formats
 from ..check.analyzer import ConfigError, PackError
-from ..check.run import file_digests, load_states, run_check, stack_names
+from ..check.run import file_digests, load_states, run_check
 from ..policy.catalog import rules
 from ..policy.config import build_config, config_digest, config_path, write_config
-from .common import EnvOption, Output, OutputOption, console, err_console, fail, load, output_of, prepare_output, print_json
+from .common import (BuildOption, EnvOption, Output, OutputOption, RenderDirOption, StacksOption, console, deprecated, err_console, fail,
+                     info, load, output_of, plural, prepare_output, print_json, progress_disabled, render_dir_of, renamed, selected_stacks)
 from .ledger import ActorOption, RecordKeyOption, RecordOption, open_for_recording, record
 
 policy_app = typer.Typer(help="The policy pack: rules and the configuration generated from the model.", no_args_is_help=True)
 
-PackOption = typer.Option(Path("policies"), "--pack", envvar="GOVCLOUD_POLICY_PACK", help="Directory of the policy pack (PulumiPolicy.yaml).")
-BuildOption = typer.Option(Path("build"), "--build", envvar="GOVCLOUD_BUILD", help="Build directory holding render/<env>/<stack>/state.json.")
-TodayOption = typer.Option(None, "--today", help="Date the waivers are judged on (YYYY-MM-DD); default: today.")
+PackOption = typer.Option(Path("policies"), "--pack", envvar="GOVCLOUD_POLICY_PACK", metavar="DIR",
+                          help="Directory of the policy pack (PulumiPolicy.yaml).")
+TodayOption = typer.Option(None, "--today", metavar="DATE", help="Date the waivers are judged on (YYYY-MM-DD); default: today.")
 
 
 class CheckFormat(str, Enum):
@@ -37,7 +38,7 @@ class CheckFormat(str, Enum):
 
 def register(app: typer.Typer) -> None:
     app.add_typer(policy_app, name="policy")
-    app.command("check")(check)
+    app.command("check", cls=renamed(__format="--output", _f="-o"))(check)
 
 
 def parse_day(value: str | None, option: str = "--today") -> dt.date:
@@ -97,15 +98,19 @@ def rules_markdown() -> str:
 def config_command(
     ctx: typer.Context,
     env: Optional[str] = EnvOption,
-    out: Optional[Path] = typer.Option(None, "--out", help="Where to write it (default: build/policy/<env>/policy-config.json)."),
-    build: Path = BuildOption,
+    out: Optional[Path] = typer.Option(None, "--out", metavar="FILE", help="Where to write it (default: build/policy/<env>/policy-config.json)."),
+    build: Optional[Path] = BuildOption,
     output: Optional[Output] = OutputOption,
 ) -> None:
-    """Write the pack configuration for an environment: enforcement per rule and the model facts
-    (use with `pulumi preview --policy-pack policies/ --policy-pack-config FILE`)."""
+    """Write the pack configuration for an environment.
+
+    Enforcement per rule and the model facts, for
+    `pulumi preview --policy-pack policies/ --policy-pack-config FILE`."""
     environment = load(ctx, env)
     config = build_config(environment)
-    path = write_config(config, out or config_path(build, environment.name))
+    if build is not None and out is None:
+        deprecated("--build DIR", "--out FILE")
+    path = write_config(config, out or config_path(build or Path("build"), environment.name))
     if output_of(ctx, output) == Output.json:
         print_json({"path": str(path), "digest": config_digest(config), "rules": len(config)})
         return
@@ -115,44 +120,52 @@ def config_command(
 def check(
     ctx: typer.Context,
     env: Optional[str] = EnvOption,
-    stack: Optional[str] = typer.Option(None, "--stack", help="Check one stack (e.g. lab.t-430100-health or t-430100-health)."),
-    format: CheckFormat = typer.Option(CheckFormat.table, "--format", "-f", help="table, json, sarif or junit."),
-    out: Optional[Path] = typer.Option(None, "--out", help="Write the report to this file instead of standard output."),
+    stack: Optional[list[str]] = StacksOption,
+    output: Optional[CheckFormat] = typer.Option(None, "--output", "-o", help="table, json, sarif or junit (default: table)."),
+    out: Optional[Path] = typer.Option(None, "--out", metavar="FILE", help="Write the report to this file instead of standard output."),
     today: Optional[str] = TodayOption,
     pack: Path = PackOption,
-    build: Path = BuildOption,
+    render_dir: Optional[Path] = RenderDirOption,
+    build: Optional[Path] = BuildOption,
     ledger: Optional[Path] = RecordOption,
     ledger_key: Optional[str] = RecordKeyOption,
     actor: Optional[str] = ActorOption,
 ) -> None:
-    """Run the policy pack over the rendered desired state. Exit 1 when a mandatory rule fails
-    unwaived, 0 otherwise, 2 on bad input. With --ledger, the --out file is recorded as evidence."""
+    """Run the policy pack over the rendered desired state.
+
+    Exit 1 when a mandatory rule fails unwaived, 0 otherwise, 2 on bad input. With --ledger,
+    the --out file is recorded as evidence."""
     day = parse_day(today)
+    format = output or (CheckFormat.json if output_of(ctx, None) == Output.json else CheckFormat.table)
     if ledger is not None and out is None:
         fail("--ledger records the report file: give --out FILE too")
     prepare_output(out)
     log = open_for_recording(ledger, ledger_key)
     environment = load(ctx, env)
-    names = stack_names(environment, stack)
-    states = load_states(build, environment, names)
-    report = execute_check(environment, states, pack, day, build, file_digests(build, environment.name, names))
+    names = selected_stacks(environment, stack)
+    states_dir = render_dir_of(render_dir, build, environment.name)
+    states = load_states(states_dir, environment, names)
+    report = execute_check(environment, states, pack, day, states_dir, file_digests(states_dir, names))
     emit(report, format, out)
     if log is not None:
         counts = report.as_dict()["summary"]
-        record(log, "check", {"env": environment.name, "stack": names[0] if stack else ""}, out, actor,
-               f"policy check of {stack or environment.name}: {counts['stacks']} stack(s), {counts['passed']} passed, "
+        subject = names[0] if len(names) == 1 and stack else ""
+        what = ", ".join(names) if stack else environment.name
+        record(log, "check", {"env": environment.name, "stack": subject}, out, actor,
+               f"policy check of {what}: {plural(counts['stacks'], 'stack')}, {counts['passed']} passed, "
                f"{counts['failed']} failed ({counts['blocking']} blocking), {counts['waived']} waived; verdict {counts['verdict']}",
                {"today": report.today, "pack_digest": report.pack["digest"], "format": format.value})
     raise typer.Exit(report.exit_code)
 
 
-def execute_check(environment, states, pack: Path, day: dt.date, build: Path, digests: dict[str, str] | None = None):
+def execute_check(environment, states, pack: Path, day: dt.date, render_dir: Path, digests: dict[str, str] | None = None):
     """The check with a progress bar on long runs; pack problems become one clear error."""
     try:
         with Progress(TextColumn("checking"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.description}"),
-                      TimeElapsedColumn(), console=err_console, transient=True, disable=len(states) < 20) as progress:
+                      TimeElapsedColumn(), console=err_console, transient=True,
+                      disable=len(states) < 20 or progress_disabled()) as progress:
             task = progress.add_task("", total=len(states))
-            return run_check(environment, states, pack, day, build,
+            return run_check(environment, states, pack, day, render_dir,
                              progress=lambda name: progress.update(task, advance=1, description=name), digests=digests)
     except ConfigError as error:
         fail("the policy configuration does not fit the pack:\n  " + "\n  ".join(error.problems))
@@ -179,4 +192,4 @@ def emit(report, format: CheckFormat, out: Path | None) -> None:
         sys.stdout.write(text)
     else:  # the folder was made by prepare_output before the check ran
         out.write_text(text, encoding="utf-8")
-        err_console.print(f"wrote {out} ({format.value}); verdict {'fail' if report.blocking else 'pass'}")
+        info(f"wrote {out} ({format.value}); verdict {'fail' if report.blocking else 'pass'}")

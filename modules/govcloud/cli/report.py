@@ -10,15 +10,16 @@ import typer
 
 from ..canonical import JsonProblem, load_json
 from ..model.loader import display_path
-from .common import EnvOption, console, fail, load, prepare_output
-from .policy import BuildOption, PackOption, TodayOption, execute_check, parse_day
+from .common import (BuildOption, EnvOption, RenderDirOption, console, fail, load, plural, prepare_output, render_dir_of,
+                     renamed)
+from .policy import PackOption, TodayOption, execute_check, parse_day
 from .review import ReviewsOption, TrustOption, trust_dir
 
 BASELINE_DEFAULT = Path("build/compliance.json")  # where `govcloud baseline verify --out` is shown writing it
 
 
 def register(app: typer.Typer) -> None:
-    app.command("report")(report)
+    app.command("report", cls=renamed(__out="--report-dir", __check="--check-report", __within_days="--expiring-within"))(report)
 
 
 def _json_file(path: Path, what: str) -> Any:
@@ -33,19 +34,25 @@ def _json_file(path: Path, what: str) -> Any:
 def report(
     ctx: typer.Context,
     env: Optional[str] = EnvOption,
-    out: Path = typer.Option(..., "--out", help="Directory for index.html and posture.json."),
-    check: Optional[Path] = typer.Option(None, "--check", help="`govcloud check --format json` results (default: run the check on the render)."),
-    baseline: Optional[Path] = typer.Option(None, "--baseline", help=f"`govcloud baseline verify` JSON (default: {BASELINE_DEFAULT} when it is for ENV)."),
-    ledger: Optional[Path] = typer.Option(None, "--ledger", envvar="GOVCLOUD_LEDGER", help="The evidence ledger whose latest tree head to show."),
+    out: Path = typer.Option(..., "--report-dir", metavar="DIR", help="Directory for index.html and posture.json."),
+    check: Optional[Path] = typer.Option(None, "--check-report", metavar="FILE",
+                                         help="`govcloud check -o json` results (default: run the check on the render)."),
+    baseline: Optional[Path] = typer.Option(None, "--baseline", metavar="FILE",
+                                            help=f"`govcloud baseline verify` JSON (default: {BASELINE_DEFAULT} when it is for ENV)."),
+    ledger: Optional[Path] = typer.Option(None, "--ledger", envvar="GOVCLOUD_LEDGER", metavar="DIR",
+                                          help="The evidence ledger whose latest tree head to show."),
     reviews: Path = ReviewsOption,
     trust_store: Optional[Path] = TrustOption,
     today: Optional[str] = TodayOption,
-    within_days: int = typer.Option(30, "--within-days", min=0, help="Early warning: what expires within this many days."),
+    within_days: int = typer.Option(30, "--expiring-within", min=0, metavar="DAYS", help="Early warning: what expires within this many days."),
     pack: Path = PackOption,
-    build: Path = BuildOption,
+    render_dir: Optional[Path] = RenderDirOption,
+    build: Optional[Path] = BuildOption,
 ) -> None:
-    """Tenants by region and zone, compliance per rule, tenant and host, what expires soon,
-    capacity per cluster and the ledger's latest tree head: OUT/index.html and OUT/posture.json.
+    """The posture page and JSON of an environment, for security teams and leaders.
+
+    Tenants by region and zone, compliance per rule, tenant and host, what expires soon,
+    capacity per cluster and the ledger's latest tree head: DIR/index.html and DIR/posture.json.
     Every input is read before the check runs, so bad input fails fast (exit 2)."""
     from ..check.run import file_digests, load_states, stack_names
     from ..diff.run import load_check
@@ -53,7 +60,7 @@ def report(
     from ..posture import collect, page
 
     day = parse_day(today)
-    prepare_output(out, directory=True)
+    prepare_output(out, "--report-dir", directory=True)
     environment = load(ctx, env)
     baseline_data, baseline_source = None, None
     candidate = baseline or (BASELINE_DEFAULT if BASELINE_DEFAULT.is_file() else None)
@@ -79,9 +86,10 @@ def report(
         check_source = {"file": display_path(check), "today": results.get("today"), "pack": (results.get("pack") or {}).get("version")}
     else:
         names = stack_names(environment)
-        states = load_states(build, environment, names)
-        results = execute_check(environment, states, pack, day, build, file_digests(build, environment.name, names)).as_dict()
-        check_source = {"file": f"run on {display_path(build / 'render' / environment.name)}", "today": results["today"],
+        states_dir = render_dir_of(render_dir, build, environment.name)
+        states = load_states(states_dir, environment, names)
+        results = execute_check(environment, states, pack, day, states_dir, file_digests(states_dir, names)).as_dict()
+        check_source = {"file": f"run on {display_path(states_dir)}", "today": results["today"],
                         "pack": results["pack"]["version"]}
     trust = trust_dir(ctx, environment.name, trust_store)
     certificates = collect.certificate_rows(environment, reviews, trust, day, within_days)
@@ -91,5 +99,5 @@ def report(
     (out / "posture.json").write_text(json.dumps(data, ensure_ascii=False, indent=2, sort_keys=True) + "\n", encoding="utf-8")
     (out / "index.html").write_text(page.to_html(data), encoding="utf-8")
     summary = data["summary"]
-    console.print(f"wrote {out / 'index.html'} and posture.json: {summary['tenants']} tenants, verdict {summary['verdict']}, "
-                  f"{summary['findings']['blocking']} blocking finding(s), {sum(summary['warnings'].values())} early warning(s)")
+    console.print(f"wrote {out / 'index.html'} and posture.json: {plural(summary['tenants'], 'tenant')}, verdict {summary['verdict']}, "
+                  f"{plural(summary['findings']['blocking'], 'blocking finding')}, {plural(sum(summary['warnings'].values()), 'early warning')}")

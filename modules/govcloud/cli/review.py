@@ -7,20 +7,22 @@ from pathlib import Path
 from typing import Optional
 
 import typer
+from rich.markup import escape
 
 from .. import review as reviews
 from .. import signing
-from ..check.run import load_state, stack_names, state_path
-from .common import EnvOption, Output, OutputOption, console, err_console, fail, load, output_of, print_json
+from ..check.run import load_states, state_path
+from .common import (BuildOption, EnvOption, Output, OutputOption, RenderDirOption, StacksOption, console, err_console, fail, load,
+                     output_of, plural, print_json, render_dir_of, selected_stacks)
 from .ledger import RecordKeyOption, RecordOption, open_for_recording, record
-from .policy import BuildOption, PackOption, print_check_failures
+from .policy import PackOption, print_check_failures
 
 review_app = typer.Typer(help="Review certificates: issue one for a stack, verify one.", invoke_without_command=True)
 
-ReviewsOption = typer.Option(Path("build/reviews"), "--reviews", envvar="GOVCLOUD_REVIEWS", help="Directory of review certificates (<env>/<stack>.cert.json).")
-TrustOption = typer.Option(None, "--trust-store", envvar="GOVCLOUD_TRUST_STORE",
+ReviewsOption = typer.Option(Path("build/reviews"), "--reviews", envvar="GOVCLOUD_REVIEWS", metavar="DIR", help="Directory of review certificates (<env>/<stack>.cert.json).")
+TrustOption = typer.Option(None, "--trust-store", envvar="GOVCLOUD_TRUST_STORE", metavar="DIR",
                            help="Directory of trusted public keys, one <account>.pub.pem per security team member (default: inventories/<env>/trusted-keys).")
-NowOption = typer.Option(None, "--now", help="The review's clock (ISO 8601, e.g. 2026-11-25T10:00:00Z); default: now.")
+NowOption = typer.Option(None, "--now", metavar="TIME", help="The review's clock (ISO 8601, e.g. 2026-11-25T10:00:00Z); default: now.")
 
 
 def register(app: typer.Typer) -> None:
@@ -47,57 +49,78 @@ def trust_dir(ctx: typer.Context, env: str, given: Path | None) -> Path:
 def review(
     ctx: typer.Context,
     env: Optional[str] = EnvOption,
-    stack: Optional[str] = typer.Option(None, "--stack", help="The stack to certify (lab.t-430100-health or t-430100-health)."),
-    reviewer: Optional[str] = typer.Option(None, "--reviewer", help="Account of the security team member signing."),
-    key: Optional[str] = typer.Option(None, "--key", envvar="GOVCLOUD_REVIEW_KEY", help="Private key: a PEM file or env:NAME. Never kept in the repository."),
-    out: Optional[Path] = typer.Option(None, "--out", help="Where to write the certificate (default: <reviews>/<env>/<stack>.cert.json)."),
+    stack: Optional[list[str]] = StacksOption,
+    reviewer: Optional[str] = typer.Option(None, "--reviewer", metavar="ACCOUNT", help="Account of the security team member signing."),
+    key: Optional[str] = typer.Option(None, "--key", envvar="GOVCLOUD_REVIEW_KEY", metavar="KEY",
+                                      help="The reviewer's private key: a PEM file or env:NAME. Never kept in the repository."),
+    out: Optional[Path] = typer.Option(None, "--out", metavar="FILE",
+                                       help="Where to write the certificate of a single stack (default: <reviews>/<env>/<stack>.cert.json)."),
     reviews_dir: Path = ReviewsOption,
+    trust_store: Optional[Path] = TrustOption,
     now: Optional[str] = NowOption,
     pack: Path = PackOption,
-    build: Path = BuildOption,
+    render_dir: Optional[Path] = RenderDirOption,
+    build: Optional[Path] = BuildOption,
     output: Optional[Output] = OutputOption,
     ledger: Optional[Path] = RecordOption,
     ledger_key: Optional[str] = RecordKeyOption,
 ) -> None:
-    """Check one stack with the policy pack and, if it passes, issue a signed review certificate
-    (recorded in the ledger with --ledger)."""
+    """Check stacks with the policy pack and certify those that pass.
+
+    Each certificate is signed and, with --ledger, recorded in the ledger."""
     if ctx.invoked_subcommand is not None:
         return
     missing = [name for name, value in (("--stack", stack), ("--reviewer", reviewer), ("--key", key)) if not value]
     if missing:
         fail(f"govcloud review needs {', '.join(missing)} (or `govcloud review verify CERT`)")
+    assert reviewer is not None and key is not None
     moment = parse_now(now)
     log = open_for_recording(ledger, ledger_key)
     environment = load(ctx, env)
-    [name] = stack_names(environment, stack)
-    state = load_state(state_path(build, environment.name, name), environment.name, name)
+    names = selected_stacks(environment, stack)
+    if out is not None and len(names) > 1:
+        fail(f"--out names one certificate file; {plural(len(names), 'stack')} were given (leave --out out to write each to --reviews)")
+    states_dir = render_dir_of(render_dir, build, environment.name)
+    states = load_states(states_dir, environment, names)
     try:
         private = signing.load_private_key(key)
     except signing.KeyProblem as problem:
         fail(str(problem))
+    trust = trust_dir(ctx, environment.name, trust_store)
+    problem = reviews.trust_problem(trust, reviewer, private.public_key)
+    if problem is not None:
+        err_console.print(f"[yellow]warning:[/] {escape(problem)}", soft_wrap=True, highlight=False)
     from .policy import execute_check
 
-    report = execute_check(environment, [state], pack, moment.date(), build)
-    try:
-        document = reviews.issue(environment, state, report, reviewer, private, moment)
-    except reviews.ReviewError as error:
-        if report.blocking:
-            print_check_failures(report)
-            fail(str(error), code=1)
-        fail(str(error))
-    path = reviews.write(document, out or reviews.certificate_path(reviews_dir, environment.name, name))
-    if log is not None:
-        record(log, "certificate", {"env": environment.name, "stack": name, "tenant": state.tenant or ""}, path, reviewer,
-               f"review certificate for {name} by {reviewer}: {document['results']['counts']['passed']} passed, "
-               f"{document['results']['counts']['waived']} waived; valid until {document['expires_at']}",
-               {"state_digest": document["state_digest"], "key_id": document["signature"]["key_id"]})
+    report = execute_check(environment, states, pack, moment.date(), states_dir)
+    documents = []
+    for state in states:
+        try:
+            document = reviews.issue(environment, state, report, reviewer, private, moment)
+        except reviews.ReviewError as error:
+            if report.blocking:
+                print_check_failures(report)
+                fail(str(error), code=1)
+            fail(str(error))
+        documents.append((state, document))
+    written = []
+    for state, document in documents:
+        path = reviews.write(document, out or reviews.certificate_path(reviews_dir, environment.name, state.stack))
+        written.append((state, document, path))
+        if log is not None:
+            record(log, "certificate", {"env": environment.name, "stack": state.stack, "tenant": state.tenant or ""}, path, reviewer,
+                   f"review certificate for {state.stack} by {reviewer}: {document['results']['counts']['passed']} passed, "
+                   f"{document['results']['counts']['waived']} waived; valid until {document['expires_at']}",
+                   {"state_digest": document["state_digest"], "key_id": document["signature"]["key_id"]})
     if output_of(ctx, output) == Output.json:
-        print_json({"certificate": str(path), "stack": name, "state_digest": document["state_digest"],
-                    "expires_at": document["expires_at"], "key_id": document["signature"]["key_id"]})
+        rows = [{"certificate": str(path), "stack": state.stack, "state_digest": document["state_digest"],
+                 "expires_at": document["expires_at"], "key_id": document["signature"]["key_id"]} for state, document, path in written]
+        print_json(rows[0] if len(rows) == 1 else rows)
         return
-    console.print(f"[green]✓[/] certified {name} ({document['results']['counts']['passed']} passed, "
-                  f"{document['results']['counts']['waived']} waived) by {reviewer}; valid until {document['expires_at']}")
-    console.print(f"  {path}  {document['signature']['algorithm']} {document['signature']['key_id']}")
+    for state, document, path in written:
+        console.print(f"[green]✓[/] certified {state.stack} ({document['results']['counts']['passed']} passed, "
+                      f"{document['results']['counts']['waived']} waived) by {reviewer}; valid until {document['expires_at']}")
+        console.print(f"  {path}  {document['signature']['algorithm']} {document['signature']['key_id']}")
 
 
 @review_app.command("verify")
@@ -108,11 +131,14 @@ def verify(
     now: Optional[str] = NowOption,
     signature_only: bool = typer.Option(False, "--signature-only", help="Check signature, signer and expiry only, not the current state, inputs and pack."),
     pack: Path = PackOption,
-    build: Path = BuildOption,
+    render_dir: Optional[Path] = RenderDirOption,
+    build: Optional[Path] = BuildOption,
     output: Optional[Output] = OutputOption,
 ) -> None:
-    """Verify a certificate: signature by a trusted key, reviewer, expiry and (unless
-    --signature-only) that it still binds the current desired state, inputs, pack and waivers.
+    """Verify a certificate: signature, reviewer, expiry and what it binds.
+
+    The signature must be by a trusted key of the reviewer; unless --signature-only, the
+    certificate must still bind the current desired state, inputs, pack and waivers.
     Exit 0 valid, 1 invalid, 2 unreadable."""
     moment = parse_now(now)
     if not certificate.is_file():
@@ -137,7 +163,7 @@ def verify(
         environment = load(ctx, env_name)
         try:
             reviews.require_certificate(
-                environment, stack, state_file=state_path(build, env_name, stack), certificate=certificate,
+                environment, stack, state_file=state_path(render_dir_of(render_dir, build, env_name), stack), certificate=certificate,
                 trust_store=trust_dir(ctx, env_name, trust_store), pack_dir=pack, now=moment,
             )
         except reviews.GateRefused as refused:

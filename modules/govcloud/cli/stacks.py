@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
-from typing import List, Optional
+from typing import Optional
 
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from ..state import render_dir
-from .common import EnvOption, Output, OutputOption, console, env_name, err_console, fail, load, output_of, prepare_output, print_json, settings
+from .common import (EnvOption, Output, OutputOption, RenderDirOption, StacksOption, console, detail, env_name, err_console, fail, load,
+                     output_of, plural, prepare_output, print_json, progress_disabled, renamed, selected_stacks, settings, stack_list)
 from .ledger import ActorOption, RecordKeyOption, RecordOption, open_for_recording, record
 from .review import ReviewsOption, TrustOption, trust_dir
 
@@ -20,7 +21,7 @@ stacks_app = typer.Typer(help="Pulumi stacks the model implies.", no_args_is_hel
 
 def register(app: typer.Typer) -> None:
     app.add_typer(stacks_app, name="stacks")
-    app.command("render")(render)
+    app.command("render", cls=renamed(__out="--render-dir"))(render)
     app.command("deploy")(deploy)
 
 
@@ -32,7 +33,7 @@ def list_stacks(ctx: typer.Context, env: Optional[str] = EnvOption, output: Opti
     if output_of(ctx, output) == Output.json:
         print_json(rows)
         return
-    table = Table(title=f"{len(rows)} stacks of {environment.name}")
+    table = Table(title=f"{plural(len(rows), 'stack')} of {environment.name}")
     for column in ("stack", "kind", "cluster", "tenant"):
         table.add_column(column)
     for row in rows:
@@ -43,8 +44,8 @@ def list_stacks(ctx: typer.Context, env: Optional[str] = EnvOption, output: Opti
 def render(
     ctx: typer.Context,
     env: Optional[str] = EnvOption,
-    stack: Optional[List[str]] = typer.Option(None, "--stack", "-s", help="Render only this stack (repeatable)."),
-    out: Optional[Path] = typer.Option(None, "--out", help="Directory for <stack>/state.json and manifests.yaml (default build/render/<env>)."),
+    stack: Optional[list[str]] = StacksOption,
+    render_dir_: Optional[Path] = RenderDirOption,
     jobs: Optional[int] = typer.Option(None, "--jobs", "-j", min=1, help="Worker processes (default: one per core)."),
     output: Optional[Output] = OutputOption,
 ) -> None:
@@ -52,18 +53,15 @@ def render(
     from ..render import pipeline  # imports the Pulumi SDK: only for the commands that need it
 
     environment = load(ctx, env)
-    known = {s.name for s in environment.stacks}
-    for name in stack or []:
-        if name not in known:
-            fail(f"stack {name} is not implied by environment {environment.name}; `govcloud stacks list` lists them")
-    target = out or render_dir(Path("build"), environment.name)
-    prepare_output(target, directory=True)
-    total = len(stack) if stack else len(environment.stacks)
+    only = selected_stacks(environment, stack) if stack_list(stack) else None
+    target = render_dir_ or render_dir(Path("build"), environment.name)
+    prepare_output(target, "--render-dir", directory=True)
+    total = len(only) if only else len(environment.stacks)
     started = time.perf_counter()
-    with Progress(TextColumn("rendering"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                  console=err_console, transient=True, disable=output_of(ctx, output) == Output.json) as progress:
+    with Progress(TextColumn("rendering"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=err_console,
+                  transient=True, disable=output_of(ctx, output) == Output.json or progress_disabled()) as progress:
         task = progress.add_task("render", total=total)
-        results = pipeline.render(environment, settings(ctx).inventories, target, only=stack or None, jobs=jobs,
+        results = pipeline.render(environment, settings(ctx).inventories, target, only=only, jobs=jobs,
                                   progress=lambda n: progress.advance(task, n))
     elapsed = time.perf_counter() - started
     failed = [r for r in results if not r.ok]
@@ -75,8 +73,10 @@ def render(
         for result in failed:
             for error in result.errors:
                 err_console.print(f"[bold red]error:[/] {error}", soft_wrap=True, markup=False, highlight=False)
+        for result in results:
+            detail(f"{result.stack}: {plural(result.objects, 'object')}, {result.digest or 'not written'}")
         objects = sum(r.objects for r in results)
-        console.print(f"rendered {len(results) - len(failed)} of {len(results)} stacks ({objects} Kubernetes objects) "
+        console.print(f"rendered {len(results) - len(failed)} of {plural(len(results), 'stack')} ({plural(objects, 'Kubernetes object')}) "
                       f"into {target} in {elapsed:.1f}s")
     if failed:
         raise typer.Exit(1)
@@ -85,7 +85,7 @@ def render(
 def deploy(
     ctx: typer.Context,
     env: Optional[str] = EnvOption,
-    stack: Optional[str] = typer.Option(None, "--stack", "-s", help="Deploy this stack only."),
+    stack: Optional[list[str]] = StacksOption,
     all_: bool = typer.Option(False, "--all", help="Deploy every stack: foundations first, then tenants in parallel."),
     preview: bool = typer.Option(False, "--preview", help="pulumi preview instead of pulumi up."),
     jobs: int = typer.Option(4, "--jobs", "-j", min=1, help="Stacks deployed at once."),
@@ -96,17 +96,18 @@ def deploy(
     actor: Optional[str] = ActorOption,
 ) -> None:
     """Deploy with the Pulumi CLI and the policy pack (pulumi up|preview --policy-pack policies/).
+
     `pulumi up` runs only for stacks whose current desired state has a valid review certificate."""
     from .. import deploy as deploying
     from ..review import ReviewGate
 
-    if bool(stack) == all_:
-        fail("give either --stack NAME or --all")
+    if bool(stack_list(stack)) == all_:
+        fail("give either --stack NAME (repeatable) or --all")
     log_book = open_for_recording(ledger, ledger_key)
     try:
         cli = deploying.pulumi_cli()
         environment = load(ctx, env)
-        foundations, tenants = deploying.plan(environment, stack)
+        foundations, tenants = deploying.plan(environment, stack_list(stack))
         logs = Path("build") / "deploy" / environment.name
         gate = None
         if not preview:
@@ -136,7 +137,7 @@ def deploy(
         fail(str(error))
     bad = [o for o in outcomes if o.status != "ok"]
     verb = "previewed" if preview else "deployed"
-    console.print(f"{verb} {len(outcomes) - len(bad)} of {len(outcomes)} stacks of {env_name(ctx, env)}")
+    console.print(f"{verb} {len(outcomes) - len(bad)} of {plural(len(outcomes), 'stack')} of {env_name(ctx, env)}")
     if bad:
         raise typer.Exit(1)
 

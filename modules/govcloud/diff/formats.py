@@ -13,6 +13,7 @@ from typing import Any
 from ..webpage import esc, page, table, value_text, zone_map
 from .changes import OPS, ResourceChange, StackDiff
 from .report import DiffReport
+from ..text import plural
 
 MD_ITEMS = 40  # resources listed per section in Markdown
 MD_FIELDS = 8  # field changes listed per resource in Markdown
@@ -111,7 +112,7 @@ def to_markdown(report: DiffReport) -> str:
     line = f"**{len(stacks)} of {summary['stacks_compared']} stacks change**: {_counts(summary['resources'])}"
     if summary["policy"] is not None:
         policy = summary["policy"]
-        line += (f" · policy: {policy['new_findings']} new finding(s) ({policy['new_blocking']} blocking), "
+        line += (f" · policy: {plural(policy['new_findings'], 'new finding')} ({policy['new_blocking']} blocking), "
                  f"{policy['fixed_findings']} fixed")
         if policy["status_changes"]:
             line += f", {policy['status_changes']} waived/unwaived"
@@ -308,7 +309,7 @@ def _html_findings(items: list[dict[str, Any]], fixed: bool = False) -> str:
 def _map_svg(report: DiffReport) -> str:
     network = report.network or {}
     zones = [{"id": z["id"], "kind": z.get("kind"), "state": "changed" if z.get("changed") else "unchanged",
-              "note": (f"{z['stacks_changed']} stack(s) change" if z.get("stacks_changed")
+              "note": (f"{plural(z['stacks_changed'], 'stack')} {'changes' if z['stacks_changed'] == 1 else 'change'}" if z.get("stacks_changed")
                        else (z.get("kind") or "") if z.get("kind") != z["id"] else "")}
              for z in network.get("zones", [])]
     flows = [{"from": f["from"], "to": f["to"], "label": f["label"], "state": f["status"]} for f in network.get("flows", [])]

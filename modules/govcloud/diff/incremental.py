@@ -31,6 +31,7 @@ from pathlib import PurePosixPath
 
 from ..model import Environment, Stack
 from ..model.loader import PLATFORM_FILE, TENANTS_DIR
+from ..text import plural
 
 ABSENT = "absent"
 
@@ -148,5 +149,5 @@ def plan(before: Environment, after: Environment) -> Plan:
     # Checked although unchanged: must exist on both sides (else it is in ``changed``).
     shared = sorted(n for n in extra - set(changed) if n in names_before and n in names_after)
     proven_equal = len((set(names_before) & set(names_after)) - set(changed))
-    return Plan(full=False, reason=f"{len(changed)} stack(s) with different input files; {PLATFORM_FILE} unchanged",
+    return Plan(full=False, reason=f"{plural(len(changed), 'stack')} with different input files; {PLATFORM_FILE} unchanged",
                 render_from=render_from, render_to=render_to, changed=changed, shared=shared, proven_equal=proven_equal)

@@ -25,6 +25,7 @@ from .preview import diff_from_previews
 from .report import DiffReport, network, tenant_rows
 from ..check.results import FORMAT as CHECK_FORMAT
 from .verdicts import verdict_changes, waiver_changes
+from ..text import plural
 
 Progress = Callable[[str, int, int], None]  # (phase, done, total)
 
@@ -89,18 +90,18 @@ def _render(side: Side, names: list[str], out: Path, options: Options) -> tuple[
     results = pipeline.render(side.env, side.inventories, out, only=names, jobs=options.jobs, progress=advance)
     errors = [e for r in results for e in r.errors]
     if errors:
-        raise DiffError(f"{len(errors)} render error(s) at {side.label} (rendered with the current code):\n  " + "\n  ".join(errors))
+        raise DiffError(f"{plural(len(errors), 'render error')} at {side.label} (rendered with the current code):\n  " + "\n  ".join(errors))
     return {name: StackState.load(out / name / STATE_FILE) for name in names}, {r.stack: r.digest for r in results if r.digest}
 
 
-def _check(side: Side, states: list[StackState], options: Options, build: Path, digests: dict[str, str]) -> dict[str, Any]:
+def _check(side: Side, states: list[StackState], options: Options, render_dir: Path, digests: dict[str, str]) -> dict[str, Any]:
     from ..check.analyzer import ConfigError, PackError
     from ..check.run import run_check
 
     if options.progress:
         options.progress(f"checking {side.label}", 0, len(states))
     try:
-        report = run_check(side.env, states, options.pack, options.today, build, digests=digests)
+        report = run_check(side.env, states, options.pack, options.today, render_dir, digests=digests)
     except ConfigError as error:
         raise DiffError(f"the policy configuration at {side.label} does not fit the pack: " + "; ".join(error.problems), 2) from None
     except PackError as error:
@@ -142,7 +143,7 @@ def diff_revisions(env: str, inventories: Path, from_rev: str, to_rev: str | Non
             checked_after = [states_after[n] for n in plan.check_to]
             # Each side has its own pack processes: check both at once (the packs do the work).
             with ThreadPoolExecutor(max_workers=2) as pool:
-                checks = [pool.submit(_check, side, states, options, root / name, digests)
+                checks = [pool.submit(_check, side, states, options, root / name / "render", digests)
                           for side, states, name, digests in ((before, checked_before, "from", digests_before),
                                                               (after, checked_after, "to", digests_after))]
                 policy = verdict_changes(*(c.result() for c in checks))

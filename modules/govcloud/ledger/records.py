@@ -137,7 +137,7 @@ def _evidence_problems(evidence: Any) -> list[str]:
     problems = []
     extra = set(evidence) - {"path", "sha256", "sm3", "bytes"}
     if extra:
-        problems.append(f"evidence: unknown field(s) {', '.join(sorted(extra))}")
+        problems.append(f"evidence: unknown {'field' if len(extra) == 1 else 'fields'} {', '.join(sorted(extra))}")
     if not isinstance(evidence.get("path"), str) or not evidence.get("path"):
         problems.append("evidence.path: must be a non-empty string")
     for name in ("sha256", "sm3"):

@@ -51,6 +51,7 @@ from .records import (
     file_digests,
     utc_now,
 )
+from ..text import plural
 
 META = "ledger.json"
 LOG = "log.jsonl"
@@ -442,7 +443,7 @@ class Ledger:
             os.fsync(log_fd)
             self.discarded = (
                 f"discarded what an interrupted append left after entry {tail.head.size - 1 if tail.head else -1}: "
-                f"{tail.uncommitted_lines} uncommitted line(s), {tail.partial_bytes} bytes of an incomplete line"
+                f"{plural(tail.uncommitted_lines, 'uncommitted line')}, {plural(tail.partial_bytes, 'byte')} of an incomplete line"
             )
         head = tail.head
         size = head.size if head else 0
