@@ -68,6 +68,8 @@ PLATFORM_CASES = [
     ("bool is not an int", lambda d: _zone(d, "data").update(max_level=True), "zones[4].max_level", "valid integer"),
     ("missing field", lambda d: d["datapool"].pop("engine"), "datapool.engine", "required field is missing"),
     ("no log collector", lambda d: d["hosts"].pop(1), "hosts", "log-collector"),
+    ("newline in a flow purpose", lambda d: d["flows"][0].update(purpose="ssh\n| forged | row |"), "flows[0].purpose", "U+000A"),
+    ("newline in a region name", lambda d: d["regions"][0].update(name="湖南省\n"), "regions[0].name", "U+000A"),
     ("security team member twice", lambda d: d["policy"]["security_team"].append(dict(d["policy"]["security_team"][0])),
      "policy.security_team[2].account", "duplicate account sec-liwei"),
 ]
@@ -121,10 +123,28 @@ TENANT_CASES = [
      lambda d: d.update(datasets={"publishes": [{"name": "spots", "description": "景点", "sharing": "unconditional", "sensitivity": "general"}]}),
      "datasets", "zone internet has no flow to the data pool"),
     ("service host taken", "tenants/t-430600-tourism.yaml", lambda d: d["services"][0].update(host="www.hunan.gov.cn"), "services[0].host", "already published by t-430000-portal"),
-    ("bad service path", "tenants/t-430600-tourism.yaml", lambda d: d["services"][0].update(path="/a;b"), "services[0].path", "should match pattern"),
+    ("bad service path", "tenants/t-430600-tourism.yaml", lambda d: d["services"][0].update(path="/a;b"), "services[0].path", "may contain only letters"),
+    # Gateway API's HTTPRoute CEL rules (dropped from the vendored JSON Schemas) and no dot segments.
+    ("service path traversal", "tenants/t-430600-tourism.yaml", lambda d: d["services"][0].update(path="/../../etc"), "services[0].path", "must not contain '/../'"),
+    ("service path ending in ..", "tenants/t-430600-tourism.yaml", lambda d: d["services"][0].update(path="/static/.."), "services[0].path", "must not end with"),
+    ("service path with //", "tenants/t-430600-tourism.yaml", lambda d: d["services"][0].update(path="/a//b"), "services[0].path", "must not contain '//'"),
+    ("service path with /./", "tenants/t-430600-tourism.yaml", lambda d: d["services"][0].update(path="/a/./b"), "services[0].path", "must not contain '/./'"),
+    ("service path encoded", "tenants/t-430600-tourism.yaml", lambda d: d["services"][0].update(path="/%2e%2e/etc"), "services[0].path", "no percent-encoding"),
+    ("service path relative", "tenants/t-430600-tourism.yaml", lambda d: d["services"][0].update(path="etc"), "services[0].path", "absolute path"),
+    ("service path with a newline", "tenants/t-430600-tourism.yaml", lambda d: d["services"][0].update(path="/news\n"), "services[0].path", "may contain only"),
+    ("service host an IP address", "tenants/t-430600-tourism.yaml", lambda d: d["services"][0].update(host="10.0.0.1"), "services[0].host", "not an IP address"),
+    ("service host with a wildcard", "tenants/t-430600-tourism.yaml", lambda d: d["services"][0].update(host="*.yueyang.gov.cn"), "services[0].host", "should match pattern"),
+    ("slug with a trailing newline", HEALTH, lambda d: d["department"].update(slug="health\n"), "department.slug", "not a DNS label"),
+    ("quantity with a trailing newline", HEALTH, lambda d: d["quotas"].update(cpu="16\n"), "quotas.cpu", "not a Kubernetes quantity"),
     ("unknown key", HEALTH, lambda d: d.update(quota={}), "quota", "unknown key 'quota'; allowed keys:"),
     ("wrong type", HEALTH, lambda d: d.update(mlps_level="three"), "mlps_level", "valid integer"),
     ("control characters", HEALTH, lambda d: d["department"].update(name="卫健\x07委"), "department.name", "control characters"),
+    # Single-line fields: a newline in a reason could forge a heading in a Markdown report.
+    ("newline in a reason", HEALTH, lambda d: d["change"].update(reason="迁移上云\n# APPROVED BY SECURITY TEAM"), "change.reason", "U+000A"),
+    ("tab in a name", HEALTH, lambda d: d["department"].update(name="卫健\t委"), "department.name", "U+0009"),
+    ("carriage return in a description", HEALTH, lambda d: d["datasets"]["publishes"][1].update(description="名录\r<img src=x>"), "datasets.publishes[1].description", "U+000D"),
+    ("line separator in an approval role", HEALTH, lambda d: d["change"]["approvals"][0].update(role="处长\u2028审批"), "change.approvals[0].role", "U+2028"),
+    ("bidi override in a reason", HEALTH, lambda d: d["change"].update(reason="批准\u202e准批"), "change.reason", "U+202E"),
     ("bad date", HEALTH, lambda d: d["change"].update(review_by="next year"), "change.review_by", "valid date"),
     ("missing administrators", HEALTH, lambda d: d.pop("administrators"), "administrators", "required field is missing"),
 ]
@@ -225,7 +245,24 @@ WAIVER_CASES = [
     ("unknown tenant", _waiver(scope={"tenant": "t-430100-nobody"}), "waivers[0].scope.tenant", "not defined"),
     ("unknown stack", _waiver(scope={"stack": "lab.t-430100-nobody"}), "waivers[0].scope.stack", "not one of this environment's stacks"),
     ("bad rule id", _waiver(rule="SEC-1"), "waivers[0].rule", "should match pattern"),
+    ("newline in the reason", _waiver(reason="临时豁免\n\n## APPROVED BY SECURITY TEAM"), "waivers[0].reason", "U+000A"),
 ]
+
+
+@pytest.mark.parametrize("escape, code", [("\\N", "U+0085"), ("\\x9b", "U+009B"), ("\\e[2J", "U+001B"), ("\\L", "U+2028")])
+def test_escaped_controls_in_double_quotes_are_refused(inventory, escape, code) -> None:
+    """YAML's double-quoted escapes reach characters plain text cannot (NEL, C1, ESC)."""
+    text = inventory.path(HEALTH).read_text(encoding="utf-8").replace("description: 医疗机构名录", f'description: "医疗{escape}机构名录"')
+    inventory.write(HEALTH, text)
+    inventory.expect(HEALTH, "datasets.publishes[1].description", code)
+
+
+def test_chinese_and_full_width_text_is_single_line_text(inventory) -> None:
+    """The refusal of control characters leaves every script alone (full-width space and
+    punctuation included): only line breaks, controls and direction overrides are refused."""
+    reason = "全民健康信息平台迁移上云（长卫发〔2026〕12号）　第二期：《方案》——“互联网+医疗健康”"
+    inventory.edit(HEALTH, lambda d: d["change"].update(reason=reason))
+    assert inventory.load().tenant("t-430100-health").request.change.reason == reason
 
 
 @pytest.mark.parametrize("waiver, field, fragment", [c[1:] for c in WAIVER_CASES], ids=[c[0] for c in WAIVER_CASES])

@@ -77,6 +77,19 @@ def test_deep_nesting() -> None:
     assert any("nesting deeper" in p.message for p in found)
 
 
+@pytest.mark.parametrize("literal", ["9" * 5000, "-" + "1" * 4301, "1" * 101, "1" * 60 + "." + "1" * 60, "1e999", "-1e999"])
+def test_numbers_out_of_range_name_the_field(literal: str) -> None:
+    """Python refuses to convert an integer of more than 4,300 digits (ValueError): the loader
+    reports a number out of range instead, with its line and field."""
+    [problem] = problems_of(f"quotas:\n  pods: {literal}\n")
+    assert (problem.line, problem.field) == (2, "quotas.pods") and "out of range" in problem.message
+
+
+def test_long_numbers_in_quotes_stay_text() -> None:
+    assert load_yaml_bytes("d.yaml", f"a: '{'9' * 5000}'\n".encode()).data == {"a": "9" * 5000}
+    assert load_yaml_bytes("d.yaml", f"a: {'9' * 100}\n".encode()).data == {"a": int("9" * 100)}
+
+
 def test_bom_and_empty() -> None:
     assert load_yaml_bytes("d.yaml", "\ufeffa: 1\n".encode()).data == {"a": 1}
     assert load_yaml_bytes("d.yaml", b"").data is None

@@ -8,6 +8,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 from functools import lru_cache
 from decimal import Decimal, InvalidOperation
@@ -35,7 +36,7 @@ def region_level(code: str) -> str:
 
 
 def region_code_problem(code: str) -> str | None:
-    if not REGION_CODE_RE.match(code):
+    if not REGION_CODE_RE.fullmatch(code):  # fullmatch: '$' alone lets a trailing newline through
         return f"{code!r} is not a six-digit GB/T 2260 code"
     if code[:2] not in PROVINCE_PREFIXES:
         return f"{code!r} does not start with a GB/T 2260 province prefix"
@@ -80,7 +81,7 @@ def uscc_check_character(first17: str) -> str:
 def uscc_problem(code: str) -> str | None:
     if len(code) != 18:
         return f"a unified social credit code has 18 characters, this one has {len(code)}"
-    if not USCC_RE.match(code):
+    if not USCC_RE.fullmatch(code):
         bad = sorted({ch for ch in code if ch not in USCC_ALPHABET})
         return f"characters {''.join(bad)!r} are not allowed in a unified social credit code"
     expected = uscc_check_character(code[:17])
@@ -96,7 +97,7 @@ DNS_LABEL_MAX = 63
 def dns_label_problem(value: str, what: str = "name") -> str | None:
     if len(value) > DNS_LABEL_MAX:
         return f"{what} {value!r} is longer than {DNS_LABEL_MAX} characters"
-    if not DNS_LABEL_RE.match(value):
+    if not DNS_LABEL_RE.fullmatch(value):
         return (
             f"{what} {value!r} is not a DNS label: lower-case letters, digits and '-', "
             "starting with a letter and ending with a letter or digit"
@@ -125,6 +126,8 @@ def parse_quantity(value: str | int | float) -> Decimal:
     """A Kubernetes quantity as an exact Decimal (cores for cpu, bytes for memory)."""
     if isinstance(value, bool):
         raise ValueError(f"{value!r} is not a quantity")
+    if isinstance(value, float) and not math.isfinite(value):
+        raise ValueError(f"{value!r} is not a quantity")
     if isinstance(value, (int, float)):
         return Decimal(str(value))
     return _parse_quantity_text(value)
@@ -133,7 +136,7 @@ def parse_quantity(value: str | int | float) -> Decimal:
 @lru_cache(maxsize=4096)
 def _parse_quantity_text(value: str) -> Decimal:
     # Quotas repeat the same few strings thousands of times across a province.
-    match = QUANTITY_RE.match(value.strip())
+    match = QUANTITY_RE.fullmatch(value)
     if not match:
         raise ValueError(f"{value!r} is not a Kubernetes quantity such as 500m, 4, 16Gi")
     try:

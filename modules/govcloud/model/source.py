@@ -8,6 +8,7 @@ keys, non-string keys, oversized or non-UTF-8 files, and absurd nesting.
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -33,19 +34,28 @@ _SEQ = "tag:yaml.org,2002:seq"
 # strings (YAML 1.1's surprises), dates stay strings for the model to parse.
 _NULLS = {"", "~", "null", "Null", "NULL"}
 _BOOLS = {"true": True, "True": True, "TRUE": True, "false": False, "False": False, "FALSE": False}
-_INT_RE = re.compile(r"^[-+]?[0-9]+$")
-_FLOAT_RE = re.compile(r"^[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?$")
+_INT_RE = re.compile(r"[-+]?[0-9]+")
+_FLOAT_RE = re.compile(r"[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?")
+# No inventory number needs more; Python refuses to convert more than 4,300 digits anyway.
+MAX_NUMBER_DIGITS = 100
 
 
 def _plain_scalar(value: str) -> Any:
+    """The YAML 1.2 core-schema value of a plain scalar; ValueError for a number out of range."""
     if value in _NULLS:
         return None
     if value in _BOOLS:
         return _BOOLS[value]
-    if _INT_RE.match(value):
-        return int(value)
-    if _FLOAT_RE.match(value):
-        return float(value)
+    if _INT_RE.fullmatch(value) or _FLOAT_RE.fullmatch(value):
+        digits = sum(c.isdigit() for c in value)
+        if digits > MAX_NUMBER_DIGITS:
+            raise ValueError(f"a number of {digits} digits is out of range (at most {MAX_NUMBER_DIGITS}); quote it if it is text")
+        if _INT_RE.fullmatch(value):
+            return int(value)
+        number = float(value)
+        if not math.isfinite(number):
+            raise ValueError(f"the number {value} is out of range")
+        return number
     return value
 
 
@@ -172,7 +182,13 @@ class _Walker:
         if node.tag != _STR:
             self._problem(node, loc, f"YAML tags are not allowed ({node.tag})")
             return None
-        return _plain_scalar(node.value) if not node.style else node.value
+        if node.style:
+            return node.value
+        try:
+            return _plain_scalar(node.value)
+        except ValueError as exc:
+            self._problem(node, loc, str(exc))
+            return None
 
     def _mapping(self, node: yaml.MappingNode, loc: tuple, depth: int) -> dict:
         if node.tag != _MAP:

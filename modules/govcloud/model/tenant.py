@@ -11,7 +11,7 @@ import datetime as dt
 from pydantic import Field
 
 from .platform import Person
-from .types import Account, DnsLabel, Hostname, MlpsLevel, Port, Quantity, RegionCode, SharingClass, Sensitivity, Strict, Text, Uscc
+from .types import Account, DnsLabel, Hostname, MlpsLevel, Port, Quantity, RegionCode, Sensitivity, ServicePath, SharingClass, Strict, Text, Uscc
 
 DATASET_REF_PATTERN = r"^t-[0-9]{6}-[a-z]([-a-z0-9]*[a-z0-9])?/[a-z]([-a-z0-9]*[a-z0-9])?$"
 
@@ -69,7 +69,7 @@ class PublicService(Strict):
 
     name: DnsLabel = Field(max_length=30)
     host: Hostname
-    path: str = Field("/", max_length=200, pattern=r"^/[A-Za-z0-9._~/-]*$")
+    path: ServicePath = Field("/", description="URL path prefix the service is published under (no dot segments, no //)")
     port: Port = Field(description="Backend port of the service inside the tenant's namespace")
 
 
