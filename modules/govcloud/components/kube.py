@@ -1,14 +1,16 @@
 """One way to register a Kubernetes object from the stacks: a manifest in, a resource out.
 
 Every object the stacks create, built-in kinds and Gateway API kinds alike, is registered
-through ``KubeObject`` with the same type token the pulumi-kubernetes SDK classes use
-(``kubernetes:<group>/<version>:<Kind>``, core group spelled ``core``). The Kubernetes provider
-sees exactly what the typed classes would send; the manifest stays a plain dict, which is
-what render validates against the cluster's OpenAPI schema and what reviewers read. (The
-typed classes add type aliases for API versions we never used and cost about 40% more per
-object under the offline renderer, which matters at 4,000 tenants; the typed Provider class
-alone costs 7 ms per stack.) Provider and resources pin the plugin version of the installed
-pulumi-kubernetes SDK, as its classes do.
+through ``KubeObject`` and asks the engine for exactly what the pulumi-kubernetes SDK class of
+its kind would (``tests/stacks/test_kube_conformance.py`` registers every object of the lab both
+ways under the SDK's mock monitor and compares the requests): the same type token
+(``kubernetes:<group>/<version>:<Kind>``, core group spelled ``core``; ``CustomResource``'s for
+Gateway API kinds), inputs, plugin version, additional secret outputs, and the same type aliases
+(``ALIASES``: the API versions a kind was served under before, so that a cluster upgrade across
+an API-version switch keeps every URN instead of deleting the old object). The manifest stays a
+plain dict, which is what render validates against the cluster's OpenAPI schema and what
+reviewers read; the typed classes cost about 40% more per object under the offline renderer,
+which matters at 4,000 tenants.
 """
 
 from __future__ import annotations
@@ -40,6 +42,26 @@ class KubernetesProvider(pulumi.ProviderResource):
                          pulumi.ResourceOptions(version=plugin_version("pulumi-kubernetes")))
 
 
+# The type aliases the SDK class of each kind the stacks create sends (pulumi-kubernetes, the
+# version pinned in pyproject.toml); kinds not listed have none. Checked by the conformance test.
+ALIASES: dict[str, tuple[str, ...]] = {
+    "kubernetes:admissionregistration.k8s.io/v1:ValidatingAdmissionPolicy": (
+        "kubernetes:admissionregistration.k8s.io/v1alpha1:ValidatingAdmissionPolicy",
+        "kubernetes:admissionregistration.k8s.io/v1beta1:ValidatingAdmissionPolicy"),
+    "kubernetes:admissionregistration.k8s.io/v1:ValidatingAdmissionPolicyBinding": (
+        "kubernetes:admissionregistration.k8s.io/v1alpha1:ValidatingAdmissionPolicyBinding",
+        "kubernetes:admissionregistration.k8s.io/v1beta1:ValidatingAdmissionPolicyBinding"),
+    "kubernetes:discovery.k8s.io/v1:EndpointSlice": ("kubernetes:discovery.k8s.io/v1beta1:EndpointSlice",),
+    "kubernetes:networking.k8s.io/v1:NetworkPolicy": ("kubernetes:extensions/v1beta1:NetworkPolicy",),
+    "kubernetes:rbac.authorization.k8s.io/v1:ClusterRole": (
+        "kubernetes:rbac.authorization.k8s.io/v1alpha1:ClusterRole", "kubernetes:rbac.authorization.k8s.io/v1beta1:ClusterRole"),
+    "kubernetes:rbac.authorization.k8s.io/v1:RoleBinding": (
+        "kubernetes:rbac.authorization.k8s.io/v1alpha1:RoleBinding", "kubernetes:rbac.authorization.k8s.io/v1beta1:RoleBinding"),
+    "kubernetes:scheduling.k8s.io/v1:PriorityClass": (
+        "kubernetes:scheduling.k8s.io/v1alpha1:PriorityClass", "kubernetes:scheduling.k8s.io/v1beta1:PriorityClass"),
+}
+
+
 def type_token(api_version: str, kind: str, *, patch: bool = False) -> str:
     group, _, version = api_version.rpartition("/")
     return f"kubernetes:{group or 'core'}/{version}:{kind}{'Patch' if patch else ''}"
@@ -69,10 +91,15 @@ class KubeObject(pulumi.CustomResource):
 
     def __init__(self, manifest: dict[str, Any], opts: pulumi.ResourceOptions, *, patch: bool = False) -> None:
         props = dict(manifest)
+        token = type_token(manifest["apiVersion"], manifest["kind"], patch=patch)
+        # As the SDK's classes do: the provider version of the installed SDK, the kind's aliases.
+        own = pulumi.ResourceOptions(version=plugin_version("pulumi-kubernetes"))
+        if token in ALIASES:
+            own.aliases = [pulumi.Alias(type_=alias) for alias in ALIASES[token]]
         if manifest["kind"] == "Secret":
             # As the SDK's Secret class does: values are secrets in state, previews and render.
             for key in ("data", "stringData"):
                 if key in props:
                     props[key] = pulumi.Output.secret(props[key])
-            opts = pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(additional_secret_outputs=["data", "stringData"]))
-        super().__init__(type_token(manifest["apiVersion"], manifest["kind"], patch=patch), resource_name(manifest), props, opts)
+            own.additional_secret_outputs = ["data", "stringData"]
+        super().__init__(token, resource_name(manifest), props, pulumi.ResourceOptions.merge(opts, own))
