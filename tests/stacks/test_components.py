@@ -9,11 +9,12 @@ import pytest
 import yaml
 
 from govcloud import labels
-from govcloud.components import guardrails, network, roles
+from govcloud.components import guardrails, network, program, roles, tenant as tenant_component
+from govcloud.hosts.datapool import access_plan
 from govcloud.model import codes
 from govcloud.state import REDACTED
 
-from .conftest import render_inventory
+from .conftest import LAB_INVENTORIES, render_inventory
 
 TENANTS = ["t-430000-finance", "t-430000-portal", "t-430000-pubsec", "t-430100-health",
            "t-430100-hrss", "t-430121-agri", "t-430600-edu", "t-430600-tourism"]
@@ -271,10 +272,35 @@ def test_datapool_secret_is_a_redacted_pulumi_secret(lab):
     assert secret.inputs["stringData"] == {"username": REDACTED, "password": REDACTED}
     assert set(secret.secret_paths) == {"stringData.password", "stringData.username"}
     state = lab.state(stack)
-    assert state.outputs["datapoolPassword"] == REDACTED
+    # The password lives in the environment's secret store; the stack does not re-export it.
+    assert "datapoolPassword" not in state.outputs
     for stack_ in lab.env.stacks:
         for name in ("state.json", "manifests.yaml"):
-            assert "offline-" not in (lab.out / stack_.name / name).read_text(encoding="utf-8")
+            assert program.SECRET_PLACEHOLDER not in (lab.out / stack_.name / name).read_text(encoding="utf-8")
+
+
+def test_the_datapool_password_is_the_secret_store_s_for_the_role_postgresql_knows(lab):
+    """The stack configuration carries the password of the role the hosts' access plan creates
+    (the one whose SCRAM verifier Ansible installs), as a secret; a missing one is refused by name."""
+    env = lab.env
+    plan = access_plan(env)
+    store = {d.role: f"pw-{d.role}" for d in plan.departments}
+    health = env.stack("lab.t-430100-health")
+    config = program.stack_configuration(env, health, LAB_INVENTORIES, store)
+    role = plan.department("t-430100-health").role
+    assert config.secret == {"govcloud:datapoolPassword": f"pw-{role}"}
+    assert config.plain == {"govcloud:inventories": str(LAB_INVENTORIES.resolve())}
+    offline = program.stack_configuration(env, health, LAB_INVENTORIES)
+    assert offline.secret == {"govcloud:datapoolPassword": program.SECRET_PLACEHOLDER}
+    foundation = program.stack_configuration(env, env.stack("lab.cluster-egov-1"), LAB_INVENTORIES, store)
+    assert foundation.secret == {}
+    del store[role]
+    with pytest.raises(program.MissingSecret, match=f"no password for role {role} .tenant t-430100-health"):
+        program.stack_configuration(env, health, LAB_INVENTORIES, store)
+    # every tenant that reaches the pool has a role in the access plan
+    for stack_ in env.stacks:
+        if stack_.kind == "tenant" and network.has_datapool_access(env, env.tenant(stack_.tenant)):
+            assert plan.department(stack_.tenant).role == tenant_component.datapool_role(env.tenant(stack_.tenant))
 
 
 def test_services_from_a_cluster_without_nodes_fail_clearly(lab_copy, tmp_path):

@@ -90,7 +90,8 @@ def run_like_pulumi(stack: str, stack_outputs: dict[str, dict]) -> tuple[Recordi
     port = server.add_insecure_port("127.0.0.1:0")
     server.start()
     try:
-        env = dict(os.environ, PULUMI_CONFIG=json.dumps({"govcloud:inventories": str(LAB_INVENTORIES)}))
+        config = {"govcloud:inventories": str(LAB_INVENTORIES), "govcloud:datapoolPassword": "engine-path-test"}
+        env = dict(os.environ, PULUMI_CONFIG=json.dumps(config), PULUMI_CONFIG_SECRET_KEYS=json.dumps(["govcloud:datapoolPassword"]))
         done = subprocess.run(
             [sys.executable, str(LANGHOST), "--project", "govcloud", "--stack", stack, "--organization", "organization",
              "--monitor", f"127.0.0.1:{port}", "--engine", f"127.0.0.1:{port}", "--parallel", "4", "--dry_run", "true",

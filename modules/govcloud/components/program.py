@@ -4,18 +4,25 @@
 that tenant's environment. The model comes from ``govcloud.model.load_environment``; the
 inventories directory is the Pulumi config ``govcloud:inventories`` (relative paths are taken
 from the project directory), by default the project's ``inventories/``.
+
+The stack configuration is a function of the model and the environment's secret store
+(``stack_configuration``): `govcloud deploy` writes exactly it into the stack (and checks the
+engine reads nothing else), and the offline render feeds the same configuration to the mock
+runtime, secret values it does not hold replaced by a placeholder that the desired state
+redacts like any secret, so both digest the same.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterable
+from typing import Iterable, Mapping
 
 import pulumi
 
 from ..model import Environment, Stack, foundation_stack_name, load_environment
 from ..model.platform import Cluster
-from . import foundation, tenant as tenant_component
+from . import foundation, network, tenant as tenant_component
 from .kube import KubernetesProvider
 
 # The Pulumi project (Pulumi.yaml, stacks/, policies/) this package belongs to.
@@ -24,6 +31,49 @@ CONFIG_NAMESPACE = "govcloud"
 INVENTORIES_KEY = "inventories"
 GATEWAY_CLASS_KEY = "gatewayClassName"
 DEFAULT_GATEWAY_CLASS = "govcloud"
+# A tenant's data pool password (a secret), for tenants that reach the data pool.
+DATAPOOL_PASSWORD_KEY = "datapoolPassword"
+# What the offline render configures for a secret it does not hold; never reaches a file.
+SECRET_PLACEHOLDER = "offline-secret-placeholder"
+
+
+def config_key(name: str) -> str:
+    return f"{CONFIG_NAMESPACE}:{name}"
+
+
+@dataclass(frozen=True)
+class StackConfiguration:
+    """A stack's configuration: plain values and secret values, by full key (``govcloud:...``)."""
+
+    plain: dict[str, str] = field(default_factory=dict)
+    secret: dict[str, str] = field(default_factory=dict)
+
+    def values(self) -> dict[str, str]:
+        return {**self.plain, **self.secret}
+
+
+class MissingSecret(LookupError):
+    """The secret store has no value for a secret a stack needs (the message names it)."""
+
+
+def stack_configuration(env: Environment, stack: Stack, inventories: Path,
+                        datapool_passwords: Mapping[str, str] | None = None) -> StackConfiguration:
+    """The configuration of ``stack``: the inventories it is built from and, for a tenant that
+    reaches the data pool, its role's password from ``datapool_passwords`` (role -> password).
+    Without a store (the offline render) secrets get ``SECRET_PLACEHOLDER``."""
+    plain = {config_key(INVENTORIES_KEY): str(inventories.resolve())}
+    secret: dict[str, str] = {}
+    if stack.kind == "tenant":
+        tenant = env.tenant(stack.tenant)
+        if network.has_datapool_access(env, tenant):
+            role = tenant_component.datapool_role(tenant)
+            if datapool_passwords is None:
+                secret[config_key(DATAPOOL_PASSWORD_KEY)] = SECRET_PLACEHOLDER
+            elif role in datapool_passwords:
+                secret[config_key(DATAPOOL_PASSWORD_KEY)] = datapool_passwords[role]
+            else:
+                raise MissingSecret(f"the data pool secret store has no password for role {role} (tenant {tenant.id})")
+    return StackConfiguration(plain, secret)
 
 
 # One model per process: the engine runs one program per process; the offline renderer
@@ -86,8 +136,10 @@ def main(project_dir: Path) -> None:
             public = tenant_component.public_cluster(env, cluster)
             public_provider = provider_for(public)
             public_outputs = stack_reference(foundation_stack_name(env.name, public.id))
+        password = config.require_secret(DATAPOOL_PASSWORD_KEY) if network.has_datapool_access(env, tenant) else None
         built = tenant_component.TenantEnvironment(env, tenant, provider, own,
-                                                   public_provider=public_provider, public_outputs=public_outputs)
+                                                   public_provider=public_provider, public_outputs=public_outputs,
+                                                   datapool_password=password)
     for key, value in sorted(built.outputs.items()):
         pulumi.export(key, value)
 

@@ -32,8 +32,9 @@ from .. import labels
 from ..model import Environment, Tenant
 from ..model import codes
 from ..model.platform import Cluster
+from ..hosts.datapool import identifier
 from . import foundation, network
-from .kube import KubeObject, meta, plugin_version
+from .kube import KubeObject, meta
 
 TYPE = "govcloud:platform:TenantEnvironment"
 DEPLOYER = "deployer"
@@ -45,22 +46,6 @@ EDGE_PREFIX = "edge-"
 BINARY_UNITS = ("Ti", "Gi", "Mi", "Ki")
 
 
-class GeneratedPassword(pulumi.CustomResource):
-    """pulumi-random's RandomPassword (same token, inputs and secret outputs as its SDK class).
-
-    The value is made by the provider, kept encrypted in the stack's state and is a secret
-    output: nobody types, mails or commits it.
-    """
-
-    result: pulumi.Output[str]
-
-    def __init__(self, name: str, *, length: int, opts: pulumi.ResourceOptions) -> None:
-        opts = pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(
-            additional_secret_outputs=["bcryptHash", "result"], version=plugin_version("pulumi-random")))
-        super().__init__("random:index/randomPassword:RandomPassword", name,
-                         {"length": length, "special": False, "result": None, "bcryptHash": None}, opts)
-
-
 def pod_security_level(tenant: Tenant) -> str:
     """The level profile's Pod Security level, never weaker than ``restricted`` from MLPS level 2."""
     if tenant.level >= 2:
@@ -69,7 +54,8 @@ def pod_security_level(tenant: Tenant) -> str:
 
 
 def datapool_role(tenant: Tenant) -> str:
-    return tenant.id.replace("-", "_")
+    """The tenant's login role in the data pool: the one the hosts' access plan creates."""
+    return identifier(tenant.id)
 
 
 def edge_namespace(tenant: Tenant) -> str:
@@ -164,6 +150,7 @@ class TenantEnvironment(pulumi.ComponentResource):
                  foundation_outputs: pulumi.StackReference, *,
                  public_provider: pulumi.ProviderResource | None = None,
                  public_outputs: pulumi.StackReference | None = None,
+                 datapool_password: pulumi.Input[str] | None = None,
                  opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__(TYPE, tenant.id, None, opts)
         self._env, self._tenant = env, tenant
@@ -208,9 +195,10 @@ class TenantEnvironment(pulumi.ComponentResource):
             "publicServices": [f"{s.host}{s.path}" for s in tenant.request.services],
         }
         if datapool:
-            password = self._datapool(first, child, inside_first)
+            if datapool_password is None:
+                raise ValueError(f"tenant {tenant.id} reaches the data pool but was given no data pool password")
+            self._datapool(first, pulumi.Output.secret(datapool_password), inside_first)
             outputs["datapool"] = self._datapool_settings()
-            outputs["datapoolPassword"] = pulumi.Output.secret(password)
 
         common = tenant_labels(env, tenant, "public-service")
         # The gateway of the tenant's own cluster: the shared public one, or the zone ingress.
@@ -292,7 +280,7 @@ class TenantEnvironment(pulumi.ComponentResource):
             "database": pool.database,
         }
 
-    def _datapool(self, namespace: str, child: pulumi.ResourceOptions, opts: pulumi.ResourceOptions) -> pulumi.Output:
+    def _datapool(self, namespace: str, password: pulumi.Output, opts: pulumi.ResourceOptions) -> None:
         settings = self._datapool_settings()
         datasets = self._tenant.request.datasets
         KubeObject({"apiVersion": "v1", "kind": "ConfigMap",
@@ -306,12 +294,12 @@ class TenantEnvironment(pulumi.ComponentResource):
                         "GOVCLOUD_DATASETS_PUBLISHED": ",".join(d.name for d in datasets.publishes),
                         "GOVCLOUD_DATASETS_CONSUMED": ",".join(c.dataset for c in datasets.consumes),
                     }}, opts)
-        # The credential never exists outside Pulumi's encrypted state: generated, not typed.
-        password = GeneratedPassword(f"{self._tenant.id}-datapool", length=32, opts=pulumi.ResourceOptions(parent=self))
+        # The role's password is the one PostgreSQL knows (its SCRAM verifier is installed on the
+        # data pool hosts): a secret of the environment's secret store that reaches the program
+        # as secret stack configuration, encrypted in the stack's config and state.
         KubeObject({"apiVersion": "v1", "kind": "Secret", "type": "kubernetes.io/basic-auth",
                     "metadata": meta(DATAPOOL_SECRET, namespace, labels_=tenant_labels(self._env, self._tenant, "datapool")),
-                    "stringData": {"username": settings["role"], "password": password.result}}, opts)
-        return password.result
+                    "stringData": {"username": settings["role"], "password": password}}, opts)
 
     # -- the edge on the internet cluster ----------------------------------------------------
     def _edge(self, provider: pulumi.ProviderResource, public_outputs: pulumi.StackReference, zone_ingress: Any,

@@ -279,7 +279,7 @@ def compare_resources(old: ResourceState, new: ResourceState, old_providers: dic
     if new.custom:
         provider = new_providers.get(new.provider or "")
         reasons += immutable.replace_reasons(new.type, paths, old.inputs, new.inputs,
-                                             provider.inputs if provider is not None else None, spell)
+                                             provider.inputs if provider is not None else None)
     warnings = [f"{f} cannot change in the Kubernetes API: the in-place update will be refused (delete and recreate it)"
                 for f in immutable.api_immutable_fields(new.type, paths)] if not reasons else []
     return ResourceChange(
@@ -309,7 +309,7 @@ def diff_states(old: StackState | None, new: StackState | None) -> StackDiff:
     old_providers, new_providers = _providers(old), _providers(new)
     replaced_providers = {
         urn for urn, provider in new_providers.items()
-        if urn in old_providers and immutable.replace_reasons(provider.type, [], old_providers[urn].inputs, provider.inputs, None, spell)
+        if urn in old_providers and immutable.replace_reasons(provider.type, [], old_providers[urn].inputs, provider.inputs, None)
     }
     changes: list[ResourceChange] = []
     for urn in sorted(set(before) | set(after)):

@@ -31,7 +31,6 @@ Other resources:
   when that changes (the provider's DiffConfig). Every resource of a replaced provider is
   replaced with it.
 - a resource whose provider is another one (a tenant moved to another cluster): replaced.
-- ``random:*`` resources (the generated data pool password): every input forces a new value.
 
 Fields the Kubernetes API refuses to change but the provider would try to update in place are
 listed in ``API_IMMUTABLE``: the diff reports such an update with a warning.
@@ -99,7 +98,6 @@ API_IMMUTABLE: dict[tuple[str, str], tuple[str, ...]] = {
 KUBERNETES_PROVIDER = "pulumi:providers:kubernetes"
 PROVIDER_CLUSTER_KEYS = ("cluster", "context", "kubeconfig")
 CLUSTER_IDENTIFIER = "clusterIdentifier"
-RANDOM_PREFIX = "random:"
 
 
 def parse_type(type_token: str) -> tuple[str, str, str] | None:
@@ -158,11 +156,9 @@ def kubernetes_force_new(type_token: str, old: dict[str, Any], new: dict[str, An
 
 
 def replace_reasons(type_token: str, changed: Iterable[Path], old: dict[str, Any], new: dict[str, Any],
-                    provider_inputs: dict[str, Any] | None, render_path) -> list[str]:
-    """The fields (as ``render_path`` spells them) among ``changed`` that force a replacement."""
+                    provider_inputs: dict[str, Any] | None) -> list[str]:
+    """The fields among ``changed`` that force a replacement."""
     paths = list(changed)
-    if type_token.startswith(RANDOM_PREFIX):
-        return sorted({render_path(p[:1]) for p in paths})
     if type_token == KUBERNETES_PROVIDER:
         return provider_replace_reasons(old, new)
     reasons: set[str] = set()

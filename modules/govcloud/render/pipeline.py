@@ -52,8 +52,9 @@ class Job:
     program: Path = PROGRAM
     foundation_outputs: dict[str, dict[str, Any]] = field(default_factory=dict)
 
-    def config(self) -> dict[str, str]:
-        return {f"{stack_program.CONFIG_NAMESPACE}:{stack_program.INVENTORIES_KEY}": str(self.inventories.resolve())}
+    def config(self, stack: Stack) -> stack_program.StackConfiguration:
+        """The stack's configuration as the engine gets it, secrets as placeholders."""
+        return stack_program.stack_configuration(self.env, stack, self.inventories)
 
 
 def _dump_manifests(manifests: list[desired.Manifest]) -> str:
@@ -68,8 +69,9 @@ def render_one(job: Job, stack: Stack) -> StackResult:
     env = job.env
     cluster = env.cluster(stack.cluster)
     try:
-        rendered = run_program(job.program, stack.name, project=PROJECT, config=job.config(),
-                               stack_outputs=job.foundation_outputs)
+        config = job.config(stack)
+        rendered = run_program(job.program, stack.name, project=PROJECT, config=config.values(),
+                               secret_keys=sorted(config.secret), stack_outputs=job.foundation_outputs)
         stack_state, manifests = desired.build(rendered, env=env.name, kind=stack.kind, cluster=cluster.id,
                                                kubernetes_version=cluster.kubernetes_version, tenant=stack.tenant,
                                                project=PROJECT)

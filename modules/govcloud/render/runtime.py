@@ -17,7 +17,6 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import contextlib
-import hashlib
 import logging
 import runpy
 import threading
@@ -44,7 +43,6 @@ UNKNOWN = rpc.UNKNOWN
 
 STACK_TYPE = "pulumi:pulumi:Stack"
 STACK_REFERENCE_TYPE = "pulumi:pulumi:StackReference"
-RANDOM_PASSWORD_TYPE = "random:index/randomPassword:RandomPassword"
 ORGANIZATION = "organization"  # what `pulumi login --local` reports
 
 
@@ -134,9 +132,6 @@ class RecordingMonitor(MockMonitor):
             return resource_pb2.RegisterResourceResponse(urn=urn)
         outputs = struct_pb2.Struct()
         outputs.CopyFrom(request.object)
-        if request.type == RANDOM_PASSWORD_TYPE:
-            # A stand-in the engine would never see: it is a secret and render redacts it.
-            outputs["result"] = "offline-" + hashlib.sha256(urn.encode()).hexdigest()[:24]
         for name in request.additionalSecretOutputs:
             if name in outputs.fields and not _is_secret(outputs.fields[name]):
                 outputs[name] = _secret(outputs.fields[name])
@@ -185,7 +180,7 @@ def _without_source_positions() -> Iterator[None]:
         sdk_resource._get_stack_trace = original
 
 
-def run_program(program: Path, stack: str, *, project: str, config: dict[str, str],
+def run_program(program: Path, stack: str, *, project: str, config: dict[str, str], secret_keys: list[str] | None = None,
                 stack_outputs: dict[str, dict[str, Any]] | None = None) -> RenderedProgram:
     """Run ``program`` (a directory with ``__main__.py``, or a file) as stack ``stack``.
 
@@ -198,7 +193,8 @@ def run_program(program: Path, stack: str, *, project: str, config: dict[str, st
         loop = asyncio.new_event_loop()
         asyncio.set_event_loop(loop)
         try:
-            outcome.append(_run_program(program, stack, project=project, config=config, stack_outputs=stack_outputs))
+            outcome.append(_run_program(program, stack, project=project, config=config, secret_keys=secret_keys or [],
+                                        stack_outputs=stack_outputs))
         except BaseException as exc:  # noqa: BLE001 - re-raised on the calling thread
             outcome.append(exc)
         finally:
@@ -219,14 +215,15 @@ def run_program(program: Path, stack: str, *, project: str, config: dict[str, st
     return outcome[0]
 
 
-def _run_program(program: Path, stack: str, *, project: str, config: dict[str, str],
+def _run_program(program: Path, stack: str, *, project: str, config: dict[str, str], secret_keys: list[str],
                  stack_outputs: dict[str, dict[str, Any]] | None) -> RenderedProgram:
     monitor = RecordingMonitor(stack_outputs)
     # As the engine's language host does: a failed program leaves futures and coroutines nobody
     # awaits; their messages say nothing more.
     logging.getLogger("asyncio").setLevel(logging.CRITICAL)
     warnings.filterwarnings("ignore", message="coroutine .* was never awaited", category=RuntimeWarning)
-    pulumi.runtime.set_all_config(dict(config), [])
+    # As the exec shim does with PULUMI_CONFIG and PULUMI_CONFIG_SECRET_KEYS.
+    pulumi.runtime.set_all_config(dict(config), list(secret_keys))
     set_root_resource(None)  # set_mocks makes a new root stack only when there is none
     pulumi.runtime.set_mocks(_NoMocks(), project=project, stack=stack, preview=False, monitor=monitor,
                              organization=ORGANIZATION)
