@@ -3,6 +3,7 @@ assertions made on the DOM after its script ran; and the JSON beside it."""
 
 from __future__ import annotations
 
+import base64
 import json
 import shutil
 from pathlib import Path
@@ -118,15 +119,17 @@ def test_capacity_per_cluster(page: Tables, data: dict) -> None:
 
 
 def test_latest_ledger_tree_head(page: Tables, workspace) -> None:
-    head = json.loads(govcloud("ledger", "head", "--ledger", workspace / "ledger").stdout)
+    checkpoint = govcloud("ledger", "head", "--ledger", workspace / "ledger").stdout  # a C2SP checkpoint
+    origin, size, root = checkpoint.split("\n")[:3]
     rows = {r[0]: r[1] for r in page.rows("ledger-head")}
-    assert rows["entries (tree size)"] == "3" and rows["root hash"] == head["root"]
+    assert rows["entries (tree size)"] == size == "3" and rows["root hash"] == base64.b64decode(root).hex()
+    assert rows["log"] == origin
     assert rows["signature"] == "matches the key the ledger names"
 
 
 def test_json_beside_the_page(data: dict) -> None:
     assert data["format"] == "govcloud.posture/v1" and data["today"] == TODAY
-    assert data["summary"]["warnings"] == {"waivers": 1, "certificates": 3, "reviews_due": 0}
+    assert data["summary"]["warnings"] == {"waivers": 1, "certificates": 3, "reviews_due": 0, "witnesses": 0}
     assert data["summary"]["hosts_failing"] == 1 and data["summary"]["verdict"] == "pass"
     assert data["summary"]["certificates"] == {"expiring": 2, "invalid": 1}
 

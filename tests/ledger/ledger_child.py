@@ -34,7 +34,7 @@ def main() -> None:
 
         store._write_all = half
     elif mode == "before-log":
-        store.TreeHead.sign = classmethod(die)
+        store.SignedCheckpoint.sign = classmethod(die)
     elif mode == "before-fsync":
         os.fsync = die
     while go is not None and not go.exists():

@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 from govcloud import signing
+from govcloud.canonical import encode
 from govcloud.ledger import Ledger
 
 
@@ -37,7 +38,8 @@ def write_lines(directory: Path, lines: list[bytes]) -> None:
 
 
 def canonical_line(record: dict) -> bytes:
-    return json.dumps(record, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode() + b"\n"
+    """A format 2 log line: RFC 8785 JSON and a newline."""
+    return encode(record) + b"\n"
 
 
 def trusted(key: signing.PrivateKey) -> dict[str, signing.PublicKey]:

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from govcloud import signing
+from govcloud.ledger import SignedCheckpoint
 from ledger_helpers import govcloud, log_lines, write_key_files, write_lines
 
 
@@ -79,7 +80,8 @@ def test_key_from_the_environment(tmp_path: Path, key: signing.PrivateKey, evide
         env={"GOVCLOUD_LEDGER_KEY": "env:LEDGER_PEM", "LEDGER_PEM": key.to_pem(), "GOVCLOUD_ACTOR": "ci-runner"},
     )
     assert result.returncode == 0, result.stderr
-    assert json.loads(result.stdout)["tree_head"]["key_id"] == key.public_key.key_id
+    head = SignedCheckpoint.from_dict(json.loads(result.stdout)["tree_head"], "receipt")
+    assert head.signed_by({key.public_key.key_id: key.public_key}) and head.size == 1
     assert key.to_pem().split("\n")[1] not in result.stdout + result.stderr
 
 
@@ -106,7 +108,7 @@ def test_bad_input_exits_2_without_traceback(
         "garbage ledger.json": (("ledger", "verify", "--ledger", broken), "not a ledger description"),
         "garbage proof": (("ledger", "check-proof", garbage, "--key", public), "proof: not JSON"),
         "a PEM file as proof": (("ledger", "check-proof", public, "--key", public), "proof: not JSON"),
-        "garbage saved head": (("ledger", "verify", "--ledger", ledger, "--since", garbage), "tree head: not JSON"),
+        "garbage saved head": (("ledger", "verify", "--ledger", ledger, "--since", garbage), "not a signed checkpoint"),
         "wrong private key": (
             ("ledger", "append", "--ledger", ledger, "--ledger-key", other_private, "--kind", "review", "--env", "lab",
              "--evidence", evidence, "--summary", "x"),

@@ -98,7 +98,7 @@ def test_batch_append_signs_one_head(tmp_path: Path, key: signing.PrivateKey, ev
         receipts = ledger.append_many(Record("waiver", {"env": "lab"}, evidence, "li-ming", f"waiver {i}") for i in range(5))
     assert [r.index for r in receipts] == [0, 1, 2, 3, 4] and {r.head.size for r in receipts} == {5}
     lines = [json.loads(line) for line in log_lines(tmp_path / "ledger")]
-    assert ["head" in r for r in lines] == [False, False, False, False, True]
+    assert ["checkpoint" in r for r in lines] == [False, False, False, False, True]
     with pytest.raises(LedgerError, match="batch"):
         Ledger(tmp_path / "ledger").prove(0, size=3)
     assert verify_ledger(tmp_path / "ledger", trusted(key)).ok

@@ -10,7 +10,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from govcloud import signing
-from govcloud.ledger import Ledger, LedgerError, TreeHead, verify_ledger
+from govcloud.ledger import Ledger, LedgerError, SignedCheckpoint, head_from_dict, verify_ledger
 
 from ledger_helpers import canonical_line, fill, log_lines, trusted, write_lines
 
@@ -72,7 +72,7 @@ def test_edited_evidence_digest_is_named(ledger_dir: Path, key: signing.PrivateK
 
 def test_whitespace_only_edit_is_reported(ledger_dir: Path, key: signing.PrivateKey) -> None:
     lines = log_lines(ledger_dir)
-    lines[2] = lines[2].replace(b'{"entry":', b'{ "entry":', 1)
+    lines[2] = lines[2].replace(b'"entry":', b' "entry":', 1)
     write_lines(ledger_dir, lines)
     found = problems(ledger_dir, key)
     assert [(2, m) for e, m in found if "canonical" in m] and first_entry(found) == 2
@@ -101,7 +101,7 @@ def test_inserted_entry_is_named(ledger_dir: Path, key: signing.PrivateKey) -> N
     def insert(records: list[dict]) -> None:
         forged = json.loads(json.dumps(records[4]))
         forged["entry"]["summary"] = "waiver granted by nobody"
-        forged.pop("head")
+        forged.pop("checkpoint")
         records.insert(5, forged)
 
     rewrite(ledger_dir, insert)
@@ -143,7 +143,7 @@ def test_entry_cut_short_is_reported_and_caught_with_a_saved_head(ledger_dir: Pa
 def test_log_rewritten_by_the_key_holder_is_detected_against_a_saved_head(
     ledger_dir: Path, key: signing.PrivateKey, evidence: Path
 ) -> None:
-    saved = TreeHead.from_dict(Ledger(ledger_dir).prove(0, size=4)["tree_head"], "saved")
+    saved = head_from_dict(Ledger(ledger_dir).prove(0, size=4)["tree_head"], "saved")
     assert problems(ledger_dir, key, since=saved) == []  # the genuine log contains the saved head
     # Whoever holds the key can sign a new history under the same log id; it verifies on its
     # own, but not against the head an auditor saved before.
@@ -161,28 +161,35 @@ def test_log_rewritten_by_the_key_holder_is_detected_against_a_saved_head(
 
 def test_bad_signature_is_named(ledger_dir: Path, key: signing.PrivateKey) -> None:
     def flip(record: dict) -> None:
-        signature = bytearray(signing.unb64(record["head"]["signature"]))
-        signature[5] ^= 1
-        record["head"]["signature"] = signing.b64(bytes(signature))
+        body, _, line = record["checkpoint"].rstrip("\n").rpartition("\n")
+        prefix, _, value = line.rpartition(" ")
+        signature = bytearray(signing.unb64(value))
+        signature[9] ^= 1
+        record["checkpoint"] = f"{body}\n{prefix} {signing.b64(bytes(signature))}\n"
 
     edit(ledger_dir, 7, flip)
-    assert problems(ledger_dir, key) == [(7, "tree head of size 8: bad signature")]
+    [(entry, message)] = problems(ledger_dir, key)
+    assert entry == 7 and message.startswith("checkpoint of size 8: not signed by a trusted log key")
 
 
 def test_edited_tree_head_is_named(ledger_dir: Path, key: signing.PrivateKey) -> None:
-    edit(ledger_dir, 2, lambda r: r["head"].update(root="ab" * 32))
+    def reroot(record: dict) -> None:
+        origin, size, _root, rest = record["checkpoint"].split("\n", 3)
+        record["checkpoint"] = "\n".join([origin, size, signing.b64(b"\xab" * 32), rest])
+
+    edit(ledger_dir, 2, reroot)
     found = problems(ledger_dir, key)
-    assert (2, "tree head of size 3: bad signature") in found
+    assert any(e == 2 and m.startswith("checkpoint of size 3: not signed by a trusted log key") for e, m in found)
 
 
 def test_head_signed_by_another_key_is_named(ledger_dir: Path, key: signing.PrivateKey, other_key: signing.PrivateKey) -> None:
     def resign(record: dict) -> None:
-        head = TreeHead.from_dict(record["head"], "head")
-        record["head"] = TreeHead.sign(other_key, head.log_id, head.hash, head.size, head.root, head.timestamp).as_dict()
+        head = SignedCheckpoint.from_note(record["checkpoint"], "sha256", "head")
+        record["checkpoint"] = SignedCheckpoint.sign(other_key, head.log_id, head.hash, head.size, head.root).text()
 
     edit(ledger_dir, 5, resign)
     found = problems(ledger_dir, key)
-    assert [(e, m) for e, m in found if e == 5 and "untrusted key" in m]
+    assert [(e, m) for e, m in found if e == 5 and "not signed by a trusted log key" in m]
 
 
 def test_garbage_line_is_named(ledger_dir: Path, key: signing.PrivateKey) -> None:
@@ -232,7 +239,7 @@ def test_property_any_tampering_is_found(
             )
     lines = [json.loads(line) for line in log_lines(directory)]
     size = len(lines)
-    heads = [p + 1 for p, r in enumerate(lines) if "head" in r]
+    heads = [p + 1 for p, r in enumerate(lines) if "checkpoint" in r]
     position = data.draw(st.integers(0, size - 1), label="position")
     if operation == "edit":
         lines[position]["entry"]["actor"] = "mallory"
@@ -244,7 +251,7 @@ def test_property_any_tampering_is_found(
         del lines[position]
     elif operation == "duplicate":
         copy = json.loads(json.dumps(lines[position]))
-        copy.pop("head", None)
+        copy.pop("checkpoint", None)
         lines.insert(position, copy)
     elif operation == "renumbered-delete":
         del lines[position]

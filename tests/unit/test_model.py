@@ -62,7 +62,7 @@ PLATFORM_CASES = [
     ("missing level profile", lambda d: d["levels"].pop(3), "zones[3].max_level", "no level profile for MLPS level 4"),
     ("template default above max", lambda d: d["levels"][0]["tenant_template"]["quotas"]["default"].update(cpu="64"),
      "levels[0].tenant_template.quotas.default.cpu", "above the template's max"),
-    ("unknown key", lambda d: d.update(zonez=[]), "zonez", "unknown key 'zonez'; allowed keys: clusters, datapool, flows"),
+    ("unknown key", lambda d: d.update(zonez=[]), "zonez", "unknown key 'zonez'; allowed keys: clusters, datapool, evidence, flows"),
     ("unknown nested key", lambda d: d["clusters"][0].update(capcity={}), "clusters[0].capcity", "allowed keys: capacity"),
     ("wrong type", lambda d: _zone(d, "data").update(max_level="four"), "zones[4].max_level", "valid integer"),
     ("bool is not an int", lambda d: _zone(d, "data").update(max_level=True), "zones[4].max_level", "valid integer"),

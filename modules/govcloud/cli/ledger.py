@@ -17,16 +17,20 @@ from typing import Any
 import typer
 from rich.table import Table
 
-from .. import signing
-from ..ledger import KINDS, Ledger, LedgerError, ProofFailed, TreeHead, audit
-from ..ledger.records import MAX_SUMMARY, load_json_file
-from .common import Output, OutputOption, console, err_console, fail, info, output_of, print_json, renamed
+from .. import note, signing
+from ..ledger import KINDS, Ledger, LedgerError, ProofFailed, audit
+from ..ledger import witness as witnessing
+from ..ledger.records import MAX_SUMMARY, SignedCheckpoint, head_from_dict, load_head_file, load_json_file
+from ..ledger.store import load_meta
+from .common import EnvOption, Output, OutputOption, console, err_console, fail, info, load, output_of, print_json, renamed
 
 ledger_app = typer.Typer(help="The evidence ledger: a signed, append-only Merkle log for auditors.", no_args_is_help=True)
 
 LedgerDir = typer.Option(..., "--ledger", "-l", envvar="GOVCLOUD_LEDGER", help="The ledger directory.")
 PublicKeyOption = typer.Option(None, "--key", "-k", help="Public key (PEM) the tree heads must be signed with.")
 TrustedKeysOption = typer.Option(None, "--trust-store", metavar="DIR", help="Directory of trusted public keys (*.pem).")
+WitnessEnvOption = typer.Option(None, "--env", "-e", help="Require the ledger's key and the quorum of witness cosignatures "
+                                                          "that this environment's platform.yaml (evidence.ledgers) names.")
 
 
 def register(app: typer.Typer) -> None:
@@ -66,6 +70,10 @@ def _clean_errors() -> Iterator[None]:
         fail(str(error), error.exit_code)
     except ProofFailed as error:
         fail(str(error), 1)
+    except witnessing.WitnessRefusal as refusal:
+        fail(f"refused ({refusal.status}): {refusal.reason}", 1)
+    except note.NoteError as problem:
+        fail(str(problem))
     except signing.KeyProblem as problem:
         fail(str(problem))
 
@@ -150,17 +158,28 @@ def verify(
     evidence_root: Path | None = typer.Option(
         None, "--evidence-root", help="Also check every evidence file (paths relative to this directory) against its digest."
     ),
+    env: str | None = WitnessEnvOption,
     output: Output | None = OutputOption,
 ) -> None:
-    """Check every entry, tree head and signature; name the entry at fault. Exit 1 on any problem."""
+    """Check every entry, tree head and signature; name the entry at fault. With --env, also a
+    checkpoint cosigned by a quorum of the environment's witnesses. Exit 1 on any problem."""
     with _clean_errors():
-        saved = TreeHead.from_dict(load_json_file(since, "tree head"), str(since)) if since else None
-        report = audit.verify_ledger(ledger, _trusted(key, trusted_keys), saved, evidence_root)
+        meta = load_meta(ledger)
+        trusted = _trusted(key, trusted_keys)
+        model = _model_ledger(ctx, env, meta.log_id)
+        if model is not None:
+            trusted = {**(trusted or {}), **model.trusted}
+        saved = load_head_file(since, meta.hash) if since else None
+        report = audit.verify_ledger(ledger, trusted, saved, evidence_root, model.policy if model else None)
     if output_of(ctx, output) == Output.json:
         print_json(report.as_dict())
     else:
         _print_report(report)
     raise typer.Exit(0 if report.ok else 1)
+
+
+def _model_ledger(ctx: typer.Context, env: str | None, origin: str) -> witnessing.ModelLedger | None:
+    return None if env is None else witnessing.model_ledger(load(ctx, env), origin)
 
 
 def _print_report(report: audit.Report) -> None:
@@ -173,6 +192,9 @@ def _print_report(report: audit.Report) -> None:
     if report.unlisted:
         console.print(f"... and {report.unlisted} more problems")
     root = report.head.root.hex() if report.head else "-"
+    if report.witnessed:
+        console.print(f"witnessed: checkpoint of size {report.witnessed['size']} cosigned by {', '.join(report.witnessed['cosigners'])} "
+                      f"(quorum {report.witnessed['quorum']})", soft_wrap=True, markup=False)
     verdict = "[bold green]verified[/]" if report.ok else f"[bold red]FAILED[/] ({len(report.problems) + report.unlisted} problems)"
     console.print(f"ledger {report.log_id} ({report.hash}): {report.size} entries, {report.heads} signed tree heads, root {root}: {verdict}")
 
@@ -197,7 +219,7 @@ def consistency(
 ) -> None:
     """Print a consistency proof (JSON) from a saved tree head to the latest one: the log only grew."""
     with _clean_errors():
-        saved = TreeHead.from_dict(load_json_file(old_head, "tree head"), str(old_head))
+        saved = load_head_file(old_head, load_meta(ledger).hash)
         _emit(Ledger(ledger).consistency(saved), out)
 
 
@@ -206,9 +228,25 @@ def head(
     ledger: Path = LedgerDir,
     out: Path | None = typer.Option(None, "--out", metavar="FILE", help="Write the tree head here (keep it outside the ledger)."),
 ) -> None:
-    """Print the latest signed tree head; save it to check later that the log only grew."""
+    """Print the latest checkpoint (C2SP signed note, with the witnesses' cosignatures when it has
+    them); save it to check later that the log only grew."""
     with _clean_errors():
-        _emit(Ledger(ledger).head().as_dict(), out)
+        log = Ledger(ledger)
+        head = log.head()
+        if not isinstance(head, SignedCheckpoint):
+            _emit(head.as_dict(), out)
+            return
+        cosigned = [c for c in log.cosigned() if c.size == head.size and c.root == head.root]
+        _write_text((cosigned[0] if cosigned else head).text(), out)
+
+
+def _write_text(text: str, out: Path | None) -> None:
+    if out is None:
+        sys.stdout.write(text)
+        return
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(text, encoding="utf-8")
+    info(f"wrote {out}")
 
 
 @ledger_app.command("check-proof", cls=renamed(__trusted_keys="--trust-store"))
@@ -218,24 +256,34 @@ def check_proof(
     key: Path | None = PublicKeyOption,
     trusted_keys: Path | None = TrustedKeysOption,
     evidence: Path | None = typer.Option(None, "--evidence", help="Also check that this file is the entry's evidence (sha256)."),
+    env: str | None = WitnessEnvOption,
     output: Output | None = OutputOption,
 ) -> None:
-    """Check a proof offline, without the ledger, against keys you trust. Exit 1 if it fails."""
+    """Check a proof offline, without the ledger, against keys you trust (and with --env, the
+    quorum of witness cosignatures the model requires). Exit 1 if it fails."""
     with _clean_errors():
-        trusted = _trusted(key, trusted_keys)
-        if not trusted:
-            raise LedgerError("give the public key you trust: --key FILE or --trusted-keys DIR")
+        trusted = _trusted(key, trusted_keys) or {}
+        if not trusted and env is None:
+            raise LedgerError("give the public key you trust: --key FILE, --trust-store DIR or --env ENV")
         document = load_json_file(proof, "proof")
+        model = None
+        if env is not None:
+            head = (document.get("tree_head") or document.get("new_head")) if isinstance(document, dict) else None
+            model = _model_ledger(ctx, env, head_from_dict(head, f"{proof}: tree head").log_id)
+            trusted = {**trusted, **model.trusted}
+        if not trusted:
+            raise LedgerError("give the public key you trust: --key FILE, --trust-store DIR or --env ENV")
+        policy = model.policy if model else None
         if isinstance(document, dict) and "old_head" in document:
-            old, new = audit.check_consistency(document, trusted, str(proof))
+            old, new = audit.check_consistency(document, trusted, str(proof), policy)
             result = {"ok": True, "kind": "consistency", "old_size": old.size, "new_size": new.size, "root": new.root.hex()}
             message = f"consistent: the tree of size {new.size} extends the tree of size {old.size}"
         else:
-            proven = audit.check_inclusion(document, trusted, str(proof))
+            proven = audit.check_inclusion(document, trusted, str(proof), policy)
             if evidence is not None:
                 audit.check_evidence_file(proven, evidence)
             result = {"ok": True, "kind": "inclusion", "entry": proven}
-            size = document["tree_head"]["size"]
+            size = proof_size(document["tree_head"])
             message = f"entry {proven['index']} ({proven['kind']}: {proven['summary']}) is in the signed tree of size {size}"
             if evidence is not None:
                 message += f"; {evidence} is its evidence"
@@ -243,6 +291,130 @@ def check_proof(
         print_json(result)
     else:
         console.print(f"[bold green]ok[/]: {message}", soft_wrap=True)
+
+
+def proof_size(head: dict[str, Any]) -> int:
+    if "checkpoint" in head:
+        return int(head["checkpoint"].split("\n")[1])
+    return head["size"]
+
+
+# --- format 2: migration, checkpoints and witnesses ---------------------------------------------
+@ledger_app.command("migrate")
+def migrate(
+    ledger: Path = LedgerDir,
+    key: str | None = RecordKeyOption,
+) -> None:
+    """Continue a format 1 ledger (JSON tree heads) with C2SP checkpoints; its lines stay as they
+    are and verify as before, and the migration is recorded as an entry of the ledger."""
+    with _clean_errors():
+        log = Ledger.for_appending(ledger, key)
+        report = audit.verify_ledger(ledger, {log.key.public_key.key_id: log.key.public_key})
+        if not report.ok:
+            raise LedgerError(f"{ledger}: does not verify ({report.problems[0].message}); migrate only a ledger that verifies")
+        receipt = log.migrate()
+    console.print(f"migrated: entries 0..{receipt.index - 1} stay format 1; entry {receipt.index} records the migration; "
+                  f"checkpoint of size {receipt.head.size}", markup=False)
+
+
+@ledger_app.command("witness-key")
+def witness_key(
+    key: Path = typer.Argument(..., help="A public (or private) key PEM of a witness or of a ledger."),
+    name: str = typer.Option(..., "--name", help="The key name: the witness's name (e.g. changsha.gov.cn/govcloud-witness) or the ledger's origin."),
+    log: bool = typer.Option(False, "--log", help="A ledger's checkpoint-signing key rather than a witness's cosigning key."),
+) -> None:
+    """Print the C2SP verifier key (vkey) to put in platform.yaml's evidence section."""
+    with _clean_errors():
+        data = _read(key)
+        public = signing.parse_public_pem(data, str(key)) if b"PUBLIC KEY" in data else signing.parse_private_pem(data, str(key)).public_key
+        sys.stdout.write(note.NoteKey(name, public, cosigner=not log).vkey + "\n")
+
+
+@ledger_app.command("request")
+def request(
+    ledger: Path = LedgerDir,
+    old: int = typer.Option(0, "--old", help="The size the witness last cosigned (0: never)."),
+    out: Path | None = typer.Option(None, "--out", metavar="FILE", help="Write the request here instead of standard output."),
+) -> None:
+    """Print a tlog-witness add-checkpoint request for the latest checkpoint (for a witness elsewhere)."""
+    with _clean_errors():
+        _write_text(Ledger(ledger).witness_request(old).decode("utf-8"), out)
+
+
+WitnessIdOption = typer.Option(None, "--witness", help="The witness's id in platform.yaml's evidence.witnesses (with --env).")
+
+
+@ledger_app.command("witness")
+def witness(
+    ctx: typer.Context,
+    request_file: Path | None = typer.Argument(None, help="An add-checkpoint request (from `govcloud ledger request`); "
+                                                          "without it, --ledger DIR is witnessed directly."),
+    ledger: Path | None = typer.Option(None, "--ledger", "-l", help="Witness this ledger's latest checkpoint and keep the cosignature in it."),
+    key: str = typer.Option(..., "--key", "-k", help="The witness's private key: a PEM file or env:NAME."),
+    state: Path = typer.Option(..., "--state", help="The witness's own state directory (last cosigned checkpoint per log)."),
+    env: str | None = EnvOption,
+    witness_id: str | None = WitnessIdOption,
+    name: str | None = typer.Option(None, "--name", help="The witness's key name (without --env)."),
+    log_key: list[str] = typer.Option([], "--log-key", help="ORIGIN=PUBLIC.pem of a log witnessed (without --env; repeatable)."),
+    out: Path | None = typer.Option(None, "--out", metavar="FILE", help="Write the response (cosignature lines) here."),
+) -> None:
+    """Cosign a checkpoint after checking its signature and that the log only grew since the
+    checkpoint this witness cosigned last (C2SP tlog-witness and tlog-cosignature). Refusals
+    (a fork, a smaller tree, a bad signature, an unknown log) exit 1 with the reason."""
+    with _clean_errors():
+        private = signing.load_private_key(key)
+        if witness_id is not None:
+            witness_name, logs = witnessing.model_witness(load(ctx, env), witness_id)
+        else:
+            if not name or not log_key:
+                raise LedgerError("give --env ENV --witness ID (the model's witness), or --name NAME and --log-key ORIGIN=PUB.pem")
+            witness_name, logs = name, {}
+            for pair in log_key:
+                origin, sep, path = pair.partition("=")
+                if not sep:
+                    raise LedgerError(f"--log-key {pair!r}: expected ORIGIN=PUBLIC.pem")
+                logs[origin] = signing.load_public_key(Path(path))
+        party = witnessing.Witness(state, witness_name, private, logs)
+        if request_file is not None:
+            _write_text(party.add_checkpoint(_read_request(request_file)).decode("utf-8"), out)
+            return
+        if ledger is None:
+            raise LedgerError("give a request file or --ledger DIR")
+        cosigned = witnessing.witness_latest(Ledger(ledger), party.note_key, party.add_checkpoint)
+    console.print(f"cosigned checkpoint of size {cosigned.size} of {cosigned.log_id} as {witness_name}", markup=False)
+
+
+def _read_request(path: Path) -> bytes:
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise LedgerError(f"{path}: cannot read the request ({exc.strerror})") from None
+    if len(data) > 1 << 20:
+        raise LedgerError(f"{path}: too large for an add-checkpoint request")
+    return data
+
+
+@ledger_app.command("cosign")
+def cosign(
+    ctx: typer.Context,
+    response: Path = typer.Argument(..., help="A witness's response (cosignature lines) to `govcloud ledger request`."),
+    ledger: Path = LedgerDir,
+    env: str | None = EnvOption,
+    witness_id: str = typer.Option(..., "--witness", help="The witness's id in platform.yaml's evidence.witnesses."),
+) -> None:
+    """Keep a witness's cosignature of the latest checkpoint in the ledger (checked with the model's key)."""
+    with _clean_errors():
+        environment = load(ctx, env)
+        found = [w for w in environment.platform.evidence.witnesses if w.id == witness_id]
+        if not found:
+            raise LedgerError(f"no witness {witness_id} in evidence.witnesses of {environment.name}")
+        log = Ledger(ledger)
+        head = log.head()
+        if not isinstance(head, SignedCheckpoint):
+            raise LedgerError(f"{ledger}: the latest tree head is not a checkpoint")
+        signatures = witnessing.parse_response(_read_request(response), note.parse_vkey(found[0].key, cosigner=True), head)
+        cosigned = log.add_cosignatures(head, signatures)
+    console.print(f"kept the cosignature of {witness_id} on the checkpoint of size {cosigned.size}", markup=False)
 
 
 @ledger_app.command("show")

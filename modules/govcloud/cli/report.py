@@ -76,7 +76,7 @@ def report(
     head = None
     if ledger is not None:
         try:
-            head = collect.ledger_head(ledger)
+            head = collect.ledger_head(ledger, environment)
         except LedgerError as error:
             fail(str(error), error.exit_code)
     if check is not None:

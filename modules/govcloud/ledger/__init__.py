@@ -41,7 +41,7 @@ The file format and its crash recovery are described in ``store``; the Merkle al
 from __future__ import annotations
 
 from .audit import ProofFailed, Report, check_consistency, check_evidence_file, check_inclusion, verify_ledger
-from .records import KINDS, SUBJECT_KEYS, LedgerError, LedgerIntegrityError, TreeHead
+from .records import KINDS, SUBJECT_KEYS, LedgerError, LedgerIntegrityError, SignedCheckpoint, TreeHead, head_from_dict
 from .store import Ledger, Receipt, Record
 
 __all__ = [
@@ -54,7 +54,9 @@ __all__ = [
     "Receipt",
     "Record",
     "Report",
+    "SignedCheckpoint",
     "TreeHead",
+    "head_from_dict",
     "check_consistency",
     "check_evidence_file",
     "check_inclusion",

@@ -16,7 +16,6 @@ they were never committed, are reported as notes, and do not fail verification.
 
 from __future__ import annotations
 
-import json
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,17 +23,21 @@ from typing import Any
 
 from .. import signing
 from . import merkle
+from ..canonical import JsonProblem, load_json
 from .records import (
     CONSISTENCY_FORMAT,
     INCLUSION_FORMAT,
+    AnyHead,
     LedgerError,
+    SignedCheckpoint,
     TreeHead,
-    canonical,
     entry_problems,
     file_digests,
+    head_from_dict,
     hex_list,
 )
 from .store import LOG, Ledger, Meta, _lines, load_meta
+from .witness import WitnessPolicy
 
 MAX_LISTED = 1000
 
@@ -57,7 +60,8 @@ class Report:
     hash: str = ""
     size: int = 0
     heads: int = 0
-    head: TreeHead | None = None
+    head: AnyHead | None = None
+    witnessed: dict[str, Any] | None = None  # the checkpoint with a quorum of cosignatures, when witnesses are required
     problems: list[Finding] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     unlisted: int = 0
@@ -80,6 +84,7 @@ class Report:
             "size": self.size,
             "tree_heads": self.heads,
             "tree_head": self.head.as_dict() if self.head else None,
+            "witnessed": self.witnessed,
             "problems": [p.as_dict() for p in self.problems],
             "problems_not_listed": self.unlisted,
             "notes": self.notes,
@@ -89,10 +94,13 @@ class Report:
 def verify_ledger(
     directory: Path,
     trusted: dict[str, signing.PublicKey] | None = None,
-    since: TreeHead | None = None,
+    since: AnyHead | None = None,
     evidence_root: Path | None = None,
+    witnesses: WitnessPolicy | None = None,
 ) -> Report:
-    """Check everything; ``trusted`` None means the ledger's own key (noted in the report)."""
+    """Check everything; ``trusted`` None means the ledger's own key (noted in the report).
+    With ``witnesses``, the log must also have a checkpoint carrying its own signature and a
+    quorum of valid cosignatures, whose root is the log's root at that size."""
     meta = load_meta(directory)
     report = Report(log_id=meta.log_id, hash=meta.hash)
     if trusted is None:
@@ -106,11 +114,38 @@ def verify_ledger(
     if since is not None:
         _check_saved_head(since, meta, trusted)
     with Ledger(directory).locked(exclusive=False):  # a consistent view: no append half-way through
-        _Verifier(directory, meta, trusted, since, evidence_root, report).run()
+        candidates = []
+        if witnesses is not None:
+            candidates = [c for c in Ledger(directory).cosigned() if witnesses.accepts(c, trusted)]
+        verifier = _Verifier(directory, meta, trusted, since, evidence_root, report)
+        verifier.wanted = {c.size: c for c in candidates}
+        verifier.run()
+    if witnesses is not None:
+        _judge_witnessed(report, verifier.roots, candidates, witnesses)
     return report
 
 
-def _check_saved_head(head: TreeHead, meta: Meta, trusted: dict[str, signing.PublicKey]) -> None:
+def _judge_witnessed(report: Report, roots: dict[int, bytes], candidates: list[SignedCheckpoint], witnesses: WitnessPolicy) -> None:
+    matching = [c for c in candidates if roots.get(c.size) == c.root and c.size <= report.size]
+    for checkpoint in candidates:
+        if checkpoint.size in roots and roots[checkpoint.size] != checkpoint.root:
+            report.problem(f"the witnessed checkpoint of size {checkpoint.size} has another root than this log at that size: "
+                           "the witnesses saw a different history (a fork)")
+        elif checkpoint.size > report.size:
+            report.problem(f"witnesses cosigned a checkpoint of size {checkpoint.size}, larger than the log ({report.size} entries): "
+                           "the log was truncated or rolled back")
+    if not matching:
+        report.problem(f"no checkpoint of this log carries a quorum of {witnesses.quorum} valid cosignatures "
+                       f"from {', '.join(w.name for w in witnesses.witnesses)}")
+        return
+    best = matching[-1]
+    names = witnesses.cosigners(best)
+    report.witnessed = {"size": best.size, "cosigners": names, "quorum": witnesses.quorum, "checkpoint": best.text()}
+    if best.size < report.size:
+        report.notes.append(f"entries {best.size}..{report.size - 1} are signed by the log but not yet cosigned by a quorum of witnesses")
+
+
+def _check_saved_head(head: AnyHead, meta: Meta, trusted: dict[str, signing.PublicKey]) -> None:
     if head.log_id != meta.log_id or head.hash != meta.hash:
         raise LedgerError(f"the saved tree head belongs to log {head.log_id} ({head.hash}), not to {meta.log_id} ({meta.hash})")
     if not head.signed_by(trusted):
@@ -129,6 +164,8 @@ class _Verifier:
         self.root_broken = False
         self.last_timestamp = ""
         self.since_checked = since is None or since.size == 0
+        self.wanted: dict[int, SignedCheckpoint] = {}
+        self.roots: dict[int, bytes] = {}
 
     def run(self) -> None:
         try:
@@ -149,16 +186,19 @@ class _Verifier:
     def _line(self, position: int, line: bytes) -> None:
         report, line_number = self.report, position + 1
         try:
-            record = json.loads(line)
-        except (ValueError, UnicodeDecodeError):
+            record = load_json(line, "line")
+        except JsonProblem:
             record = None
-        if not isinstance(record, dict) or not isinstance(record.get("entry"), dict) or not set(record) <= {"entry", "head"}:
+        v1 = self.meta.is_v1(position)
+        if not isinstance(record, dict) or not isinstance(record.get("entry"), dict) or not set(record) <= (
+            {"entry", "head"} if v1 else {"entry", "checkpoint"}
+        ):
             report.problem("not a ledger record (edited or corrupted line)", position, line_number)
             self.frontier.append(self.hasher.leaf(line))
             self._broken(position)
             return
         entry = record["entry"]
-        if canonical(record) != line:
+        if self.meta.line_bytes(position, record) != line:
             report.problem("the line is not in canonical form: it was edited after it was written", position, line_number)
         for problem in entry_problems(entry):
             report.problem(f"malformed entry: {problem}", position, line_number)
@@ -167,17 +207,20 @@ class _Verifier:
             report.problem(
                 f"records index {index} at position {position}: entries were removed, inserted or reordered here", position, line_number
             )
-        self.frontier.append(self.hasher.leaf(canonical(entry)))
+        self.frontier.append(self.hasher.leaf(self.meta.leaf_bytes(position, entry)))
+        if position + 1 in self.wanted:
+            self.roots[position + 1] = self.frontier.root()
         if self.evidence_root is not None:
             self._evidence(entry, position, line_number)
-        if "head" in record:
-            self._head(record["head"], position, line_number)
+        if "head" in record or "checkpoint" in record:
+            self._head(record, position, line_number)
 
-    def _head(self, raw: Any, position: int, line_number: int) -> None:
+    def _head(self, record: dict[str, Any], position: int, line_number: int) -> None:
         report = self.report
         size = position + 1
         try:
-            head = TreeHead.from_dict(raw, "tree head")
+            head = self.meta.head_of(record, "tree head")
+            assert head is not None
         except LedgerError as error:
             report.problem(f"malformed tree head ({error})", position, line_number)
             self._broken(position)
@@ -187,13 +230,17 @@ class _Verifier:
             report.problem(f"tree head of log {head.log_id} ({head.hash}), not of this log {self.meta.log_id} ({self.meta.hash})", position, line_number)
         if head.size != size:
             report.problem(f"tree head says size {head.size} but follows entry {position} (size {size})", position, line_number)
-        if head.key_id not in self.trusted:
-            report.problem(f"tree head of size {head.size} is signed by an untrusted key {head.key_id}", position, line_number)
+        if isinstance(head, TreeHead):
+            if head.key_id not in self.trusted:
+                report.problem(f"tree head of size {head.size} is signed by an untrusted key {head.key_id}", position, line_number)
+            elif not head.signed_by(self.trusted):
+                report.problem(f"tree head of size {head.size}: bad signature", position, line_number)
+            if head.timestamp < self.last_timestamp:
+                report.notes.append(f"tree head of size {size} is timestamped before the previous one ({head.timestamp} < {self.last_timestamp})")
+            self.last_timestamp = max(self.last_timestamp, head.timestamp)
         elif not head.signed_by(self.trusted):
-            report.problem(f"tree head of size {head.size}: bad signature", position, line_number)
-        if head.timestamp < self.last_timestamp:
-            report.notes.append(f"tree head of size {size} is timestamped before the previous one ({head.timestamp} < {self.last_timestamp})")
-        self.last_timestamp = max(self.last_timestamp, head.timestamp)
+            report.problem(f"checkpoint of size {head.size}: not signed by a trusted log key as {head.log_id} (bad or missing signature)",
+                           position, line_number)
         if not self.root_broken and head.root != self.frontier.root():
             first = self.last_head_size
             which = f"entry {first}" if first == position else f"an entry among {first}..{position}"
@@ -267,36 +314,61 @@ def _consumed(fd: int, end: int) -> int:
 
 
 # --- offline checks: a proof file and trusted keys, no ledger needed ------------------------
-def check_inclusion(proof: Any, trusted: dict[str, signing.PublicKey], where: str = "proof") -> dict[str, Any]:
+def _require_quorum(head: AnyHead, witnesses: WitnessPolicy | None, trusted, where: str) -> None:
+    if witnesses is None:
+        return
+    if not isinstance(head, SignedCheckpoint):
+        raise ProofFailed(f"{where}: a format 1 tree head carries no cosignatures; witnesses require a checkpoint")
+    cosigners = witnesses.cosigners(head)
+    if len(cosigners) < witnesses.quorum:
+        raise ProofFailed(f"{where}: the checkpoint of size {head.size} carries {len(cosigners)} valid cosignature(s) "
+                          f"({', '.join(cosigners) or 'none'}), fewer than the quorum of {witnesses.quorum}")
+
+
+def check_inclusion(proof: Any, trusted: dict[str, signing.PublicKey], where: str = "proof",
+                    witnesses: WitnessPolicy | None = None) -> dict[str, Any]:
     """Check an inclusion proof made by ``Ledger.prove``; returns the proven entry.
     Raises LedgerError for a malformed document, ProofFailed for a proof that does not hold."""
     if not isinstance(proof, dict) or proof.get("format") != INCLUSION_FORMAT:
         raise LedgerError(f"{where}: not an inclusion proof (format {INCLUSION_FORMAT!r} expected)")
-    head = TreeHead.from_dict(proof.get("tree_head"), f"{where}: tree_head")
+    head = head_from_dict(proof.get("tree_head"), f"{where}: tree_head")
     path = hex_list(proof.get("audit_path"), f"{where}: audit_path")
     index, entry = proof.get("leaf_index"), proof.get("entry")
     if not isinstance(index, int) or isinstance(index, bool) or not isinstance(entry, dict):
         raise LedgerError(f"{where}: leaf_index must be an integer and entry an object")
     if not head.signed_by(trusted):
         raise ProofFailed(f"{where}: the tree head (size {head.size}, key {head.key_id}) is not signed by a trusted key")
+    _require_quorum(head, witnesses, trusted, f"{where}: tree_head")
     if entry.get("index") != index:
         raise ProofFailed(f"{where}: the entry records index {entry.get('index')}, the proof is for {index}")
     hasher = merkle.Hasher(head.hash)
-    if not merkle.verify_inclusion(hasher, hasher.leaf(canonical(entry)), index, head.size, path, head.root):
+    if not any(merkle.verify_inclusion(hasher, hasher.leaf(encode(entry)), index, head.size, path, head.root)
+               for encode in _leaf_encodings(head)):
         raise ProofFailed(f"{where}: entry {index} is not in the tree of size {head.size} with root {head.root.hex()}")
     return entry
 
 
-def check_consistency(proof: Any, trusted: dict[str, signing.PublicKey], where: str = "proof") -> tuple[TreeHead, TreeHead]:
+def _leaf_encodings(head: AnyHead):
+    """Entries proven against a format 1 head were written in format 1; those proven against a
+    checkpoint may be either (a migrated ledger keeps its first lines as they were). Both
+    encodings are injective, so an entry proves only as itself whichever of them matches."""
+    from .records import canonical, canonical_v1
+
+    return (canonical_v1,) if isinstance(head, TreeHead) else (canonical, canonical_v1)
+
+
+def check_consistency(proof: Any, trusted: dict[str, signing.PublicKey], where: str = "proof",
+                      witnesses: WitnessPolicy | None = None) -> tuple[AnyHead, AnyHead]:
     """Check a consistency proof made by ``Ledger.consistency``: the newer tree extends the older."""
     if not isinstance(proof, dict) or proof.get("format") != CONSISTENCY_FORMAT:
         raise LedgerError(f"{where}: not a consistency proof (format {CONSISTENCY_FORMAT!r} expected)")
-    old = TreeHead.from_dict(proof.get("old_head"), f"{where}: old_head")
-    new = TreeHead.from_dict(proof.get("new_head"), f"{where}: new_head")
+    old = head_from_dict(proof.get("old_head"), f"{where}: old_head")
+    new = head_from_dict(proof.get("new_head"), f"{where}: new_head")
     path = hex_list(proof.get("proof"), f"{where}: proof")
     for name, head in (("old", old), ("new", new)):
         if not head.signed_by(trusted):
             raise ProofFailed(f"{where}: the {name} tree head (size {head.size}, key {head.key_id}) is not signed by a trusted key")
+    _require_quorum(new, witnesses, trusted, f"{where}: new_head")
     if old.log_id != new.log_id or old.hash != new.hash:
         raise ProofFailed(f"{where}: the two tree heads belong to different logs")
     if not merkle.verify_consistency(merkle.Hasher(new.hash), old.size, new.size, old.root, new.root, path):

@@ -1,4 +1,15 @@
-"""What the ledger stores: entries, signed tree heads, their canonical bytes and their checks."""
+"""What the ledger stores: entries, signed tree heads, their canonical bytes and their checks.
+
+Two formats, told apart by ``ledger.json``'s ``format``:
+- ``govcloud-ledger/2`` (every new ledger): entries and log lines are RFC 8785 JSON
+  (``govcloud.canonical``), times are ``2026-11-25T10:00:00Z``, and every tree head is a C2SP
+  checkpoint (``note``) signed by the log key, the note text itself kept in the log line
+  (``{"entry": ..., "checkpoint": "<signed note>"}``).
+- ``govcloud-ledger/1``: the JSON tree heads (``TreeHead``) and the compact ``json.dumps``
+  encoding of the first release. A migrated ledger (``govcloud ledger migrate``) keeps its
+  first ``v1_entries`` lines exactly as they were (so tree heads saved from them still prove
+  consistency) and writes format 2 after them.
+"""
 
 from __future__ import annotations
 
@@ -11,11 +22,15 @@ from pathlib import Path
 from typing import Any
 
 from .. import signing
-from ..canonical import JsonProblem, load_json
+from ..canonical import JsonProblem, encode, load_json
+from ..canonical import utc_now as utc_now
 from . import merkle
+from .. import note as note_format
 
-LEDGER_FORMAT = "govcloud-ledger/1"
+LEDGER_FORMAT_V1 = "govcloud-ledger/1"
+LEDGER_FORMAT = "govcloud-ledger/2"
 TREE_HEAD_FORMAT = "govcloud-ledger-tree-head/1"
+CHECKPOINT_FORMAT = "govcloud-ledger-checkpoint/2"
 INCLUSION_FORMAT = "govcloud-ledger-inclusion-proof/1"
 CONSISTENCY_FORMAT = "govcloud-ledger-consistency-proof/1"
 
@@ -28,6 +43,7 @@ KINDS = {
     "waiver": "a waivers file or one waiver decision",
     "deploy": "the record of a deployment (e.g. pulumi up output)",
     "diff": "an infrastructure diff report",
+    "migration": "a change of the ledger's own format (govcloud ledger migrate)",
 }
 SUBJECT_KEYS = ("env", "stack", "tenant")
 ENTRY_KEYS = {"index", "kind", "subject", "actor", "time", "summary", "evidence", "details"}
@@ -55,11 +71,16 @@ class LedgerIntegrityError(LedgerError):
 
 
 def canonical(value: Any) -> bytes:
-    """The one byte encoding that is hashed and signed: sorted keys, no spaces, UTF-8."""
+    """The encoding of format 2 that is hashed and signed: RFC 8785 (``govcloud.canonical``)."""
+    return encode(value)
+
+
+def canonical_v1(value: Any) -> bytes:
+    """The encoding of format 1 (sorted keys, no spaces, UTF-8), kept to verify old lines."""
     return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False).encode("utf-8")
 
 
-def utc_now() -> str:
+def utc_now_v1() -> str:
     return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
 
 
@@ -184,7 +205,7 @@ class TreeHead:
         }
 
     def message(self) -> bytes:
-        return canonical(self.signed_part())
+        return canonical_v1(self.signed_part())
 
     def as_dict(self) -> dict[str, Any]:
         return {**self.signed_part(), "signature": signing.b64(self.signature)}
@@ -195,6 +216,7 @@ class TreeHead:
 
     @classmethod
     def sign(cls, key: signing.PrivateKey, log_id: str, hash_algorithm: str, size: int, root: bytes, timestamp: str) -> "TreeHead":
+        """A format 1 head (tests build old ledgers with it; format 2 ledgers sign checkpoints)."""
         unsigned = cls(log_id, hash_algorithm, size, root, timestamp, key.public_key.key_id)
         return cls(log_id, hash_algorithm, size, root, timestamp, unsigned.key_id, key.sign(unsigned.message()))
 
@@ -223,6 +245,96 @@ class TreeHead:
         if not signature:
             raise LedgerError(f"{where}: signature: not base64")
         return cls(data["log_id"], data["hash"], size, bytes.fromhex(data["root"]), data["timestamp"], data["key_id"], signature)
+
+
+@dataclass(frozen=True)
+class SignedCheckpoint:
+    """A format 2 tree head: a C2SP checkpoint signed by the log key (key name = origin), and
+    any witness cosignatures gathered on it. ``hash`` is the tree's hash (sha256 for an Ed25519
+    log, sm3 for an SM2 log): the note does not say it, the log's key type does, and
+    ``signed_by`` only accepts a key of the matching type."""
+
+    log_id: str  # the checkpoint origin
+    hash: str
+    size: int
+    root: bytes
+    note: bytes  # the whole signed note
+
+    timestamp = None  # checkpoints carry no time of their own; cosignatures do
+
+    @property
+    def key_id(self) -> str:
+        return ",".join(s.key_id.hex() for s in self.parsed().signatures if s.name == self.log_id) or "-"
+
+    def parsed(self) -> note_format.Note:
+        return note_format.parse_note(self.note)
+
+    def log_keys(self, keys: dict[str, signing.PublicKey]) -> list[note_format.NoteKey]:
+        return [note_format.NoteKey(self.log_id, key) for key in keys.values() if HASH_FOR_SIGNATURE.get(key.algorithm) == self.hash]
+
+    def signed_by(self, keys: dict[str, signing.PublicKey]) -> bool:
+        """Signed by one of ``keys`` as this log, and no known log key's signature fails."""
+        good, bad = note_format.verify(self.parsed(), self.log_keys(keys))
+        return bool(good) and not bad
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"format": CHECKPOINT_FORMAT, "hash": self.hash, "checkpoint": self.note.decode("utf-8")}
+
+    def text(self) -> str:
+        return self.note.decode("utf-8")
+
+    def with_note(self, note: note_format.Note) -> "SignedCheckpoint":
+        return SignedCheckpoint(self.log_id, self.hash, self.size, self.root, note.to_bytes())
+
+    @classmethod
+    def sign(cls, key: signing.PrivateKey, origin: str, hash_algorithm: str, size: int, root: bytes) -> "SignedCheckpoint":
+        body = note_format.Checkpoint(origin, size, root).text()
+        signed = note_format.Note(body, (note_format.sign(body, origin, key),))
+        return cls(origin, hash_algorithm, size, root, signed.to_bytes())
+
+    @classmethod
+    def from_note(cls, data: bytes | str, hash_algorithm: str, where: str) -> "SignedCheckpoint":
+        if hash_algorithm not in merkle.HASH_ALGORITHMS:
+            raise LedgerError(f"{where}: hash: {hash_algorithm!r} is not one of {', '.join(merkle.HASH_ALGORITHMS)}")
+        try:
+            parsed = note_format.parse_note(data)
+            checkpoint = note_format.parse_checkpoint(parsed.text)
+        except note_format.NoteError as problem:
+            raise LedgerError(f"{where}: not a signed checkpoint: {problem}") from None
+        if checkpoint.extensions:
+            raise LedgerError(f"{where}: checkpoint extension lines are not used by govcloud ledgers")
+        return cls(checkpoint.origin, hash_algorithm, checkpoint.size, checkpoint.root, parsed.to_bytes())
+
+    @classmethod
+    def from_dict(cls, data: Any, where: str) -> "SignedCheckpoint":
+        if not isinstance(data, dict) or set(data) != {"format", "hash", "checkpoint"} or data["format"] != CHECKPOINT_FORMAT:
+            raise LedgerError(f"{where}: a checkpoint must be an object with exactly format ({CHECKPOINT_FORMAT!r}), hash and checkpoint")
+        if not isinstance(data["checkpoint"], str) or not isinstance(data["hash"], str):
+            raise LedgerError(f"{where}: checkpoint and hash must be strings")
+        return cls.from_note(data["checkpoint"], data["hash"], where)
+
+
+AnyHead = TreeHead | SignedCheckpoint
+
+
+def head_from_dict(data: Any, where: str) -> AnyHead:
+    """A tree head of either format, from its JSON form (proofs, reports)."""
+    if isinstance(data, dict) and data.get("format") == CHECKPOINT_FORMAT:
+        return SignedCheckpoint.from_dict(data, where)
+    return TreeHead.from_dict(data, where)
+
+
+def load_head_file(path: Path, hash_algorithm: str | None) -> AnyHead:
+    """A saved tree head: a checkpoint note (what ``ledger head`` writes) or a format 1 JSON head."""
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise LedgerError(f"{path}: cannot read the tree head ({exc.strerror})") from None
+    if data.lstrip()[:1] in (b"{", b"["):
+        return head_from_dict(load_json_file(path, "tree head"), str(path))
+    if hash_algorithm is None:
+        raise LedgerError(f"{path}: a checkpoint note needs the ledger it belongs to")
+    return SignedCheckpoint.from_note(data, hash_algorithm, str(path))
 
 
 def load_json_file(path: Path, what: str) -> Any:

@@ -1,11 +1,15 @@
 """The ledger directory: append under a lock, recover from crashes, read, prove.
 
 Files in ``DIR``:
-- ``ledger.json``: log id, hash algorithm (sha256 | sm3), signature algorithm, key id and
-  public key of the signer, creation time. Written once.
-- ``log.jsonl``: the log. One line per entry, canonical JSON ``{"entry": {...}, "head": {...}}``;
-  the leaf is the canonical bytes of ``entry``; ``head`` is the signed tree head over the tree
-  *including* this entry (only on the last line of a batch). The line that carries a head is
+- ``ledger.json``: format, log id (the checkpoints' origin), hash algorithm (sha256 | sm3),
+  signature algorithm, key id and public key of the signer, creation time, and for a migrated
+  ledger ``v1_entries`` (how many lines are format 1). Written once (and once more by migrate).
+- ``log.jsonl``: the log. One line per entry, RFC 8785 JSON ``{"entry": {...}, "checkpoint":
+  "<signed note>"}``; the leaf is the canonical bytes of ``entry``; ``checkpoint`` is the C2SP
+  checkpoint of the tree *including* this entry, signed by the log key (only on the last line
+  of a batch). Format 1 lines carry a JSON ``head`` instead (see ``records``).
+- ``cosigned/<size>.note``: checkpoints with the witnesses' cosignatures (``witness``); a
+  checkpoint whose cosigners are all on a larger one is removed. The line that carries a head is
   the commit point of an append: it is written with the entries in one ``write`` and made
   durable with one ``fsync``. A signed head on every append makes each line commit to every
   line before it, which is what a per-entry hash chain would give, and more: ``verify`` finds
@@ -37,16 +41,22 @@ from typing import Any
 
 from .. import signing
 from . import merkle
+from ..canonical import JsonProblem, load_json
+from .. import note as note_format
 from .records import (
     CONSISTENCY_FORMAT,
     HASH_FOR_SIGNATURE,
     INCLUSION_FORMAT,
     LEDGER_FORMAT,
+    LEDGER_FORMAT_V1,
     MAX_ENTRY_BYTES,
+    AnyHead,
     LedgerError,
     LedgerIntegrityError,
+    SignedCheckpoint,
     TreeHead,
     canonical,
+    canonical_v1,
     entry_problems,
     file_digests,
     utc_now,
@@ -57,6 +67,7 @@ META = "ledger.json"
 LOG = "log.jsonl"
 TREE = "tree"
 LOCK = ".lock"
+COSIGNED = "cosigned"
 KEY_ENV = "GOVCLOUD_LEDGER_KEY"
 _OFFSET = 8
 _HASH = merkle.DIGEST_SIZE
@@ -70,10 +81,40 @@ class Meta:
     key_id: str
     public_key: signing.PublicKey
     created: str
+    format: str = LEDGER_FORMAT
+    v1_entries: int = 0  # lines written in format 1 before a migration (all of them for a format 1 ledger)
+
+    @property
+    def origin(self) -> str:
+        return self.log_id
+
+    def is_v1(self, index: int) -> bool:
+        """Whether the line at ``index`` is in format 1."""
+        return self.format == LEDGER_FORMAT_V1 or index < self.v1_entries
+
+    def leaf_bytes(self, index: int, entry: dict[str, Any]) -> bytes:
+        return canonical_v1(entry) if self.is_v1(index) else canonical(entry)
+
+    def line_bytes(self, index: int, record: dict[str, Any]) -> bytes:
+        return canonical_v1(record) if self.is_v1(index) else canonical(record)
+
+    def log_key(self) -> note_format.NoteKey:
+        """The key checkpoints are signed with, as a note verifier."""
+        return note_format.NoteKey(self.log_id, self.public_key)
+
+    def head_of(self, record: dict[str, Any], where: str) -> AnyHead | None:
+        """The tree head a log line carries, if any, in the line's format."""
+        if "checkpoint" in record:
+            if not isinstance(record["checkpoint"], str):
+                raise LedgerError(f"{where}: checkpoint: must be a string (a signed note)")
+            return SignedCheckpoint.from_note(record["checkpoint"], self.hash, where)
+        if "head" in record:
+            return TreeHead.from_dict(record["head"], where)
+        return None
 
     def as_dict(self) -> dict[str, Any]:
-        return {
-            "format": LEDGER_FORMAT,
+        data = {
+            "format": self.format,
             "log_id": self.log_id,
             "hash": self.hash,
             "signature_algorithm": self.signature_algorithm,
@@ -81,6 +122,9 @@ class Meta:
             "public_key": self.public_key.to_pem(),
             "created": self.created,
         }
+        if self.format == LEDGER_FORMAT:
+            data["v1_entries"] = self.v1_entries
+        return data
 
 
 def load_meta(directory: Path) -> Meta:
@@ -93,8 +137,13 @@ def load_meta(directory: Path) -> Meta:
         data = json.loads(path.read_bytes())
     except (OSError, ValueError, UnicodeDecodeError) as exc:
         raise LedgerError(f"{path}: not a ledger description ({exc})") from None
-    if not isinstance(data, dict) or data.get("format") != LEDGER_FORMAT:
-        raise LedgerError(f"{path}: format: expected {LEDGER_FORMAT!r}")
+    if not isinstance(data, dict) or data.get("format") not in (LEDGER_FORMAT, LEDGER_FORMAT_V1):
+        raise LedgerError(f"{path}: format: expected {LEDGER_FORMAT!r} (or {LEDGER_FORMAT_V1!r})")
+    v1_entries = data.get("v1_entries", 0)
+    if data["format"] == LEDGER_FORMAT and (not isinstance(v1_entries, int) or isinstance(v1_entries, bool) or v1_entries < 0):
+        raise LedgerError(f"{path}: v1_entries: must be a non-negative integer")
+    if data["format"] == LEDGER_FORMAT and not note_format.valid_name(data.get("log_id") or ""):
+        raise LedgerError(f"{path}: log_id: a checkpoint origin without spaces or '+'")
     for name in ("log_id", "hash", "signature_algorithm", "key_id", "public_key", "created"):
         if not isinstance(data.get(name), str) or not data[name]:
             raise LedgerError(f"{path}: {name}: missing or not a string")
@@ -106,7 +155,8 @@ def load_meta(directory: Path) -> Meta:
         raise LedgerError(str(problem)) from None
     if public.key_id != data["key_id"] or public.algorithm != data["signature_algorithm"]:
         raise LedgerError(f"{path}: key_id/signature_algorithm do not match public_key")
-    return Meta(data["log_id"], data["hash"], data["signature_algorithm"], data["key_id"], public, data["created"])
+    return Meta(data["log_id"], data["hash"], data["signature_algorithm"], data["key_id"], public, data["created"],
+                data["format"], v1_entries if data["format"] == LEDGER_FORMAT else 0)
 
 
 @dataclass(frozen=True)
@@ -126,7 +176,7 @@ class Record:
 class Receipt:
     index: int
     leaf_hash: bytes
-    head: TreeHead
+    head: AnyHead
 
     def as_dict(self) -> dict[str, Any]:
         return {"index": self.index, "leaf_hash": self.leaf_hash.hex(), "tree_head": self.head.as_dict()}
@@ -137,12 +187,12 @@ class Tail:
     """Where the committed log ends, read from the end of the file."""
 
     committed_bytes: int
-    head: TreeHead | None
+    head: AnyHead | None
     uncommitted_lines: int
     partial_bytes: int
 
 
-def scan_tail(fd: int, file_size: int, where: str) -> Tail:
+def scan_tail(fd: int, file_size: int, where: str, meta: "Meta") -> Tail:
     """Find the last complete line carrying a tree head, reading backwards from the end."""
     window = 1 << 18
     while True:
@@ -157,8 +207,8 @@ def scan_tail(fd: int, file_size: int, where: str) -> Tail:
             end = start + last_newline + 1
             for count, line in enumerate(reversed(lines)):
                 record = _parse_line(line, where)
-                if "head" in record:
-                    head = TreeHead.from_dict(record["head"], f"{where}: tree head")
+                head = meta.head_of(record, f"{where}: tree head")
+                if head is not None:
                     return Tail(end, head, count, partial)
                 end -= len(line) + 1
         if start == 0:
@@ -168,10 +218,12 @@ def scan_tail(fd: int, file_size: int, where: str) -> Tail:
 
 def _parse_line(line: bytes, where: str) -> dict[str, Any]:
     try:
-        record = json.loads(line)
-    except (ValueError, UnicodeDecodeError):
+        record = load_json(line, where)
+    except JsonProblem:
         record = None
-    if not isinstance(record, dict) or not isinstance(record.get("entry"), dict) or not set(record) <= {"entry", "head"}:
+    if not isinstance(record, dict) or not isinstance(record.get("entry"), dict) or not (
+        set(record) <= {"entry", "head"} or set(record) <= {"entry", "checkpoint"}
+    ):
         raise LedgerIntegrityError(f"{where}: a complete line near the end is not a ledger record; run `govcloud ledger verify`")
     return record
 
@@ -258,7 +310,7 @@ class _Cache:
 class _State:
     size: int
     log_bytes: int
-    head: TreeHead | None
+    head: AnyHead | None
     frontier: merkle.Frontier
     stamp: tuple[int, int, int]
 
@@ -312,8 +364,10 @@ class Ledger:
             raise LedgerError(f"{directory}: a ledger already exists here")
         if directory.is_dir() and any(p.name not in (LOG, TREE, LOCK) and not p.name.startswith(f".{META}") for p in directory.iterdir()):
             raise LedgerError(f"{directory}: not empty and not a ledger; choose an empty or new directory")
+        if log_id is not None and not note_format.valid_name(log_id):
+            raise LedgerError(f"origin {log_id!r}: a name without spaces or '+' (e.g. hunan.gov.cn/govcloud/evidence)")
         meta = Meta(
-            log_id=log_id or f"govcloud-{uuid.uuid4().hex[:16]}",
+            log_id=log_id or f"govcloud.local/ledger/{uuid.uuid4().hex[:16]}",
             hash=HASH_FOR_SIGNATURE[key.algorithm],
             signature_algorithm=key.algorithm,
             key_id=key.public_key.key_id,
@@ -325,6 +379,7 @@ class Ledger:
             os.close(os.open(directory / name, os.O_WRONLY | os.O_CREAT, 0o644))
         temporary = directory / f".{META}.{os.getpid()}"
         temporary.write_bytes(json.dumps(meta.as_dict(), indent=2, sort_keys=True).encode() + b"\n")
+        os.chmod(temporary, 0o644)
         try:
             os.link(temporary, directory / META)
         except FileExistsError:
@@ -366,6 +421,9 @@ class Ledger:
         if self._meta is None:
             self._meta = load_meta(self.directory)  # written once at creation: read it once
         meta = self._meta
+        if meta.format == LEDGER_FORMAT_V1:
+            raise LedgerError(f"{self.directory}: a format 1 ledger (JSON tree heads); run `govcloud ledger migrate --ledger "
+                              f"{self.directory} --ledger-key KEY` once to continue it with C2SP checkpoints")
         if meta.key_id != self.key.public_key.key_id:
             raise LedgerError(
                 f"{self.directory}: wrong key: this ledger's tree heads are signed by {meta.key_id}, the key given is {self.key.public_key.key_id}"
@@ -382,16 +440,16 @@ class Ledger:
                 for number, entry in enumerate(entries):
                     index = state.size
                     entry["index"] = index
-                    leaf_hash = hasher.leaf(canonical(entry))
+                    leaf_hash = hasher.leaf(meta.leaf_bytes(index, entry))
                     for level, node_index, node in state.frontier.append(leaf_hash):
                         cache.write(_Cache.level_name(level), node_index, node)
                     cache.write("offsets.bin", index, position.to_bytes(_OFFSET, "big"))
                     record: dict[str, Any] = {"entry": entry}
                     head = None
                     if number == len(entries) - 1:
-                        head = TreeHead.sign(self.key, meta.log_id, meta.hash, index + 1, state.frontier.root(), utc_now())
-                        record["head"] = head.as_dict()
-                    line = canonical(record) + b"\n"
+                        head = SignedCheckpoint.sign(self.key, meta.log_id, meta.hash, index + 1, state.frontier.root())
+                        record["checkpoint"] = head.text()
+                    line = meta.line_bytes(index, record) + b"\n"
                     chunks.append(line)
                     position += len(line)
                     state.size += 1
@@ -437,7 +495,7 @@ class Ledger:
         cache.close()  # reopen by name: another process may have rebuilt the files
         where = str(self.directory / LOG)
         size_on_disk = os.fstat(log_fd).st_size
-        tail = scan_tail(log_fd, size_on_disk, where)
+        tail = scan_tail(log_fd, size_on_disk, where, meta)
         if tail.committed_bytes < size_on_disk:
             os.ftruncate(log_fd, tail.committed_bytes)
             os.fsync(log_fd)
@@ -456,35 +514,138 @@ class Ledger:
             if head is not None and frontier.root() != head.root:
                 frontier = None
         if frontier is None:
-            frontier = self._rebuild(hasher, log_fd, tail.committed_bytes, cache, where)
+            frontier = self._rebuild(meta, hasher, log_fd, tail.committed_bytes, cache, where)
             if frontier.size != size or (head is not None and frontier.root() != head.root):
                 raise LedgerIntegrityError(
                     f"{where}: the entries no longer hash to the last signed tree head (size {size}); run `govcloud ledger verify`"
                 )
         return _State(size, tail.committed_bytes, head, frontier, _stamp(log_fd))
 
-    def _check_own_head(self, head: TreeHead, meta: Meta, where: str) -> None:
+    def _check_own_head(self, head: AnyHead, meta: Meta, where: str) -> None:
         if head.log_id != meta.log_id or head.hash != meta.hash or not head.signed_by({meta.key_id: meta.public_key}):
             raise LedgerIntegrityError(f"{where}: the last tree head is not signed by this ledger's key; run `govcloud ledger verify`")
 
     @staticmethod
-    def _rebuild(hasher: merkle.Hasher, log_fd: int, committed_bytes: int, cache: _Cache, where: str) -> merkle.Frontier:
-        leaves, offsets = _leaf_hashes(hasher, log_fd, committed_bytes, where)
+    def _rebuild(meta: Meta, hasher: merkle.Hasher, log_fd: int, committed_bytes: int, cache: _Cache, where: str) -> merkle.Frontier:
+        leaves, offsets = _leaf_hashes(meta, hasher, log_fd, committed_bytes, where)
         cache.replace(merkle.build_levels(hasher, leaves), offsets)
         frontier = merkle.Frontier(hasher)
         for leaf in leaves:
             frontier.append(leaf)
         return frontier
 
+    # --- format 1 -> 2 ---------------------------------------------------------------------
+    def migrate(self) -> Receipt:
+        """Continue a format 1 ledger in format 2: its lines stay as they are (``v1_entries``),
+        ``ledger.json`` says so, and an entry of kind ``migration`` records it, pointing at
+        ``migrations/format-1-to-2.json`` (the old description and its last tree head). The
+        Merkle tree is the same tree: heads saved before prove consistency with checkpoints after."""
+        if self.key is None:
+            raise LedgerError("migrating needs the ledger's private signing key")
+        meta = load_meta(self.directory)
+        if meta.format != LEDGER_FORMAT_V1:
+            raise LedgerError(f"{self.directory}: already in {LEDGER_FORMAT}")
+        if meta.key_id != self.key.public_key.key_id:
+            raise LedgerError(f"{self.directory}: wrong key: this ledger is signed by {meta.key_id}, not {self.key.public_key.key_id}")
+        if not note_format.valid_name(meta.log_id):
+            raise LedgerError(f"{self.directory}: log id {meta.log_id!r} cannot be a checkpoint origin (spaces or '+')")
+        hasher = merkle.Hasher(meta.hash)
+        record_path = self.directory / "migrations" / "format-1-to-2.json"
+        with self.locked(exclusive=True), _open_log(self.directory, writable=True) as log_fd:
+            cache = _Cache(self.directory, writable=True)
+            try:
+                state = self._recover(meta, hasher, log_fd, cache)
+            finally:
+                cache.close()
+            upgraded = Meta(meta.log_id, meta.hash, meta.signature_algorithm, meta.key_id, meta.public_key, meta.created,
+                            LEDGER_FORMAT, state.size)
+            record_path.parent.mkdir(exist_ok=True)
+            record = {"from": meta.as_dict(), "to": upgraded.as_dict(), "v1_entries": state.size, "migrated_at": utc_now(),
+                      "last_v1_tree_head": state.head.as_dict() if state.head else None}
+            _write_durably(record_path, json.dumps(record, indent=2, sort_keys=True).encode() + b"\n")
+            _write_durably(self.directory / META, json.dumps(upgraded.as_dict(), indent=2, sort_keys=True).encode() + b"\n")
+        self.close()
+        self._meta = None
+        return self.append("migration", {"env": "ledger"}, record_path, actor="govcloud",
+                           summary=f"ledger format 1 -> 2: entries 0..{state.size - 1} keep their format 1 lines and tree heads; "
+                                   f"from entry {state.size} on RFC 8785 entries and C2SP checkpoints",
+                           details={"v1_entries": state.size})
+
+    # --- witnesses' cosignatures --------------------------------------------------------------
+    def cosigned(self) -> list[SignedCheckpoint]:
+        """The checkpoints witnesses cosigned, smallest first (cosignatures not checked here)."""
+        meta = load_meta(self.directory)
+        found = []
+        for path in sorted((self.directory / COSIGNED).glob("*.note")):
+            try:
+                found.append(SignedCheckpoint.from_note(path.read_bytes(), meta.hash, str(path)))
+            except (OSError, LedgerError):
+                continue  # a damaged file counts as no cosignature; verify reports the quorum missing
+        return sorted(found, key=lambda c: c.size)
+
+    def add_cosignatures(self, checkpoint: SignedCheckpoint, signatures: list[note_format.Signature]) -> SignedCheckpoint:
+        """Keep ``signatures`` (checked by the caller against the witnesses' keys) with the log's
+        checkpoint of that size; a checkpoint whose cosigners all cosigned a larger one goes."""
+        meta = load_meta(self.directory)
+        directory = self.directory / COSIGNED
+        with self.locked(exclusive=True):
+            with _open_log(self.directory) as log_fd:
+                view = _ReadView(self.directory, meta, merkle.Hasher(meta.hash), log_fd, use_cache=True)
+                try:
+                    own = view.head_at(checkpoint.size)
+                finally:
+                    view.close()
+            if not isinstance(own, SignedCheckpoint) or own.parsed().text != checkpoint.parsed().text:
+                raise LedgerIntegrityError(f"the checkpoint of size {checkpoint.size} is not the one this log signed")
+            directory.mkdir(exist_ok=True)
+            path = directory / f"{checkpoint.size:020d}.note"
+            current = own.parsed()
+            if path.exists():
+                try:
+                    current = note_format.parse_note(path.read_bytes())
+                except (OSError, note_format.NoteError):
+                    pass
+            merged = own.with_note(current.with_signatures(signatures))
+            _write_durably(path, merged.note)
+            signers = {s.name for s in merged.parsed().signatures if s.name != meta.log_id}
+            for older in directory.glob("*.note"):
+                if older.name < path.name:
+                    try:
+                        names = {s.name for s in note_format.parse_note(older.read_bytes()).signatures if s.name != meta.log_id}
+                    except (OSError, note_format.NoteError):
+                        continue
+                    if names <= signers:
+                        older.unlink()
+        return merged
+
+    def witness_request(self, old_size: int, checkpoint: SignedCheckpoint | None = None) -> bytes:
+        """A tlog-witness add-checkpoint request: ``old_size``, the consistency proof from it
+        to ``checkpoint`` (default: the latest), a blank line, the checkpoint."""
+        from .witness import make_request
+
+        def make(view: _ReadView) -> dict[str, Any] | None:
+            head = checkpoint or view.head_at(None)
+            if not isinstance(head, SignedCheckpoint):
+                raise LedgerError(f"{self.directory}: the tree head of size {head.size} is not a checkpoint (format 1)")
+            if not 0 <= old_size <= head.size:
+                raise LedgerError(f"no consistency proof from size {old_size} to size {head.size}")
+            proof = merkle.consistency_proof(view.subtree, old_size, head.size) if 0 < old_size < head.size else []
+            if old_size and not merkle.verify_consistency(view.hasher, old_size, head.size, view.subtree(0, old_size), head.root, proof):
+                return None
+            body = note_format.Note(head.parsed().text, tuple(s for s in head.parsed().signatures if s.name == head.log_id))
+            return {"request": make_request(old_size, proof, body.to_bytes())}
+
+        return self._read(make, f"the log does not prove consistency from size {old_size}")["request"]
+
     # --- reading --------------------------------------------------------------------------
     def meta(self) -> Meta:
         return load_meta(self.directory)
 
-    def head(self) -> TreeHead:
-        """The latest signed tree head."""
+    def head(self) -> AnyHead:
+        """The latest signed tree head (a checkpoint in format 2)."""
         meta = load_meta(self.directory)
         with self.locked(exclusive=False), _open_log(self.directory) as log_fd:
-            head = scan_tail(log_fd, os.fstat(log_fd).st_size, str(self.directory / LOG)).head
+            head = scan_tail(log_fd, os.fstat(log_fd).st_size, str(self.directory / LOG), meta).head
         if head is None:
             raise LedgerError(f"{self.directory}: the ledger is empty (no signed tree head yet)")
         if head.log_id != meta.log_id:
@@ -493,14 +654,19 @@ class Ledger:
 
     def entries(self) -> Iterator[dict[str, Any]]:
         """Every committed entry, in order (entries of an interrupted append are left out)."""
+        meta = load_meta(self.directory)
         with self.locked(exclusive=False), _open_log(self.directory) as log_fd:
-            tail = scan_tail(log_fd, os.fstat(log_fd).st_size, str(self.directory / LOG))
+            tail = scan_tail(log_fd, os.fstat(log_fd).st_size, str(self.directory / LOG), meta)
             for _, line in _lines(log_fd, tail.committed_bytes):
                 yield _parse_line(line, str(self.directory / LOG))["entry"]
 
     def prove(self, index: int, size: int | None = None) -> dict[str, Any]:
         """An inclusion proof of entry ``index`` against the signed head of ``size`` entries
-        (default: the latest), checkable offline with ``check_inclusion``."""
+        (default: the largest checkpoint witnesses cosigned that holds the entry, with its
+        cosignatures, else the latest), checkable offline with ``check_inclusion``."""
+        cosigned = self._cosigned_covering(index + 1) if size is None else None
+        if cosigned is not None:
+            size = cosigned.size
 
         def make(view: _ReadView) -> dict[str, Any] | None:
             head = view.head_at(size)
@@ -508,26 +674,32 @@ class Ledger:
                 raise LedgerError(f"entry {index} is not in the tree of size {head.size} (entries 0..{head.size - 1})")
             entry = view.entry(index)
             path = merkle.inclusion_path(view.subtree, index, head.size)
-            if not merkle.verify_inclusion(view.hasher, view.hasher.leaf(canonical(entry)), index, head.size, path, head.root):
+            if not merkle.verify_inclusion(view.hasher, view.hasher.leaf(view.meta.leaf_bytes(index, entry)), index, head.size, path, head.root):
                 return None
             return {
                 "format": INCLUSION_FORMAT,
                 "leaf_index": index,
                 "entry": entry,
                 "audit_path": [h.hex() for h in path],
-                "tree_head": head.as_dict(),
+                "tree_head": _with_cosignatures(head, cosigned).as_dict(),
             }
 
         return self._read(make, f"entry {index} does not prove against its signed tree head")
 
-    def consistency(self, old: TreeHead) -> dict[str, Any]:
+    def _cosigned_covering(self, size: int) -> SignedCheckpoint | None:
+        found = [c for c in self.cosigned() if c.size >= size]
+        return found[-1] if found else None
+
+    def consistency(self, old: AnyHead) -> dict[str, Any]:
         """A consistency proof from ``old`` (a head an auditor saved) to the latest head."""
         meta = load_meta(self.directory)
         if old.log_id != meta.log_id or old.hash != meta.hash:
             raise LedgerError(f"the saved tree head belongs to log {old.log_id} ({old.hash}), not to {meta.log_id} ({meta.hash})")
 
+        cosigned = self._cosigned_covering(max(old.size, 1))
+
         def make(view: _ReadView) -> dict[str, Any] | None:
-            new = view.head_at(None)
+            new = _with_cosignatures(view.head_at(cosigned.size if cosigned else None), cosigned)
             if old.size > new.size:
                 raise LedgerIntegrityError(
                     f"the log holds {new.size} entries, fewer than the {old.size} of the saved tree head: it was truncated or rolled back"
@@ -577,6 +749,13 @@ class Ledger:
             os.close(fd)  # closing releases the lock
 
 
+def _with_cosignatures(head: AnyHead, cosigned: SignedCheckpoint | None) -> AnyHead:
+    """The log's own checkpoint, with the cosignatures kept for it when they are for exactly it."""
+    if cosigned is None or not isinstance(head, SignedCheckpoint) or cosigned.size != head.size or cosigned.root != head.root:
+        return head
+    return cosigned
+
+
 class _ReadView:
     """Reads for proofs: heads, entries and subtree hashes from the cache when it matches the
     signed head, from the log itself otherwise (a reader never repairs the cache)."""
@@ -584,7 +763,7 @@ class _ReadView:
     def __init__(self, directory: Path, meta: Meta, hasher: merkle.Hasher, log_fd: int, use_cache: bool = True):
         self.where = str(directory / LOG)
         self.meta, self.hasher, self.log_fd = meta, hasher, log_fd
-        self.tail = scan_tail(log_fd, os.fstat(log_fd).st_size, self.where)
+        self.tail = scan_tail(log_fd, os.fstat(log_fd).st_size, self.where, meta)
         if self.tail.head is None:
             raise LedgerError(f"{directory}: the ledger is empty (no signed tree head yet)")
         self.cache = _Cache(directory, writable=False)
@@ -594,7 +773,7 @@ class _ReadView:
             self.subtree = merkle.subtree_from(hasher, self.cache.node)
             self._offset = self.cache.offset
         else:
-            leaves, offsets = _leaf_hashes(hasher, log_fd, self.tail.committed_bytes, self.where)
+            leaves, offsets = _leaf_hashes(meta, hasher, log_fd, self.tail.committed_bytes, self.where)
             self.subtree = merkle.memory_subtree(hasher, leaves)
             self._offset = offsets.__getitem__
 
@@ -609,7 +788,7 @@ class _ReadView:
     def entry(self, index: int) -> dict[str, Any]:
         return self.line(index)["entry"]
 
-    def head_at(self, size: int | None) -> TreeHead:
+    def head_at(self, size: int | None) -> AnyHead:
         latest = self.tail.head
         assert latest is not None
         if size is None or size == latest.size:
@@ -617,10 +796,9 @@ class _ReadView:
         else:
             if not 0 < size < latest.size:
                 raise LedgerError(f"no tree head of size {size}: the log holds {latest.size} entries")
-            raw = self.line(size - 1).get("head")
-            if raw is None:
+            head = self.meta.head_of(self.line(size - 1), f"{self.where}: tree head of size {size}")
+            if head is None:
                 raise LedgerError(f"no tree head of size {size}: entry {size - 1} was appended in a batch that ended later")
-            head = TreeHead.from_dict(raw, f"{self.where}: tree head of size {size}")
         if head.log_id != self.meta.log_id or head.hash != self.meta.hash or head.size != (size or latest.size):
             raise LedgerIntegrityError(f"{self.where}: the tree head of size {size or latest.size} does not belong to this log; run `govcloud ledger verify`")
         return head
@@ -649,10 +827,10 @@ def _lines(fd: int, end: int, block: int = 1 << 20) -> Iterator[tuple[int, bytes
         pending = pending[start:]
 
 
-def _leaf_hashes(hasher: merkle.Hasher, fd: int, end: int, where: str) -> tuple[list[bytes], list[int]]:
+def _leaf_hashes(meta: Meta, hasher: merkle.Hasher, fd: int, end: int, where: str) -> tuple[list[bytes], list[int]]:
     leaves, offsets = [], []
     for offset, line in _lines(fd, end):
-        leaves.append(hasher.leaf(canonical(_parse_line(line, where)["entry"])))
+        leaves.append(hasher.leaf(meta.leaf_bytes(len(leaves), _parse_line(line, where)["entry"])))
         offsets.append(offset)
     return leaves, offsets
 
@@ -684,6 +862,19 @@ def _write_all(fd: int, data: bytes) -> None:
 def _stamp(fd: int) -> tuple[int, int, int]:
     status = os.fstat(fd)
     return (status.st_ino, status.st_size, status.st_mtime_ns)
+
+
+def _write_durably(path: Path, data: bytes) -> None:
+    """Replace ``path`` with ``data`` so that a crash leaves the old or the new file, never a mix."""
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+    try:
+        _write_all(fd, data)
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+    os.replace(temporary, path)
+    _fsync_directory(path.parent)
 
 
 def _fsync_directory(directory: Path) -> None:

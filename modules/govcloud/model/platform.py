@@ -194,6 +194,38 @@ class PolicySettings(Strict):
     )
 
 
+VerifierKey = Annotated[str, Field(pattern=r"^[^\s+]{1,200}\+[0-9a-f]{8}\+[A-Za-z0-9+/]{40,200}={0,2}$",
+                                    description="A C2SP signed-note verifier key: <key name>+<8 hex digits key ID>+<base64 of "
+                                                "signature type and public key>")]
+
+
+class EvidenceWitness(Strict):
+    """A bureau that cosigns ledger checkpoints after checking the ledger only grew (C2SP tlog-cosignature)."""
+
+    id: DnsLabel
+    name: Text = Field(description="The bureau, e.g. 长沙市大数据局 or 湖南省审计厅")
+    region: RegionCode = Field(description="Region of the bureau")
+    key: VerifierKey = Field(description="The witness's cosignature verifier key (Ed25519 type 0x04 or govcloud's SM2 type), "
+                                         "as `govcloud ledger witness-key` prints it")
+
+
+class WitnessedLedger(Strict):
+    """A ledger whose checkpoints need cosignatures before auditors accept them."""
+
+    origin: str = Field(pattern=r"^[^\s+]{1,200}$", description="The ledger's checkpoint origin (its log id), e.g. hunan.gov.cn/govcloud/lab/evidence")
+    key: VerifierKey = Field(description="The ledger's own verifier key (signed-note Ed25519 type 0x01 or govcloud's SM2 type), "
+                                         "as `govcloud ledger witness-key --log` prints it")
+    witnesses: list[DnsLabel] = Field(min_length=1, description="Ids of the witnesses (evidence.witnesses) that cosign its checkpoints")
+    quorum: int = Field(ge=1, strict=True, description="How many of them must cosign a checkpoint, e.g. 2 of 3")
+
+
+class Evidence(Strict):
+    """Who vouches for the evidence ledgers (the alliance of bureaus)."""
+
+    witnesses: list[EvidenceWitness] = Field(default_factory=list)
+    ledgers: list[WitnessedLedger] = Field(default_factory=list)
+
+
 class Platform(Strict):
     """One province's unified government cloud."""
 
@@ -206,3 +238,4 @@ class Platform(Strict):
     hosts: list[Host] = Field(default_factory=list)
     levels: list[LevelProfile] = Field(min_length=1)
     policy: PolicySettings
+    evidence: Evidence = Field(default_factory=Evidence, description="Witnesses of the evidence ledgers and the quorum each ledger needs")

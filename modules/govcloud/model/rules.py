@@ -148,6 +148,46 @@ def check_platform(doc: SourceDocument, platform: Platform) -> list[Problem]:
     for i, profile in enumerate(platform.levels):
         problems += _template_problems(doc, ("levels", i, "tenant_template"), profile.tenant_template.quotas.default,
                                        profile.tenant_template.quotas.max, profile.tenant_template.limits)
+    problems += _evidence_problems(doc, platform, regions)
+    return problems
+
+
+def _evidence_problems(doc: SourceDocument, platform: Platform, regions) -> list[Problem]:
+    from .. import note
+
+    evidence = platform.evidence
+    problems = list(_duplicates(doc, evidence.witnesses, "id", ("evidence", "witnesses"), "witness"))
+    problems += _duplicates(doc, evidence.ledgers, "origin", ("evidence", "ledgers"), "ledger origin")
+    names: dict[str, int] = {}
+    for i, witness in enumerate(evidence.witnesses):
+        loc = ("evidence", "witnesses", i)
+        if witness.region not in regions:
+            problems.append(doc.problem(loc + ("region",), f"region {witness.region} is not defined"))
+        try:
+            key = note.parse_vkey(witness.key, cosigner=True)
+        except note.NoteError as problem:
+            problems.append(doc.problem(loc + ("key",), str(problem)))
+            continue
+        if key.name in names:
+            problems.append(doc.problem(loc + ("key",), f"key name {key.name} is also the key of evidence.witnesses[{names[key.name]}]"))
+        names[key.name] = i
+    known = {w.id for w in evidence.witnesses}
+    for i, ledger in enumerate(evidence.ledgers):
+        loc = ("evidence", "ledgers", i)
+        try:
+            key = note.parse_vkey(ledger.key, cosigner=False)
+        except note.NoteError as problem:
+            problems.append(doc.problem(loc + ("key",), str(problem)))
+        else:
+            if key.name != ledger.origin:
+                problems.append(doc.problem(loc + ("key",), f"the key is named {key.name}, not the ledger's origin {ledger.origin}"))
+        for j, witness in enumerate(ledger.witnesses):
+            if witness not in known:
+                problems.append(doc.problem(loc + ("witnesses", j), f"witness {witness} is not defined in evidence.witnesses"))
+            elif witness in ledger.witnesses[:j]:
+                problems.append(doc.problem(loc + ("witnesses", j), f"witness {witness} is listed twice"))
+        if ledger.quorum > len(set(ledger.witnesses)):
+            problems.append(doc.problem(loc + ("quorum",), f"a quorum of {ledger.quorum} cannot be met by {len(set(ledger.witnesses))} witness(es)"))
     return problems
 
 

@@ -191,15 +191,39 @@ def capacity_rows(env: Environment) -> list[dict[str, Any]]:
 
 
 # --- ledger --------------------------------------------------------------------------------------------
-def ledger_head(directory: Path) -> dict[str, Any]:
-    """The latest signed tree head, and whether it is signed by the key the ledger names."""
-    from ..ledger import Ledger
+def ledger_head(directory: Path, env: Environment | None = None) -> dict[str, Any]:
+    """The latest signed tree head, whether it is signed by the key the ledger names, and, when
+    the model names witnesses for this ledger, each witness's latest cosigned size (a witness
+    that has not cosigned the latest checkpoint has fallen behind by the difference)."""
+    from ..ledger import Ledger, SignedCheckpoint
     from ..ledger.store import load_meta
+    from ..ledger.witness import model_ledger
 
     meta = load_meta(directory)
-    head = Ledger(directory).head()
-    return {"directory": display_path(directory), **head.as_dict(),
-            "signature_matches_ledger_key": head.signed_by({meta.key_id: meta.public_key})}
+    ledger = Ledger(directory)
+    head = ledger.head()
+    data: dict[str, Any] = {
+        "directory": display_path(directory), "log_id": head.log_id, "hash": head.hash, "size": head.size,
+        "root": head.root.hex(), "timestamp": head.timestamp or "", "key_id": head.key_id,
+        "checkpoint": head.text() if isinstance(head, SignedCheckpoint) else None,
+        "signature_matches_ledger_key": head.signed_by({meta.key_id: meta.public_key}),
+        "witnesses": None,
+    }
+    evidence = env.platform.evidence if env is not None else None
+    if evidence is not None and any(entry.origin == meta.log_id for entry in evidence.ledgers):
+        model = model_ledger(env, meta.log_id)
+        cosigned = [c for c in ledger.cosigned() if c.signed_by(model.trusted)]
+        by_id = {w.id: w for w in evidence.witnesses}
+        rows = []
+        for key in model.policy.witnesses:
+            witness_id = model.witness_ids[key.name]
+            sizes = [c.size for c in cosigned if key.name in model.policy.cosigners(c)]
+            latest = max(sizes, default=0)
+            rows.append({"id": witness_id, "name": by_id[witness_id].name, "region": by_id[witness_id].region,
+                         "cosigned_size": latest, "behind": head.size - latest, "fallen_behind": latest < head.size})
+        witnessed = [c.size for c in cosigned if model.policy.accepts(c, None)]
+        data["witnesses"] = {"quorum": model.policy.quorum, "witnessed_size": max(witnessed, default=0), "rows": rows}
+    return data
 
 
 # --- the document --------------------------------------------------------------------------------------
@@ -218,6 +242,7 @@ def collect(env: Environment, check: dict[str, Any], *, today: dt.date, within_d
         "certificates": [c for c in certificates if c["state"] != "valid"],
         "reviews_due": [{"tenant": t["tenant"], "department": t["department"], "review_by": t["review_by"], "warning": t["review_due"]}
                         for t in tenants if t["review_due"]],
+        "witnesses": [w for w in ((ledger or {}).get("witnesses") or {}).get("rows", []) if w["fallen_behind"]],
     }
     return {
         "format": FORMAT,

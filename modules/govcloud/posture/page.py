@@ -106,6 +106,11 @@ def _warnings(data: dict[str, Any]) -> str:
             ("tenant", "department", "review by", "state"),
             [[f"<code>{esc(r['tenant'])}</code>", esc(r["department"]), esc(r["review_by"]), _warn(r["warning"])]
              for r in warnings["reviews_due"]], attrs='id="warning-reviews"'))
+    if warnings.get("witnesses"):
+        out.append("<h3>Ledger witnesses fallen behind</h3>" + table(
+            ("witness", "bureau", "latest cosigned size", "behind by"),
+            [[esc(w["id"]), esc(w["name"]), str(w["cosigned_size"]), str(w["behind"])] for w in warnings["witnesses"]],
+            numeric=(2, 3), attrs='id="warning-witnesses"'))
     return "".join(out)
 
 
@@ -181,10 +186,20 @@ def _ledger(data: dict[str, Any]) -> str:
     if not head:
         return '<h2 id="ledger">Evidence ledger</h2><p class="muted">No ledger given (--ledger DIR).</p>'
     rows = [["log", esc(head["log_id"])], ["entries (tree size)", str(head["size"])], ["root hash", f"<code>{esc(head['root'])}</code>"],
-            ["hash", esc(head["hash"])], ["signed at", esc(head["timestamp"])], ["key id", f"<code>{esc(head['key_id'])}</code>"],
+            ["hash", esc(head["hash"])], *([["signed at", esc(head["timestamp"])]] if head.get("timestamp") else []),
+            ["key id", f"<code>{esc(head['key_id'])}</code>"],
             ["signature", '<span class="good">matches the key the ledger names</span>' if head["signature_matches_ledger_key"]
              else '<span class="bad">does not match the key the ledger names</span>']]
+    witnesses = head.get("witnesses")
+    witness_table = ""
+    if witnesses:
+        witness_rows = [[esc(w["id"]), esc(w["name"]), str(w["cosigned_size"]),
+                         f'<span class="warn">behind by {w["behind"]}</span>' if w["fallen_behind"] else '<span class="good">up to date</span>']
+                        for w in witnesses["rows"]]
+        witness_table = (f'<h3>Witnesses (quorum {witnesses["quorum"]}; witnessed up to size {witnesses["witnessed_size"]})</h3>'
+                         + table(("witness", "bureau", "latest cosigned size", "state"), witness_rows, attrs='id="ledger-witnesses"'))
     return ('<h2 id="ledger">Evidence ledger: latest signed tree head</h2>' + table(("", ""), rows, attrs='id="ledger-head"')
+            + witness_table
             + '<p class="meta">Keep this head; <code>govcloud ledger verify --since HEAD --key PUB</code> later proves the log only grew. '
               "Check the key id against the public key you hold, not the ledger's copy.</p>")
 
