@@ -11,9 +11,10 @@ from collections import Counter
 from typing import Any
 
 from rich.console import Console
-from rich.markup import escape
 from rich.table import Table
+from rich.text import Text
 
+from ..text import styled
 from .results import CheckReport, Result
 
 SARIF_SCHEMA = "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"
@@ -136,13 +137,15 @@ def to_junit(report: CheckReport) -> str:
 
 # --- people --------------------------------------------------------------------------------
 def print_table(report: CheckReport, console: Console) -> None:
-    stacks = Table(title=f"govcloud check: {report.env} (pack {report.pack['name']} {report.pack['version']}, as of {report.today})")
+    """The report for people. Every cell is a Text, never markup: messages quote resources and
+    waiver reasons, and print as written on any console."""
+    stacks = Table(title=Text(f"govcloud check: {report.env} (pack {report.pack['name']} {report.pack['version']}, as of {report.today})"))
     for column in ("stack", "kind", "passed", "failed", "waived", "verdict"):
         stacks.add_column(column, justify="right" if column in ("passed", "failed", "waived") else "left")
     for stack in report.stacks:
         counts = stack.counts
-        verdict = "[red]fail[/]" if stack.blocking else "[green]pass[/]"
-        stacks.add_row(stack.stack, stack.kind, str(counts["passed"]), str(counts["failed"]), str(counts["waived"]), verdict)
+        verdict = Text("fail", style="red") if stack.blocking else Text("pass", style="green")
+        stacks.add_row(*map(Text, (stack.stack, stack.kind, str(counts["passed"]), str(counts["failed"]), str(counts["waived"]))), verdict)
     console.print(stacks)
     findings = [r for r in report.results if r.status != "passed"]
     if findings:
@@ -150,12 +153,14 @@ def print_table(report: CheckReport, console: Console) -> None:
         for column in ("stack", "rule", "status", "resource", "message"):
             table.add_column(column, overflow="fold")
         for r in findings:
-            status = {"failed": "[red]failed[/]" if r.enforcement == "mandatory" else "[yellow]advisory[/]",
-                      "waived": f"[cyan]waived[/] {r.waiver.id} until {r.waiver.expires}" if r.waiver else "waived"}[r.status]
-            message = escape(r.message) + (f" [dim]({escape(r.note)})[/]" if r.note else "")
-            table.add_row(r.stack, r.rule, status, escape(r.urn.rsplit("::", 1)[-1]), message)
+            if r.status == "failed":
+                status = Text("failed", style="red") if r.enforcement == "mandatory" else Text("advisory", style="yellow")
+            else:
+                status = styled("[cyan]waived[/] {} until {}", r.waiver.id, r.waiver.expires) if r.waiver else Text("waived")
+            message = styled("{} [dim]({})[/]", r.message, r.note) if r.note else Text(r.message)
+            table.add_row(Text(r.stack), Text(r.rule), status, Text(r.urn.rsplit("::", 1)[-1]), message)
         console.print(table)
     summary = Counter(r.status for r in report.results)
-    verdict = "[bold red]FAIL[/]" if report.blocking else "[bold green]PASS[/]"
-    console.print(f"{verdict}: {len(report.stacks)} stacks, {summary['passed']} passed, {summary['failed']} failed "
-                  f"({report.blocking} blocking), {summary['waived']} waived")
+    verdict = styled("[bold red]FAIL[/]") if report.blocking else styled("[bold green]PASS[/]")
+    console.print(verdict + Text(f": {len(report.stacks)} stacks, {summary['passed']} passed, {summary['failed']} failed "
+                                 f"({report.blocking} blocking), {summary['waived']} waived"))

@@ -16,7 +16,7 @@ from typer.core import TyperOption
 
 from ..model import InputError
 from . import baseline, diff, inventory, keys, lab, ledger, policy, report, review, stacks, tools
-from .common import DEFAULT_ENV, Output, Settings, console, err_console, report_input_error, set_verbosity, wants_json_from_argv
+from .common import DEFAULT_ENV, Output, Settings, console, err_console, report_input_error, set_verbosity, styled, wants_json_from_argv
 
 app = typer.Typer(
     name="govcloud",
@@ -98,5 +98,5 @@ def main(argv: list[str] | None = None) -> None:
     except OSError as error:
         # A path given on the command line that cannot be read or written: one line, no traceback.
         where = f"{error.filename}: " if error.filename else ""
-        err_console.print(f"[bold red]error:[/] {where}{error.strerror or error}", soft_wrap=True)
+        err_console.print(styled("[bold red]error:[/] {}{}", where, error.strerror or error), soft_wrap=True)
         sys.exit(2)

@@ -9,11 +9,12 @@ from typing import Optional
 
 import typer
 from rich.table import Table
+from rich.text import Text
 
 from ..baseline.verify import FAIL, NOT_APPLICABLE, PASS, Connection, verify
 from ..hosts.playbook import run_playbook
 from ..lab.lab import Paths, lab_directory
-from .common import EnvOption, Output, OutputOption, console, fail, load, output_of, prepare_output, print_json
+from .common import EnvOption, Output, OutputOption, console, fail, load, output_of, prepare_output, print_json, styled
 from ..text import plural
 
 baseline_app = typer.Typer(help="MLPS host baselines: converge the playbooks, verify every control.", no_args_is_help=True)
@@ -92,7 +93,7 @@ def _print_table(report: dict) -> None:
     table.add_column("clause")
     for name in hosts:
         table.add_column(name, justify="center")
-    marks = {PASS: "[green]pass[/]", FAIL: "[bold red]FAIL[/]", NOT_APPLICABLE: "[dim]-[/]"}
+    marks = {PASS: Text("pass", style="green"), FAIL: Text("FAIL", style="bold red"), NOT_APPLICABLE: Text("-", style="dim")}
     for control_id, meta in report["controls"].items():
         table.add_row(control_id, meta["clause"], *(marks[report["hosts"][h]["controls"][control_id]["status"]] for h in hosts))
     console.print(table)
@@ -102,4 +103,4 @@ def _print_table(report: dict) -> None:
         for control_id, result in report["hosts"][name]["controls"].items():
             if result["status"] == FAIL:
                 failing = [e for e in result["evidence"] if e.startswith("FAIL")]
-                console.print(f"  [red]{name} {control_id}[/]: {'; '.join(failing)}", soft_wrap=True)
+                console.print(styled("  [red]{} {}[/]: {}", name, control_id, "; ".join(failing)), soft_wrap=True)

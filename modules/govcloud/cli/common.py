@@ -16,17 +16,18 @@ from pathlib import Path
 from typing import Any, Iterable, NoReturn
 
 import typer
-from rich.console import Console
-from rich.markup import escape
+from rich.text import Text
 from typer.core import TyperCommand, TyperGroup
 
 from ..model import Environment, InputError, load_environment
-from ..text import plural  # noqa: F401 (re-exported for the commands)
+from ..text import plain_console, plural, styled  # noqa: F401 (re-exported for the commands)
 
 # Piped output (CI logs, files) is read by people too: do not squeeze tables to 80 columns.
 _WIDTH = None if sys.stdout.isatty() or "COLUMNS" in os.environ else 160
-console = Console(highlight=False, width=_WIDTH)
-err_console = Console(stderr=True, highlight=False, width=_WIDTH)
+# Strings print as they are (no markup, no emoji codes): user and file text cannot turn into
+# styles or raise MarkupError, in a line or a table cell. Styling is explicit: ``styled``.
+console = plain_console(width=_WIDTH)
+err_console = plain_console(stderr=True, width=_WIDTH)
 
 DEFAULT_ENV = "lab"
 
@@ -117,13 +118,13 @@ def verbosity() -> int:
 def info(message: str) -> None:
     """A note on stderr about what the command did (files written, entries recorded); -q hides it."""
     if verbosity() >= 0:
-        err_console.print(message, soft_wrap=True, highlight=False)
+        err_console.print(message, soft_wrap=True)
 
 
 def detail(message: str) -> None:
     """What only -v/--verbose shows: what was read, how long each step took."""
     if verbosity() > 0:
-        err_console.print(f"[dim]{message}[/]", soft_wrap=True, highlight=False)
+        err_console.print(Text(message, style="dim"), soft_wrap=True)
 
 
 def progress_disabled() -> bool:
@@ -134,8 +135,8 @@ def progress_disabled() -> bool:
 
 # --- renamed options: the old spelling works for a release, with one line on stderr -------------
 def deprecated(old: str, new: str) -> None:
-    err_console.print(f"[yellow]deprecated:[/] {escape(old)} is now {escape(new)}; the old spelling goes away in the next release",
-                      soft_wrap=True, highlight=False)
+    err_console.print(styled("[yellow]deprecated:[/] {} is now {}; the old spelling goes away in the next release", old, new),
+                      soft_wrap=True)
 
 
 def _rename(args: list[str], renames: dict[str, str]) -> list[str]:
@@ -207,7 +208,7 @@ def print_json(data: Any) -> None:
 
 def fail(message: str, code: int = 2) -> NoReturn:
     """One clear line on stderr and a non-zero exit; no traceback."""
-    err_console.print(f"[bold red]error:[/] {message}", soft_wrap=True)
+    err_console.print(styled("[bold red]error:[/] {}", message), soft_wrap=True)
     raise typer.Exit(code)
 
 
@@ -234,10 +235,10 @@ def report_input_error(error: InputError, as_json: bool = False) -> None:
         print_json({"ok": False, "problems": [p.as_dict() for p in error.problems]})
         return
     count = len(error.problems)
-    err_console.print(f"[bold red]{count} problem{'s' if count != 1 else ''} found:[/]")
+    err_console.print(styled("[bold red]{} found:[/]", plural(count, "problem")))
     for problem in error.problems:
         where = f"{problem.file}:{problem.line}" if problem.line else problem.file
-        err_console.print(f"  [cyan]{where}[/] [bold]{problem.field or '(file)'}[/]: {problem.message}", soft_wrap=True, markup=True)
+        err_console.print(styled("  [cyan]{}[/] [bold]{}[/]: {}", where, problem.field or "(file)", problem.message), soft_wrap=True)
 
 
 def wants_json_from_argv(argv: list[str]) -> bool:

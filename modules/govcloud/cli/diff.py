@@ -79,7 +79,7 @@ def diff(
         fail(f"{pack_dir} is not a policy pack (no PulumiPolicy.yaml); give --pack DIR or --no-policy")
     log = open_for_recording(ledger, ledger_key)
     quiet = (out is None and not sys.stderr.isatty()) or progress_disabled()
-    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+    with Progress(TextColumn("{task.description}", markup=False), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                   console=err_console, transient=True, disable=quiet) as progress:
         task = progress.add_task("diff", total=None)
 

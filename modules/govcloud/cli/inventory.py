@@ -15,7 +15,7 @@ from ..model import Environment, load_environment, tenant_id
 from ..model import codes, schema
 from ..model.environment import RESOURCE_KINDS
 from ..model.loader import PLATFORM_FILE, TENANTS_DIR
-from .common import EnvOption, Output, OutputOption, console, env_name, fail, is_interactive, load, output_of, print_json, renamed, settings
+from .common import EnvOption, Output, OutputOption, console, env_name, fail, is_interactive, load, output_of, print_json, renamed, settings, styled
 from ..text import plural
 
 tenant_app = typer.Typer(help="Department requests (the tenant factory).", no_args_is_help=True)
@@ -54,11 +54,11 @@ def validate(ctx: typer.Context, env: Optional[str] = EnvOption, output: Optiona
     if output_of(ctx, output) == Output.json:
         print_json({"ok": True, **facts})
         return
-    console.print(
-        f"[green]✓[/] {facts['env']}: valid: {facts['regions']} regions, {facts['zones']} zones, {facts['flows']} flows, "
+    console.print(styled(
+        "[green]✓[/] {}", f"{facts['env']}: valid: {facts['regions']} regions, {facts['zones']} zones, {facts['flows']} flows, "
         f"{facts['clusters']} clusters, {facts['hosts']} hosts, {facts['tenants']} tenants, "
         f"{facts['datasets']} datasets, {facts['waivers']} waivers"
-    )
+    ))
 
 
 # --- tenant ------------------------------------------------------------------------------
@@ -148,7 +148,7 @@ def tenant_new(
         console.print(text, markup=False)
         return
     write_atomic(path, text)
-    console.print(f"[green]✓[/] wrote {path} (tenant {tid}); it validates against environment {name}")
+    console.print(styled("[green]✓[/] wrote {} (tenant {}); it validates against environment {}", path, tid, name))
 
 
 @tenant_app.command("validate")
@@ -174,7 +174,7 @@ def tenant_validate(
         print_json({"ok": True, "files": sorted(str(f) for f in files)})
     else:
         for file in files:
-            console.print(f"[green]✓[/] {file}")
+            console.print(styled("[green]✓[/] {}", file))
 
 
 def _quota_text(tenant) -> str:
@@ -250,7 +250,7 @@ def platform_show(ctx: typer.Context, env: Optional[str] = EnvOption, output: Op
         print_json(facts)
         return
     p = environment.platform
-    tree = Tree(f"[bold]{p.name}[/] ({environment.name})")
+    tree = Tree(styled("[bold]{}[/] ({})", p.name, environment.name))
     nodes = {}
     for region in sorted(p.regions, key=lambda r: (codes.region_level(r.code) != "province", r.code)):
         label = f"{region.code} {region.name}" + (f" — {region.bureau}" if region.bureau else "")
@@ -301,7 +301,7 @@ def schema_export(
         stale = schema.stale(out)
         if stale:
             fail(f"out of date: {', '.join(stale)}; run `govcloud schema export`", code=1)
-        console.print(f"[green]✓[/] {out} matches the model")
+        console.print(styled("[green]✓[/] {} matches the model", out))
         return
     changed = schema.export(out)
     console.print(f"wrote {plural(len(changed), 'changed file')} to {out}" + (f": {', '.join(changed)}" if changed else ""))

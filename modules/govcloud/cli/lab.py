@@ -7,10 +7,11 @@ from typing import Optional
 
 import typer
 from rich.table import Table
+from rich.text import Text
 
 from ..lab import LabError
 from ..lab.lab import Lab
-from .common import EnvOption, Output, OutputOption, console, fail, load, output_of, print_json
+from .common import EnvOption, Output, OutputOption, console, fail, load, output_of, print_json, styled
 
 lab_app = typer.Typer(help="The lab: booted Debian hosts (systemd-nspawn) for an environment, in their own network namespace.",
                       no_args_is_help=True)
@@ -22,7 +23,7 @@ def register(app: typer.Typer) -> None:
 
 def _lab(ctx: typer.Context, env: str | None) -> Lab:
     try:
-        return Lab(load(ctx, env), log=lambda message: console.print(f"[dim]{message}[/]"))
+        return Lab(load(ctx, env), log=lambda message: console.print(Text(message, style="dim")))
     except LabError as error:
         fail(str(error))
 
@@ -36,10 +37,10 @@ def up(ctx: typer.Context, env: Optional[str] = EnvOption) -> None:
         timings = lab.up()
     except LabError as error:
         fail(str(error))
-    console.print(
-        f"[green]✓[/] lab {lab.env.name} is up: {len(lab.plan.machines)} machines in namespace {lab.plan.namespace} "
+    console.print(styled(
+        "[green]✓[/] {}", f"lab {lab.env.name} is up: {len(lab.plan.machines)} machines in namespace {lab.plan.namespace} "
         f"({time.monotonic() - started:.1f} s; image {timings['image']:.1f} s, boot {timings['boot']:.1f} s, ssh {timings['ssh']:.1f} s)"
-    )
+    ))
     console.print(f"  inventory: {lab.paths.inventory}\n  ssh:       ssh -F {lab.paths.ssh_config} <host>")
 
 
@@ -68,15 +69,15 @@ def status(ctx: typer.Context, env: Optional[str] = EnvOption, output: Optional[
     if output_of(ctx, output) == Output.json:
         print_json(state)
         return
-    console.print(f"lab {state['env']}: {'[green]up[/]' if state['up'] else '[red]not up[/]'} "
-                  f"(namespace {state['namespace']}{'' if state['namespace_exists'] else ' missing'}, "
-                  f"control node {state['control_node']})")
+    console.print(styled("lab {}: " + ("[green]up[/]" if state["up"] else "[red]not up[/]") + " {}", state["env"],
+                         f"(namespace {state['namespace']}{'' if state['namespace_exists'] else ' missing'}, "
+                         f"control node {state['control_node']})"))
     hosts = Table(title="hosts")
     for column in ("host", "zone", "role", "address", "pid", "ssh"):
         hosts.add_column(column)
     for h in state["hosts"]:
         hosts.add_row(h["name"], h["zone"], h["role"], h["address"], str(h["pid"] or "-"),
-                      "[green]reachable[/]" if h["ssh"] else "[red]unreachable[/]")
+                      Text("reachable", style="green") if h["ssh"] else Text("unreachable", style="red"))
     console.print(hosts)
     zones = Table(title="zones")
     for column in ("zone", "cidr", "bridge", "router", "hosts"):

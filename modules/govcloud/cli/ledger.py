@@ -22,7 +22,7 @@ from ..ledger import KINDS, Ledger, LedgerError, ProofFailed, audit
 from ..ledger import witness as witnessing
 from ..ledger.records import MAX_SUMMARY, SignedCheckpoint, head_from_dict, load_head_file, load_json_file
 from ..ledger.store import load_meta
-from .common import EnvOption, Output, OutputOption, console, err_console, fail, info, load, output_of, print_json, renamed
+from .common import EnvOption, Output, OutputOption, console, err_console, fail, info, load, output_of, print_json, renamed, styled
 
 ledger_app = typer.Typer(help="The evidence ledger: a signed, append-only Merkle log for auditors.", no_args_is_help=True)
 
@@ -141,7 +141,7 @@ def append(
         with Ledger.for_appending(ledger, key) as log:
             receipt = log.append(kind, subject, evidence, actor or getpass.getuser(), summary, details=_parse_details(detail))
             if log.discarded:
-                err_console.print(f"[yellow]note:[/] {log.discarded}", soft_wrap=True)
+                err_console.print(styled("[yellow]note:[/] {}", log.discarded), soft_wrap=True)
     if output_of(ctx, output) == Output.json:
         print_json(receipt.as_dict())
     else:
@@ -184,19 +184,20 @@ def _model_ledger(ctx: typer.Context, env: str | None, origin: str) -> witnessin
 
 def _print_report(report: audit.Report) -> None:
     for note in report.notes:
-        err_console.print(f"[yellow]note:[/] {note}", soft_wrap=True)
+        err_console.print(styled("[yellow]note:[/] {}", note), soft_wrap=True)
     for finding in report.problems:
         where = f"entry {finding.entry}" if finding.entry is not None else "ledger"
         line = f" (line {finding.line})" if finding.line else ""
-        console.print(f"[bold red]{where}[/]{line}: {finding.message}", soft_wrap=True)
+        console.print(styled("[bold red]{}[/]{}: {}", where, line, finding.message), soft_wrap=True)
     if report.unlisted:
         console.print(f"... and {report.unlisted} more problems")
     root = report.head.root.hex() if report.head else "-"
     if report.witnessed:
         console.print(f"witnessed: checkpoint of size {report.witnessed['size']} cosigned by {', '.join(report.witnessed['cosigners'])} "
-                      f"(quorum {report.witnessed['quorum']})", soft_wrap=True, markup=False)
-    verdict = "[bold green]verified[/]" if report.ok else f"[bold red]FAILED[/] ({len(report.problems) + report.unlisted} problems)"
-    console.print(f"ledger {report.log_id} ({report.hash}): {report.size} entries, {report.heads} signed tree heads, root {root}: {verdict}")
+                      f"(quorum {report.witnessed['quorum']})", soft_wrap=True)
+    verdict = styled("[bold green]verified[/]") if report.ok else styled("[bold red]FAILED[/] ({} problems)", len(report.problems) + report.unlisted)
+    console.print(styled("ledger {} ({}): {} entries, {} signed tree heads, root {}: ", report.log_id, report.hash, report.size, report.heads, root)
+                  + verdict)
 
 
 @ledger_app.command("prove")
@@ -290,7 +291,7 @@ def check_proof(
     if output_of(ctx, output) == Output.json:
         print_json(result)
     else:
-        console.print(f"[bold green]ok[/]: {message}", soft_wrap=True)
+        console.print(styled("[bold green]ok[/]: {}", message), soft_wrap=True)
 
 
 def proof_size(head: dict[str, Any]) -> int:

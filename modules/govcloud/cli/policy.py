@@ -9,7 +9,6 @@ from pathlib import Path
 from typing import Optional
 
 import typer
-from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
@@ -19,7 +18,7 @@ from ..check.run import file_digests, load_states, run_check
 from ..policy.catalog import rules
 from ..policy.config import build_config, config_digest, config_path, write_config
 from .common import (BuildOption, EnvOption, Output, OutputOption, RenderDirOption, StacksOption, console, deprecated, err_console, fail,
-                     info, load, output_of, plural, prepare_output, print_json, progress_disabled, render_dir_of, renamed, selected_stacks)
+                     info, load, output_of, plural, prepare_output, plain_console, print_json, progress_disabled, render_dir_of, renamed, selected_stacks)
 from .ledger import ActorOption, RecordKeyOption, RecordOption, open_for_recording, record
 
 policy_app = typer.Typer(help="The policy pack: rules and the configuration generated from the model.", no_args_is_help=True)
@@ -78,7 +77,7 @@ def rules_command(
     for column in ("id", "standard", "scope", "severity", "enforcement", "title"):
         table.add_column(column, overflow="fold")
     for rule in found:
-        table.add_row(rule.id, rule.standard, rule.scope, rule.severity, rule.enforcement, escape(rule.title))
+        table.add_row(rule.id, rule.standard, rule.scope, rule.severity, rule.enforcement, rule.title)
     console.print(table)
 
 
@@ -161,7 +160,7 @@ def check(
 def execute_check(environment, states, pack: Path, day: dt.date, render_dir: Path, digests: dict[str, str] | None = None):
     """The check with a progress bar on long runs; pack problems become one clear error."""
     try:
-        with Progress(TextColumn("checking"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.description}"),
+        with Progress(TextColumn("checking"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.description}", markup=False),
                       TimeElapsedColumn(), console=err_console, transient=True,
                       disable=len(states) < 20 or progress_disabled()) as progress:
             task = progress.add_task("", total=len(states))
@@ -182,10 +181,8 @@ def emit(report, format: CheckFormat, out: Path | None) -> None:
         if out is None:
             formats.print_table(report, console)
             return
-        from rich.console import Console
-
         with out.open("w", encoding="utf-8") as handle:
-            formats.print_table(report, Console(file=handle, width=160, highlight=False))
+            formats.print_table(report, plain_console(file=handle, width=160))
         return
     text = {CheckFormat.json: formats.to_json, CheckFormat.sarif: formats.to_sarif, CheckFormat.junit: formats.to_junit}[format](report)
     if out is None:

@@ -7,13 +7,12 @@ from pathlib import Path
 from typing import Optional
 
 import typer
-from rich.markup import escape
 
 from .. import review as reviews
 from .. import signing
 from ..check.run import load_states, state_path
 from .common import (BuildOption, EnvOption, Output, OutputOption, RenderDirOption, StacksOption, console, err_console, fail, load,
-                     output_of, plural, print_json, render_dir_of, selected_stacks)
+                     output_of, plural, print_json, render_dir_of, selected_stacks, styled)
 from .ledger import RecordKeyOption, RecordOption, open_for_recording, record
 from .policy import PackOption, print_check_failures
 
@@ -89,7 +88,7 @@ def review(
     trust = trust_dir(ctx, environment.name, trust_store)
     problem = reviews.trust_problem(trust, reviewer, private.public_key)
     if problem is not None:
-        err_console.print(f"[yellow]warning:[/] {escape(problem)}", soft_wrap=True, highlight=False)
+        err_console.print(styled("[yellow]warning:[/] {}", problem), soft_wrap=True)
     from .policy import execute_check
 
     report = execute_check(environment, states, pack, moment.date(), states_dir)
@@ -118,8 +117,8 @@ def review(
         print_json(rows[0] if len(rows) == 1 else rows)
         return
     for state, document, path in written:
-        console.print(f"[green]✓[/] certified {state.stack} ({document['results']['counts']['passed']} passed, "
-                      f"{document['results']['counts']['waived']} waived) by {reviewer}; valid until {document['expires_at']}")
+        console.print(styled("[green]✓[/] {}", f"certified {state.stack} ({document['results']['counts']['passed']} passed, "
+                             f"{document['results']['counts']['waived']} waived) by {reviewer}; valid until {document['expires_at']}"))
         console.print(f"  {path}  {document['signature']['algorithm']} {document['signature']['key_id']}")
 
 
@@ -176,10 +175,10 @@ def report_verdict(ctx: typer.Context, output: Optional[Output], path: Path, doc
         print_json({"certificate": str(path), "valid": not problems, "problems": problems,
                     **({"stack": document.get("stack"), "expires_at": document.get("expires_at")} if document else {})})
     elif problems:
-        err_console.print(f"[bold red]✗ {path}: invalid[/]")
+        err_console.print(styled("[bold red]✗ {}: invalid[/]", path))
         for problem in problems:
-            err_console.print(f"  - {problem}", markup=False)
+            err_console.print(f"  - {problem}")
     else:
-        console.print(f"[green]✓[/] {path}: valid for {document['stack']} until {document['expires_at']}, "
-                      f"reviewed by {document['reviewer']['account']}")
+        console.print(styled("[green]✓[/] {}", f"{path}: valid for {document['stack']} until {document['expires_at']}, "
+                             f"reviewed by {document['reviewer']['account']}"))
     raise typer.Exit(1 if problems else 0)

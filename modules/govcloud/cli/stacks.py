@@ -12,7 +12,7 @@ from rich.table import Table
 
 from ..state import render_dir
 from .common import (EnvOption, Output, OutputOption, RenderDirOption, StacksOption, console, detail, env_name, err_console, fail, load,
-                     output_of, plural, prepare_output, print_json, progress_disabled, renamed, selected_stacks, settings, stack_list)
+                     output_of, plural, prepare_output, print_json, progress_disabled, renamed, selected_stacks, settings, stack_list, styled)
 from .ledger import ActorOption, RecordKeyOption, RecordOption, open_for_recording, record
 from .review import ReviewsOption, TrustOption, trust_dir
 
@@ -72,7 +72,7 @@ def render(
     else:
         for result in failed:
             for error in result.errors:
-                err_console.print(f"[bold red]error:[/] {error}", soft_wrap=True, markup=False, highlight=False)
+                err_console.print(styled("[bold red]error:[/] {}", error), soft_wrap=True)
         for result in results:
             detail(f"{result.stack}: {plural(result.objects, 'object')}, {result.digest or 'not written'}")
         objects = sum(r.objects for r in results)
@@ -123,7 +123,7 @@ def deploy(
         def report(outcome) -> None:
             style = {"ok": "green", "failed": "bold red", "skipped": "yellow", "refused": "bold red"}[outcome.status]
             where = f" (log: {outcome.log})" if outcome.log else ""
-            console.print(f"[{style}]{outcome.status:7}[/] {outcome.stack} {outcome.detail}{where}", soft_wrap=True)
+            console.print(styled(f"[{style}]{{}}[/] {{}}", f"{outcome.status:7}", f"{outcome.stack} {outcome.detail}{where}"), soft_wrap=True)
             if log_book is not None:
                 operation = "preview" if preview else "up"
                 evidence = deploying.write_record(outcome, environment.name, operation, logs)

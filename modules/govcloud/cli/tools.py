@@ -5,11 +5,11 @@ from __future__ import annotations
 from typing import List, Optional
 
 import typer
-from rich.markup import escape
 from rich.table import Table
+from rich.text import Text
 
 from .. import toolchain
-from .common import Output, OutputOption, console, fail, output_of, print_json
+from .common import Output, OutputOption, console, fail, output_of, print_json, styled
 
 tools_app = typer.Typer(help="Go components built from their modules: etcd, kube-apiserver, the Pulumi engine.",
                         no_args_is_help=True)
@@ -27,9 +27,9 @@ def build(
     """Build components into the cache (once per pinned version; later runs and clones reuse them)."""
     try:
         for name in names or sorted(toolchain.COMPONENTS):
-            built = toolchain.build(name, log=lambda message: console.print(escape(message)), force=force)
+            built = toolchain.build(name, log=lambda message: console.print(message), force=force)
             if built.cached:
-                console.print(f"[green]✓[/] {escape(name)} {escape(built.version)} (cached) {escape(str(built.binary))}")
+                console.print(styled("[green]✓[/] {} {} (cached) {}", name, built.version, built.binary))
     except toolchain.ToolchainError as error:
         fail(str(error), code=1)
 
@@ -54,8 +54,8 @@ def status(ctx: typer.Context, output: Optional[Output] = OutputOption) -> None:
     for column in ("component", "module", "version", "built", "what"):
         table.add_column(column)
     for row in rows:
-        table.add_row(row["component"], row["module"], row["version"], "[green]yes[/]" if row["built"] else "[red]no[/]",
-                      escape(row["summary"]))
+        table.add_row(row["component"], row["module"], row["version"], Text("yes", style="green") if row["built"] else Text("no", style="red"),
+                      row["summary"])
     console.print(table)
 
 
