@@ -108,3 +108,17 @@ def test_a_preview_that_is_not_a_preview_document(tmp_path) -> None:
         assert done.returncode == 2 and message in done.stderr, done.stderr
     done = govcloud("diff", "--from-preview", tmp_path / "missing.json")
     assert done.returncode == 2 and "cannot read the preview" in done.stderr
+
+
+def test_a_namespace_deletion_is_flagged_first_as_destroying_everything_inside(report: dict) -> None:
+    """t-430100-health-data is deleted and t-430100-health-records added: a rename, which
+    Kubernetes cannot do; the deletion destroys whatever the department deployed there."""
+    [deletion] = report["namespace_deletions"]
+    assert deletion["namespace"] == "t-430100-health-data" and deletion["renamed_to"] == "t-430100-health-records"
+    assert report["summary"]["namespaces_deleted"] == 1
+    markdown = govcloud("diff", "--from-preview", HEALTH, "--from-preview", TRANSPORT).stdout
+    warning = markdown.index("Destroys data: 1 namespace deleted")
+    assert warning < markdown.index("stacks change") < markdown.index("#### Deletions")
+    assert "deletes everything inside it" in markdown and "looks like a rename to t-430100-health-records" in markdown
+    html = govcloud("diff", "--from-preview", HEALTH, "--output", "html").stdout
+    assert html.index('id="namespace-deletions"') < html.index('id="summary"')

@@ -86,11 +86,9 @@ README_END = "<!-- policy-rules:end -->"
 
 
 def rules_markdown() -> str:
-    lines = ["| id | standard | severity | default | rule | clause | remediation |", "| --- | --- | --- | --- | --- | --- | --- |"]
-    for rule in rules():
-        cells = [rule.id, rule.standard, rule.severity, rule.enforcement, rule.title, rule.clause, rule.remediation]
-        lines.append("| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |")
-    return "\n".join(lines) + "\n"
+    from .. import pages
+
+    return pages.markdown_text("policy-rules.md.j2", rules=rules())
 
 
 @policy_app.command("config")

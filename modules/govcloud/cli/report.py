@@ -40,7 +40,9 @@ def report(
     baseline: Optional[Path] = typer.Option(None, "--baseline", metavar="FILE",
                                             help=f"`govcloud baseline verify` JSON (default: {BASELINE_DEFAULT} when it is for ENV)."),
     ledger: Optional[Path] = typer.Option(None, "--ledger", envvar="GOVCLOUD_LEDGER", metavar="DIR",
-                                          help="The evidence ledger whose latest tree head to show."),
+                                          help="The evidence ledger: its latest tree head, and the check reports it recorded (the trend)."),
+    evidence_root: Optional[Path] = typer.Option(None, "--evidence-root", metavar="DIR",
+                                                 help="Where the ledger's evidence paths are relative to (default: the working directory)."),
     reviews: Path = ReviewsOption,
     trust_store: Optional[Path] = TrustOption,
     today: Optional[str] = TodayOption,
@@ -93,8 +95,12 @@ def report(
                         "pack": results["pack"]["version"]}
     trust = trust_dir(ctx, environment.name, trust_store)
     certificates = collect.certificate_rows(environment, reviews, trust, day, within_days)
+    try:
+        history = collect.trend(environment, ledger, results, day, evidence_root)
+    except LedgerError as error:
+        fail(str(error), error.exit_code)
     data = collect.collect(environment, results, today=day, within_days=within_days, baseline=baseline_data,
-                           certificates=certificates, ledger=head,
+                           certificates=certificates, ledger=head, history=history,
                            sources={"check": check_source, "baseline": baseline_source, "reviews": display_path(reviews / environment.name)})
     (out / "posture.json").write_text(json.dumps(data, ensure_ascii=False, indent=2, sort_keys=True) + "\n", encoding="utf-8")
     (out / "index.html").write_text(page.to_html(data), encoding="utf-8")

@@ -50,6 +50,22 @@ class DiffReport:
     def changes(self, op: str) -> list[tuple[StackDiff, Any]]:
         return [(s, c) for s in self.changed_stacks for c in s.changes if c.op == op]
 
+    def namespace_deletions(self) -> list[dict[str, Any]]:
+        """Namespaces the change deletes (or replaces: deleted, then made anew): Kubernetes then
+        deletes everything inside, including what the department deployed there and govcloud
+        does not manage. A namespace deleted where another is added in the same stack is most
+        likely a rename, which Kubernetes cannot do: the new namespace starts empty."""
+        found = []
+        for stack in self.changed_stacks:
+            gone = [c for c in stack.changes if c.kind == "Namespace" and c.op in ("delete", "replace")]
+            added = sorted(c.name for c in stack.changes if c.kind == "Namespace" and c.op == "create")
+            for change in gone:
+                inside = sum(1 for c in stack.changes if c.op in ("delete", "replace") and c.name.startswith(change.name + "/"))
+                renamed = added[0] if change.op == "delete" and len(gone) == 1 and len(added) == 1 else None
+                found.append({"stack": stack.stack, "namespace": change.name, "cluster": change.cluster, "op": change.op,
+                              "objects": inside, "renamed_to": renamed})
+        return found
+
     def summary(self) -> dict[str, Any]:
         stacks = self.changed_stacks
         return {
@@ -65,6 +81,7 @@ class DiffReport:
                 "status_changes": len(self.policy["status_changes"]),
             },
             "waivers": None if self.waivers is None else {k: len(self.waivers[k]) for k in ("added", "removed", "changed", "expiring", "expired")},
+            "namespaces_deleted": len(self.namespace_deletions()),
             "no_changes": self.no_changes,
         }
 
@@ -75,6 +92,7 @@ class DiffReport:
             "source": self.source,
             "summary": self.summary(),
             "stacks": [s.as_dict() for s in self.changed_stacks],
+            "namespace_deletions": self.namespace_deletions(),
             "tenants": self.tenants,
             "policy": self.policy,
             "policy_note": self.policy_note,

@@ -34,6 +34,13 @@ def _warning(days_left: int, within: int) -> str | None:
     return None
 
 
+def certificate_window(env: Environment, within: int) -> int:
+    """Days before expiry a review certificate is "expiring": the report's window, but at most a
+    third of the certificates' validity (renew at two thirds of the lifetime, as cert-manager
+    does), so a certificate is never "expiring" the day it is issued."""
+    return min(within, env.platform.policy.certificate_validity_days // 3)
+
+
 # --- tenants ---------------------------------------------------------------------------------------
 def tenants_by_region_and_zone(env: Environment) -> dict[str, Any]:
     zones = [z.id for z in env.platform.zones]
@@ -99,6 +106,8 @@ def rule_rows(check: dict[str, Any]) -> list[dict[str, Any]]:
             "clause": rule.get("clause", ""),
             **{status: counts[rule_id].get(status, 0) for status in STATUSES},
             "stacks_failing": sorted(failing[rule_id]),
+            # A rule with no verdict looked at nothing it concerns (no Ingress, no dataset...).
+            "applicable": sum(counts[rule_id].values()) > 0,
         })
     return sorted(rows, key=lambda r: r["id"])
 
@@ -167,7 +176,7 @@ def certificate_rows(env: Environment, reviews: Path, trust_store: Path | None, 
                 problems = problems + [f"signature not checked: {trust_problem}"]
         if row.get("expires_at"):
             row["days_left"] = (_day(row["expires_at"]) - today).days
-            row["warning"] = _warning(row["days_left"], within)
+            row["warning"] = _warning(row["days_left"], certificate_window(env, within))
         row["problems"] = problems
         row["state"] = ("invalid" if any(not p.startswith("signature not checked") for p in problems) else
                         row.get("warning") or "valid")
@@ -226,10 +235,87 @@ def ledger_head(directory: Path, env: Environment | None = None) -> dict[str, An
     return data
 
 
+# --- zones and flows ------------------------------------------------------------------------------------
+def zone_rows(env: Environment, tenants: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    failing = Counter(t["zone"] for t in tenants if t["verdict"] == "fail")
+    counts = Counter(t.zone for t in env.tenants)
+    return [{"id": z.id, "kind": z.kind, "cidr": str(z.cidr), "max_level": z.max_level, "tenants": counts.get(z.id, 0),
+             "hosts": len(env.hosts_in(z.id)), "tenants_failing": failing.get(z.id, 0)} for z in env.platform.zones]
+
+
+def flow_rows(env: Environment) -> list[dict[str, Any]]:
+    return [{"from": f.source, "to": f.destination, "label": f.label, "gateway": f.gateway, "purpose": f.purpose}
+            for f in env.platform.flows]
+
+
+# --- the trend: check reports recorded in the ledger ------------------------------------------------------
+def _by_standard(check: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    standard_of = {r["id"]: r.get("standard", "") for r in check.get("rules", [])}
+    counts: dict[str, Counter] = defaultdict(Counter)
+    for result in check.get("results", []):
+        counts[standard_of.get(result["rule"], "")][result["status"]] += 1
+    out = {}
+    for standard, c in sorted(counts.items()):
+        total = sum(c[s] for s in STATUSES)
+        out[standard] = {**{s: c.get(s, 0) for s in STATUSES},
+                         "compliance": round(100.0 * c.get("passed", 0) / total, 1) if total else None}
+    return out
+
+
+def trend(env: Environment, ledger: Path | None, current: dict[str, Any], today: dt.date,
+          evidence_root: Path | None = None) -> dict[str, Any]:
+    """Compliance and findings by standard over time: every full check of the environment the
+    ledger recorded up to ``today`` (its evidence read back and matched against the digest the
+    ledger holds), the latest per day, then this report's own check as of ``today``."""
+    import json
+
+    from ..ledger.records import file_digests
+
+    points: dict[str, dict[str, Any]] = {}
+    skipped: list[str] = []
+    if ledger is not None:
+        from ..ledger import Ledger
+
+        for entry in Ledger(ledger).entries():
+            subject = entry.get("subject") or {}
+            if entry.get("kind") != "check" or subject.get("env") != env.name or subject.get("stack"):
+                continue
+            day = str(entry.get("time", ""))[:10]
+            if day > today.isoformat():
+                continue  # the report is as of ``today``
+            evidence = entry.get("evidence") or {}
+            path = Path(evidence.get("path", ""))
+            if evidence_root is not None and not path.is_absolute():
+                path = evidence_root / path
+            where = f"entry {entry.get('index')} ({display_path(path)})"
+            try:
+                raw = path.read_bytes()
+            except OSError:
+                skipped.append(f"{where}: evidence file not found")
+                continue
+            if file_digests(path, "sha256").get("sha256") != evidence.get("sha256"):
+                skipped.append(f"{where}: differs from what the ledger recorded")
+                continue
+            try:
+                report = json.loads(raw.decode("utf-8"))
+            except (UnicodeDecodeError, json.JSONDecodeError):
+                skipped.append(f"{where}: not a JSON check report (recorded with --output {entry.get('details', {}).get('format', '?')})")
+                continue
+            if not isinstance(report, dict) or report.get("format") != "govcloud.check/v1":
+                skipped.append(f"{where}: not a govcloud.check/v1 report")
+                continue
+            points[day] = {"date": day, "source": f"ledger entry {entry.get('index')}", "standards": _by_standard(report)}
+    points[today.isoformat()] = {"date": today.isoformat(), "source": "this report", "standards": _by_standard(current)}
+    ordered = [points[d] for d in sorted(points)]
+    standards = sorted({s for p in ordered for s in p["standards"]})
+    return {"standards": standards, "points": ordered, "skipped": skipped}
+
+
 # --- the document --------------------------------------------------------------------------------------
 def collect(env: Environment, check: dict[str, Any], *, today: dt.date, within_days: int = 30,
             baseline: dict[str, Any] | None = None, certificates: list[dict[str, Any]] | None = None,
-            ledger: dict[str, Any] | None = None, sources: dict[str, Any] | None = None) -> dict[str, Any]:
+            ledger: dict[str, Any] | None = None, sources: dict[str, Any] | None = None,
+            history: dict[str, Any] | None = None) -> dict[str, Any]:
     certificates = certificates or []
     by_stack = {c["stack"]: c for c in certificates}
     tenants = tenant_rows(env, check, by_stack, today, within_days)
@@ -250,6 +336,7 @@ def collect(env: Environment, check: dict[str, Any], *, today: dt.date, within_d
         "platform": env.platform.name,
         "today": today.isoformat(),
         "within_days": within_days,
+        "certificate_window_days": certificate_window(env, within_days),
         "sources": sources or {},
         "summary": {
             "regions": len(env.platform.regions), "zones": len(env.platform.zones), "clusters": len(env.platform.clusters),
@@ -269,5 +356,8 @@ def collect(env: Environment, check: dict[str, Any], *, today: dt.date, within_d
         "certificates": certificates,
         "warnings": warnings,
         "capacity": capacity_rows(env),
+        "zones": zone_rows(env, tenants),
+        "flows": flow_rows(env),
+        "trend": history or trend(env, None, check, today),
         "ledger": ledger,
     }
