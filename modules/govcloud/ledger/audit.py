@@ -38,6 +38,7 @@ from .records import (
 )
 from .store import LOG, Ledger, Meta, _lines, load_meta
 from .witness import WitnessPolicy
+from ..text import plural
 
 MAX_LISTED = 1000
 
@@ -321,7 +322,7 @@ def _require_quorum(head: AnyHead, witnesses: WitnessPolicy | None, trusted, whe
         raise ProofFailed(f"{where}: a format 1 tree head carries no cosignatures; witnesses require a checkpoint")
     cosigners = witnesses.cosigners(head)
     if len(cosigners) < witnesses.quorum:
-        raise ProofFailed(f"{where}: the checkpoint of size {head.size} carries {len(cosigners)} valid cosignature(s) "
+        raise ProofFailed(f"{where}: the checkpoint of size {head.size} carries {plural(len(cosigners), 'valid cosignature')} "
                           f"({', '.join(cosigners) or 'none'}), fewer than the quorum of {witnesses.quorum}")
 
 
