@@ -3,11 +3,13 @@ SHELL := /bin/bash
 VENV ?= .venv
 PYTHON ?= python3
 BIN := $(VENV)/bin
+# Tests that need the lab, the Pulumi engine or a live cluster stay out of `make test-fast`.
+FAST_MARKERS := not lab and not engine and not cluster
 ENV ?= lab
 # Reinstall when the dependency list or the Debian package list changes.
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml scripts/debian-packages.txt 2>/dev/null | sha256sum | cut -c1-12)
 
-.PHONY: install binaries demo test lint bench schemas clean
+.PHONY: install binaries demo test test-fast lint bench schemas clean
 
 install: $(STAMP)
 
@@ -30,8 +32,16 @@ demo: install
 test: install
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
+# Everything that needs no lab (no root, no namespaces), one worker per core, for the developer's
+# loop; CI runs `make test`. FAST_JOBS=1 runs it in one process.
+FAST_JOBS ?= auto
+test-fast: install
+	$(BIN)/python -m pytest -m "$(FAST_MARKERS)" -n $(FAST_JOBS) $(PYTEST_ARGS)
+
 lint: install
-	$(BIN)/python -m pytest tests/unit/test_schemas.py
+	$(BIN)/python -m ruff check .
+	$(BIN)/python -m mypy
+	$(BIN)/python -m pytest -q tests/unit/test_schemas.py
 
 bench: install
 	@for b in benchmarks/[!_]*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
@@ -40,4 +50,4 @@ schemas: install
 	$(BIN)/govcloud schema export
 
 clean:
-	rm -rf build .pytest_cache
+	rm -rf build .pytest_cache .mypy_cache .ruff_cache

@@ -72,7 +72,7 @@ def main() -> int:
     document = yaml.safe_load(original)
     document["quotas"] = {**document.get("quotas", {}), "pods": 25}
     try:
-        path.write_text("\n".join(l for l in lines if l.startswith("#")) + "\n"
+        path.write_text("\n".join(line for line in lines if line.startswith("#")) + "\n"
                         + yaml.safe_dump(document, allow_unicode=True, sort_keys=False), encoding="utf-8")
         before = (OUT / f"province.{tenant.id}" / "state.json").read_text(encoding="utf-8")
         t0 = time.perf_counter()

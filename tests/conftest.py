@@ -1,4 +1,5 @@
-"""Session-wide rules: a run that executes no test fails, and in CI a skipped test fails.
+"""Session-wide rules: a run that executes no test fails, and in CI a skipped test fails;
+every test is marked with its area, from its directory.
 
 CI (``.ci/run``) sets GOVCLOUD_CI=1: lab tests may skip on a developer's machine without
 root, never in CI, where a skip would hide that the real hosts were not exercised.
@@ -7,8 +8,27 @@ root, never in CI, where a skip would hide that the real hosts were not exercise
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 import pytest
+
+TESTS = Path(__file__).resolve().parent
+# The area marker of each test directory (declared in pyproject.toml): `pytest -m policy` runs
+# the policy tests, `make test-fast` everything but `lab` (and the future `engine`/`cluster`).
+AREAS = {"unit": "unit", "stacks": "stacks", "policies": "policy", "audit": "audit", "ledger": "ledger", "infra": "lab"}
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    for item in items:
+        try:
+            parts = item.path.relative_to(TESTS).parts
+        except ValueError:  # a test file given outside tests/
+            continue
+        if len(parts) < 2:
+            continue  # beside this file: no area
+        if parts[0] not in AREAS:
+            raise pytest.UsageError(f"tests/{parts[0]}/ has no area marker: add it to AREAS in tests/conftest.py")
+        item.add_marker(AREAS[parts[0]])
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:

@@ -23,8 +23,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
-from .model import Environment, Stack
 from .components.program import PROJECT_DIR, foundations_needed
+from .model import Environment, Stack
 
 POLICY_PACK = "policies"
 PULUMI = "pulumi"

@@ -13,6 +13,7 @@ from typing import Any
 
 import yaml
 
+
 class _Dumper(yaml.SafeDumper):
     """Never writes anchors/aliases: govcloud's loader refuses them (alias bombs)."""
 

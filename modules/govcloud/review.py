@@ -254,9 +254,9 @@ def read_certificate(path: Path) -> tuple[dict[str, Any] | None, list[str]]:
     if not isinstance(document, dict):
         return None, ["the certificate is not a JSON object"]
     if document.get("format") == FORMAT:
-        problem = shape_problem(document)
-        if problem:
-            raise MalformedCertificate(f"{path}: not a well-formed certificate: {problem}")
+        shape = shape_problem(document)
+        if shape:
+            raise MalformedCertificate(f"{path}: not a well-formed certificate: {shape}")
     if canonical(document).encode("utf-8") != raw:
         return document, ["the certificate is not in canonical form: altered after signing"]
     return document, []

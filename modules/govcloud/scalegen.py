@@ -109,7 +109,7 @@ def generate(out: Path, name: str, *, cities: int, counties: int, tenants: int, 
     kinds = [k for k, _, _ in plan for _ in range(kind_counts[k])]
     published: list[tuple[str, str, str, str]] = []  # ref, sharing, sensitivity, zone kind
     documents = []
-    for index, ((region, dept), kind) in enumerate(zip(slots[:tenants], kinds)):
+    for index, ((region, dept), kind) in enumerate(zip(slots[:tenants], kinds, strict=False)):
         slug, dept_name = DEPARTMENTS[dept]
         tid = f"t-{region}-{slug}"
         level = {"egov-intranet": rng.choice([3, 4]), "internet": rng.choice([1, 2, 3])}.get(kind, rng.choice([2, 3]))

@@ -87,7 +87,9 @@ def test_mutable_fields_stay_updates() -> None:
 def test_config_map_data_is_mutable_when_the_provider_says_so() -> None:
     def run(enable: str | None):
         extra = {"enableConfigMapMutable": enable} if enable else {}
-        cm = lambda port: {"kind": "ConfigMap", "data": {"PGPORT": port}}
+        def cm(port: str) -> dict:
+            return {"kind": "ConfigMap", "data": {"PGPORT": port}}
+
         return diff_states(state(STACK, provider(STACK, **extra), resource(STACK, "ConfigMap", "a/datapool", cm("5432"))),
                            state(STACK, provider(STACK, **extra), resource(STACK, "ConfigMap", "a/datapool", cm("5433")))).changes[0].op
 

@@ -112,9 +112,9 @@ def test_compliance_per_tenant_and_the_filter_script(page: Tables, workspace) ->
 
 def test_host_controls_from_the_baseline_verification(page: Tables) -> None:
     header = [r for r in page.tables["host-controls"] if r["header"]][0]["cells"]
-    bastion = dict(zip(header, page.row("host-controls", "bastion-1")))
+    bastion = dict(zip(header, page.row("host-controls", "bastion-1"), strict=True))
     assert bastion["log_retention"] == "✗ FAIL" and bastion["ssh_hardening"] == "✓ pass" and bastion["sharing_grants"] == "–"
-    assert dict(zip(header, page.row("host-controls", "dp-1")))["sharing_grants"] == "✓ pass"
+    assert dict(zip(header, page.row("host-controls", "dp-1"), strict=True))["sharing_grants"] == "✓ pass"
     assert page.row("host-failures", "bastion-1")[2] == "FAIL: /var/log/auth.log mode 0644, expected 0640"
 
 

@@ -30,12 +30,6 @@ PLAYBOOKS = ROOT / "playbooks"
 LAB_BASE = ROOT / ".lab" / "tests"
 
 
-def pytest_collection_modifyitems(items):
-    for item in items:
-        if str(item.fspath).startswith(str(Path(__file__).parent)):
-            item.add_marker(pytest.mark.lab)
-
-
 @dataclass
 class LabSession:
     env: Environment

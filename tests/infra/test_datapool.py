@@ -8,8 +8,6 @@ import pytest
 
 from govcloud.hosts.datapool import access_plan
 
-from .conftest import ROOT
-
 POOL = "dp-1"
 EXTRANET, INTRANET, INTERNET = "node-egov-1", "node-intra-1", "node-inet-1"
 

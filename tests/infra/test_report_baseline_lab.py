@@ -8,9 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-from headless_chromium import chromium_dom
-
 from .conftest import LAB_BASE, ROOT
+from headless_chromium import chromium_dom
 
 
 def _govcloud(*args: str, cwd: Path) -> subprocess.CompletedProcess:
@@ -34,7 +33,7 @@ def test_report_shows_every_control_of_every_lab_host(lab_session, tmp_path):
     page = chromium_dom((out / "index.html").as_uri())
     header = [r for r in page.tables["host-controls"] if r["header"]][0]["cells"]
     assert header[4:] == sorted(baseline["controls"])
-    rows = {row[0]: dict(zip(header, row)) for row in page.rows("host-controls")}
+    rows = {row[0]: dict(zip(header, row, strict=False)) for row in page.rows("host-controls")}
     assert set(rows) == set(baseline["hosts"])
     for host, result in baseline["hosts"].items():
         for control, found in result["controls"].items():

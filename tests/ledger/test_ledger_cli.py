@@ -9,6 +9,7 @@ import pytest
 
 from govcloud import signing
 from govcloud.ledger import SignedCheckpoint
+
 from ledger_helpers import govcloud, log_lines, write_key_files, write_lines
 
 

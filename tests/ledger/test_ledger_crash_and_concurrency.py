@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import random
 import signal
@@ -14,6 +15,7 @@ import pytest
 
 from govcloud import signing
 from govcloud.ledger import Ledger, check_inclusion, verify_ledger
+
 from ledger_helpers import canonical_line, fill, log_lines, trusted, write_key_files
 
 CHILD = Path(__file__).with_name("ledger_child.py")
@@ -132,5 +134,5 @@ def test_two_processes_append_concurrently(tmp_path: Path, key: signing.PrivateK
         mine = [s for s in summaries if s.startswith(tag)]
         assert mine == [f"{tag} {i}" for i in range(150)]  # each process's entries, in its order
     # they really interleaved: neither process appended all of its entries in one run
-    runs = sum(1 for a, b in zip(summaries, summaries[1:]) if a.split()[0] != b.split()[0])
+    runs = sum(1 for a, b in itertools.pairwise(summaries) if a.split()[0] != b.split()[0])
     assert runs > 1

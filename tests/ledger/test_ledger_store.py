@@ -22,6 +22,7 @@ from govcloud.ledger import (
     merkle,
     verify_ledger,
 )
+
 from ledger_helpers import fill, log_lines, trusted
 
 

@@ -25,6 +25,7 @@ from govcloud.ledger import Ledger, LedgerError, ProofFailed, SignedCheckpoint, 
 from govcloud.ledger import witness as witnessing
 from govcloud.ledger.records import canonical_v1
 from govcloud.model import InputError, load_environment
+
 from ledger_helpers import fill, govcloud, trusted, write_key_files
 
 REPO = Path(__file__).resolve().parents[2]
@@ -132,7 +133,7 @@ def test_the_independent_verifier_refuses_an_altered_checkpoint(log: Ledger, key
     verifier = C2spVerifier(ORIGIN, key.public_key.raw)
     text = log.head().text()
     altered = text.replace("\n5\n", "\n6\n", 1)
-    with pytest.raises(Exception):
+    with pytest.raises(Exception):  # noqa: B017  # the independent verifier fails however its check fails
         verifier.checkpoint(altered.encode())
     other = C2spVerifier(ORIGIN, signing.generate().public_key.raw)
     with pytest.raises(AssertionError, match="no signature of the log's key"):
@@ -353,7 +354,7 @@ def test_commands_witness_verify_and_check_proofs_with_the_models_quorum(tmp_pat
         write_key_files(keys, witness_key, f"bureau-{i}")
     vkeys = [govcloud("ledger", "witness-key", keys / f"bureau-{i}.pub.pem", "--name", f"w{i}.hunan.gov.cn/witness").stdout.strip()
              for i in range(3)]
-    witnesses = [witnessing.Witness(tmp_path, note.parse_vkey(v).name, k, {}) for v, k in zip(vkeys, witness_keys)]
+    witnesses = [witnessing.Witness(tmp_path, note.parse_vkey(v).name, k, {}) for v, k in zip(vkeys, witness_keys, strict=True)]
     inventories = model_inventory(tmp_path, key, witnesses)
     private, public = write_key_files(keys, key)
     ledger = tmp_path / "ledger"
@@ -445,6 +446,6 @@ def test_format_1_ledgers_still_verify_and_migrate_with_a_record(tmp_path: Path,
     assert check_inclusion(Ledger(directory).prove(1), trusted(key))["summary"] == "old entry 1 审计"
     # and a byte changed in an old line is still caught
     lines = (directory / "log.jsonl").read_bytes().splitlines(keepends=True)
-    lines[2] = lines[2].replace("old entry 2".encode(), b"new entry 2")
+    lines[2] = lines[2].replace(b"old entry 2", b"new entry 2")
     (directory / "log.jsonl").write_bytes(b"".join(lines))
     assert not verify_ledger(directory, trusted(key)).ok

@@ -13,6 +13,7 @@ import pytest
 
 from govcloud.check.run import CheckSession
 from govcloud.model import load_environment
+
 from policy_builders import all_states
 from policy_helpers import INVENTORIES, PACK, TODAY
 

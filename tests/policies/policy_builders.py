@@ -162,7 +162,7 @@ def tenant_state(env: Environment, tenant_id: str) -> StackState:
                 "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": role_name(role)},
                 "subjects": [{"apiGroup": "rbac.authorization.k8s.io", "kind": "User", "name": person.account}],
             }, namespace=namespace, object_labels={**base, labels.PURPOSE: purpose})
-    for index, service in enumerate(tenant.request.services):
+    for service in tenant.request.services:
         namespace = tenant.namespaces[0]
         b.add("Ingress", service.name, {"spec": {
             "ingressClassName": "govcloud-gateway",

@@ -11,8 +11,6 @@ import pytest
 from google.protobuf import empty_pb2, struct_pb2
 from pulumi.runtime.proto import analyzer_pb2, analyzer_pb2_grpc
 
-from policy_builders import edit, tenant_state
-from policy_helpers import PACK, REPO, copy_lab, patch_yaml
 from govcloud import labels
 from govcloud.check.analyzer import (
     SECRET_SIG,
@@ -27,6 +25,9 @@ from govcloud.check.analyzer import (
 from govcloud.policy.catalog import rules
 from govcloud.policy.config import build_config
 from govcloud.state import ResourceState
+
+from policy_builders import edit, tenant_state
+from policy_helpers import PACK, REPO, copy_lab, patch_yaml
 
 HEALTH = "lab.t-430100-health"
 

@@ -12,10 +12,11 @@ from pathlib import Path
 import pytest
 import yaml
 
-from policy_helpers import LAB_ADVISORIES, PACK, TODAY, copy_lab, patch_yaml
 from govcloud.check.run import load_states, run_check
-from govcloud.render import pipeline
 from govcloud.model import load_environment
+from govcloud.render import pipeline
+
+from policy_helpers import LAB_ADVISORIES, PACK, TODAY, copy_lab, patch_yaml
 
 CASES = sorted(p for p in (Path(__file__).parent / "fixtures" / "bad-requests").iterdir() if p.is_dir())
 

@@ -10,11 +10,12 @@ import sys
 from pathlib import Path
 
 import pytest
-
-from policy_helpers import PACK
 from test_policy_review import NOW, Workspace
+
 from govcloud import review, signing
 from govcloud.ledger import Ledger
+
+from policy_helpers import PACK
 
 NESTED = b"[" * 100_000
 HUGE = "9" * 5000

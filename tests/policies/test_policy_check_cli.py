@@ -6,12 +6,13 @@ import json
 
 import pytest
 
-from policy_builders import all_states, edit
-from policy_helpers import INVENTORIES, PACK
 from govcloud import labels
 from govcloud.cli import main
 from govcloud.model import load_environment
 from govcloud.policy.catalog import rules
+
+from policy_builders import all_states, edit
+from policy_helpers import INVENTORIES, PACK
 
 
 def run(capsys, *argv) -> tuple[int, str, str]:

@@ -15,6 +15,7 @@ from govcloud.cli import main
 from govcloud.model import load_environment
 from govcloud.render import pipeline
 from govcloud.state import STATE_FILE, StackState
+
 from policy_helpers import PACK, copy_lab
 
 HEALTH, EDU = "lab.t-430100-health", "lab.t-430600-edu"

@@ -12,12 +12,13 @@ import jsonschema
 import pytest
 from rich.console import Console
 
-from policy_builders import all_states, edit
-from policy_helpers import PACK, copy_lab
 from govcloud import labels
 from govcloud.check import formats
 from govcloud.check.run import CheckSession
 from govcloud.model import load_environment
+
+from policy_builders import all_states, edit
+from policy_helpers import PACK, copy_lab
 
 SCHEMA = json.loads((Path(__file__).parent / "support" / "sarif-schema-2.1.0.json").read_text(encoding="utf-8"))
 WAIVER = """waivers:

@@ -6,6 +6,7 @@ import pytest
 
 from govcloud.check.run import load_states
 from govcloud.render import pipeline
+
 from policy_helpers import INVENTORIES, LAB_ADVISORIES, TODAY
 
 

@@ -12,12 +12,13 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from policy_builders import all_states, edit
-from policy_helpers import PACK, copy_lab, patch_yaml
 from govcloud import labels, review, signing
 from govcloud.check.run import CheckSession
 from govcloud.cli import main
 from govcloud.model import load_environment
+
+from policy_builders import all_states, edit
+from policy_helpers import PACK, copy_lab, patch_yaml
 
 NOW = dt.datetime(2026, 11, 25, 9, 30, tzinfo=dt.timezone.utc)
 HEALTH = "lab.t-430100-health"

@@ -7,10 +7,11 @@ from collections import defaultdict
 
 import pytest
 
-from policy_builders import add_object, drop, edit, find, role_name, tenant_state
-from policy_helpers import LAB_ADVISORIES, TODAY
 from govcloud import labels
 from govcloud.policy.catalog import rules
+
+from policy_builders import add_object, drop, edit, find, role_name, tenant_state
+from policy_helpers import LAB_ADVISORIES, TODAY
 
 HEALTH = "lab.t-430100-health"
 HEALTH_NS = "t-430100-health-app"

@@ -8,10 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from policy_builders import all_states
-from policy_helpers import PACK, copy_lab, patch_yaml
 from govcloud.check.run import CheckSession
 from govcloud.model import InputError, load_environment
+
+from policy_builders import all_states
+from policy_helpers import PACK, copy_lab, patch_yaml
 
 TOURISM = "lab.t-430600-tourism"
 

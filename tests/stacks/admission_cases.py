@@ -27,7 +27,7 @@ themselves), and every admitted workload also meets ``restricted``, so PSA canno
 from __future__ import annotations
 
 import copy
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 ADMITTED = "admitted"

@@ -9,7 +9,8 @@ import pytest
 import yaml
 
 from govcloud import labels
-from govcloud.components import guardrails, network, program, roles, tenant as tenant_component
+from govcloud.components import guardrails, network, program, roles
+from govcloud.components import tenant as tenant_component
 from govcloud.hosts.datapool import access_plan
 from govcloud.model import codes
 from govcloud.state import REDACTED

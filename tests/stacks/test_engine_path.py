@@ -15,7 +15,6 @@ from concurrent import futures
 from pathlib import Path
 
 import grpc
-import pytest
 from google.protobuf import empty_pb2, struct_pb2
 from google.protobuf.json_format import MessageToDict
 from pulumi.runtime.proto import engine_pb2, engine_pb2_grpc, resource_pb2, resource_pb2_grpc

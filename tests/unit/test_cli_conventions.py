@@ -5,7 +5,6 @@ completion, -q/-v, plurals and help without a type after flags."""
 from __future__ import annotations
 
 import ast
-import os
 import subprocess
 import sys
 from pathlib import Path

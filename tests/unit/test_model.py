@@ -190,7 +190,7 @@ def test_all_problems_reported_at_once_across_files(inventory) -> None:
 def test_exact_line_numbers(inventory) -> None:
     text = inventory.path(HEALTH).read_text(encoding="utf-8")
     inventory.write(HEALTH, text.replace("mlps_level: 3", "mlps_level: 4"))
-    line = next(i for i, l in enumerate(text.splitlines(), 1) if l.startswith("mlps_level"))
+    line = next(i for i, text_line in enumerate(text.splitlines(), 1) if text_line.startswith("mlps_level"))
     [problem] = [p for p in inventory.problems() if p.field == "mlps_level"]
     assert problem.line == line
 

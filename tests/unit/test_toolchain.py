@@ -85,7 +85,7 @@ def test_a_build_lands_in_the_cache_once_and_is_reused(tmp_path, cache):
     component.directory.joinpath("go.mod").write_text("module govcloud.test/hello\n\ngo 1.21\n\n// pin\nrequire example.com/pinned v1.2.3\n")
     first = toolchain.build(component, log=messages.append)
     assert not first.cached and first.binary.is_file()
-    assert first.binary.is_relative_to(cache / "hello" / "v1.2.3-" f"{cache_key(component, go_version())}")
+    assert first.binary.is_relative_to(cache / "hello" / f"v1.2.3-{cache_key(component, go_version())}")
     assert any("building hello: example.com/pinned v1.2.3" in m for m in messages)
     second = toolchain.build(component, log=messages.append)
     assert second.cached and second.directory == first.directory

@@ -260,7 +260,7 @@ def sysctl_network(sh: Shell, v: HostVars) -> Finding:
            "net.ipv4.conf.all.send_redirects": "0", "net.ipv4.conf.all.accept_source_route": "0",
            "net.ipv4.conf.all.rp_filter": "1", "net.ipv4.tcp_syncookies": "1", "net.ipv4.conf.all.log_martians": "1"}
     live = sh.out("sysctl -n " + " ".join(net)).split()
-    for (key, wanted), value in zip(net.items(), live):
+    for (key, wanted), value in zip(net.items(), live, strict=False):
         f.expect(value == wanted, f"live {key} = {value} (== {wanted})")
     kernel = _settings(sh.file("/etc/sysctl.d/61-govcloud-kernel.conf"))
     f.expect(kernel.get("kernel.randomize_va_space") == "2" and kernel.get("kernel.kptr_restrict") == "2",

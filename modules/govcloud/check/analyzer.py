@@ -216,14 +216,14 @@ def reconcile_config(info: PackInfo, given: dict[str, Any]) -> dict[str, dict[st
         for name, subschema in sorted(schema.get("properties", {}).items()):
             if name not in props:
                 continue
-            key = (json.dumps(subschema, sort_keys=True), id(props[name]))
-            if key not in checked:
+            pair = (json.dumps(subschema, sort_keys=True), id(props[name]))
+            if pair not in checked:
                 validator = jsonschema.Draft7Validator(subschema)
-                checked[key] = [
+                checked[pair] = [
                     "/".join([name, *(str(p) for p in error.path)]) + ": " + error.message
                     for error in sorted(validator.iter_errors(props[name]), key=lambda e: [str(p) for p in e.path])
                 ]
-            problems += [f"{policy.name}: {message}" for message in checked[key]]
+            problems += [f"{policy.name}: {message}" for message in checked[pair]]
     if problems:
         raise ConfigError(problems)
     return result
@@ -238,8 +238,8 @@ class PackProcess:
         self.metadata = pack_metadata(self.pack_dir)
         self.version = str(self.metadata.get("version", ""))
         self._process: subprocess.Popen | None = None
-        self._channel = None
-        self._stub = None
+        self._channel: Any = None  # grpc.Channel, once started (grpc is imported late)
+        self._stub: Any = None
         self._info: PackInfo | None = None
 
     # -- lifecycle -----------------------------------------------------------------------
@@ -362,7 +362,7 @@ class PackProcess:
         from google.protobuf import struct_pb2
         from pulumi.runtime.proto import analyzer_pb2
 
-        levels = level_names_inverse()
+        levels: dict[str, Any] = level_names_inverse()
         request = analyzer_pb2.ConfigureAnalyzerRequest()
         values: dict[int, struct_pb2.Value] = {}  # one protobuf value per fact, copied into each policy
         for name, entry in reconciled.items():
@@ -392,12 +392,12 @@ class PackProcess:
             structs: dict[str, struct_pb2.Struct] = {}
             providers: dict[str, analyzer_pb2.AnalyzerProviderResource | None] = {}
 
-            def provider_of(resource: ResourceState):
+            def provider_of(resource: ResourceState, providers=providers, by_urn=by_urn):
                 if resource.provider not in providers:
                     providers[resource.provider] = self._provider(resource, by_urn)
                 return providers[resource.provider]
 
-            def request_for(resource: ResourceState) -> analyzer_pb2.AnalyzeRequest:
+            def request_for(resource: ResourceState, structs=structs, provider_of=provider_of) -> analyzer_pb2.AnalyzeRequest:
                 props = struct_pb2.Struct()
                 props.update(wire_properties(resource))
                 structs[resource.urn] = props

@@ -112,7 +112,7 @@ def to_sarif(report: CheckReport) -> str:
 def to_junit(report: CheckReport) -> str:
     """One testsuite per stack, one testcase per (rule, resource) verdict."""
     suites = ET.Element("testsuites", name=f"govcloud check {report.env}")
-    totals = Counter()
+    totals: Counter[str] = Counter()
     for stack in report.stacks:
         counts = stack.counts
         suite = ET.SubElement(suites, "testsuite", name=stack.stack, tests=str(len(stack.results)),
@@ -126,6 +126,7 @@ def to_junit(report: CheckReport) -> str:
                 failure.text = result.message + (f"\n{result.note}" if result.note else "")
             elif result.status == "waived":
                 waiver = result.waiver
+                assert waiver is not None
                 ET.SubElement(case, "skipped", message=f"waived by {waiver.id} until {waiver.expires}: {result.message}")
         totals.update({"tests": len(stack.results), "failures": counts["failed"], "skipped": counts["waived"]})
     for key in ("tests", "failures", "skipped"):

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-from concurrent.futures import ThreadPoolExecutor
 from collections import defaultdict
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Callable, Iterable
 
@@ -19,7 +19,8 @@ from ..model import Environment, InputError, Problem
 from ..model.loader import display_path
 from ..policy.catalog import pack_digest, rules
 from ..policy.config import build_config, config_digest
-from ..state import STATE_FILE, StackState, digest_of, render_dir as default_render_dir
+from ..state import STATE_FILE, StackState, digest_of
+from ..state import render_dir as default_render_dir
 from .analyzer import PackInfo, PackProcess, StackOutcome, reconcile_config
 from .results import CheckReport, Result, StackReport
 from .waivers import apply_waivers, require_known_rules, waiver_summary
@@ -100,8 +101,8 @@ def stack_results(outcome: StackOutcome, info: PackInfo, levels: dict[str, str])
     types.setdefault(root, STACK_TYPE)
     enabled = [p for p in info.policies if levels[p.name] != "disabled"]
     found: dict[tuple[str, str], list[tuple[str, str]]] = defaultdict(list)
-    for policy, urn, message, enforcement in outcome.diagnostics:
-        found[(policy, urn or root)].append((message, enforcement))
+    for name, urn, message, enforcement in outcome.diagnostics:
+        found[(name, urn or root)].append((message, enforcement))
     results: list[Result] = []
 
     def add(policy, urn: str) -> None:
@@ -177,7 +178,7 @@ class CheckSession:
 
         def run(pack: PackProcess) -> None:
             share = shares[self._packs.index(pack)]
-            for index, outcome in zip(share, pack.analyze(states[i] for i in share)):
+            for index, outcome in zip(share, pack.analyze(states[i] for i in share), strict=True):
                 outcomes[index] = outcome
                 if progress is not None:
                     progress(outcome.stack.stack)

@@ -169,7 +169,7 @@ def renamed(**renames: str) -> type[TyperCommand]:
     table = {key.replace("_", "-"): value for key, value in renames.items()}
 
     class Renamed(TyperCommand):
-        def parse_args(self, ctx: typer.Context, args: list[str]) -> list[str]:
+        def parse_args(self, ctx: typer.Context, args: list[str]) -> list[str]:  # type: ignore[override]  # typer's own Context
             return super().parse_args(ctx, _rename(list(args), table))
 
     return Renamed
@@ -180,7 +180,7 @@ def renamed_group(**renames: str) -> type[TyperGroup]:
     table = {key.replace("_", "-"): value for key, value in renames.items()}
 
     class Renamed(TyperGroup):
-        def parse_args(self, ctx: typer.Context, args: list[str]) -> list[str]:
+        def parse_args(self, ctx: typer.Context, args: list[str]) -> list[str]:  # type: ignore[override]  # typer's own Context
             return super().parse_args(ctx, _rename(list(args), table))
 
     return Renamed

@@ -5,13 +5,12 @@ from __future__ import annotations
 import sys
 from enum import Enum
 from pathlib import Path
-from typing import List, Optional
+from typing import Optional
 
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from .common import (EnvOption, Output, cache_dir, env_name, err_console, fail, info, output_of, plural, prepare_output,
-                     progress_disabled, renamed, settings)
+from .common import EnvOption, Output, cache_dir, env_name, err_console, fail, info, output_of, plural, prepare_output, progress_disabled, renamed, settings
 from .ledger import ActorOption, RecordKeyOption, RecordOption, open_for_recording, record
 from .policy import PackOption, TodayOption, parse_day
 
@@ -34,7 +33,7 @@ def diff(
     worktree: bool = typer.Option(False, "--worktree", help="Compare with the work tree, uncommitted changes included (the default)."),
     from_dir: Optional[Path] = typer.Option(None, "--from-dir", help="Render directory before (<stack>/state.json)."),
     to_dir: Optional[Path] = typer.Option(None, "--to-dir", help="Render directory after."),
-    from_preview: Optional[List[Path]] = typer.Option(None, "--from-preview", help="`pulumi preview --json` output of a stack (repeatable)."),
+    from_preview: Optional[list[Path]] = typer.Option(None, "--from-preview", help="`pulumi preview --json` output of a stack (repeatable)."),
     from_check: Optional[Path] = typer.Option(None, "--from-check", metavar="FILE",
                                               help="`govcloud check -o json` before (directory and preview modes)."),
     to_check: Optional[Path] = typer.Option(None, "--to-check", metavar="FILE", help="`govcloud check -o json` after."),
@@ -94,6 +93,7 @@ def diff(
             elif from_preview:
                 report = running.diff_previews(list(from_preview), options, from_check, to_check)
             else:
+                assert from_dir is not None and to_dir is not None  # checked above
                 report = running.diff_directories(from_dir, to_dir, options, from_check, to_check)
         except RevisionError as error:
             fail(str(error))

@@ -10,8 +10,7 @@ import typer
 
 from ..canonical import JsonProblem, load_json
 from ..model.loader import display_path
-from .common import (BuildOption, EnvOption, RenderDirOption, console, fail, load, plural, prepare_output, render_dir_of,
-                     renamed)
+from .common import BuildOption, EnvOption, RenderDirOption, console, fail, load, plural, prepare_output, renamed, render_dir_of
 from .policy import PackOption, TodayOption, execute_check, parse_day
 from .review import ReviewsOption, TrustOption, trust_dir
 
@@ -83,6 +82,7 @@ def report(
             fail(str(error), error.exit_code)
     if check is not None:
         results = load_check(check)
+        assert results is not None
         if results.get("env") != environment.name:
             fail(f"{check}: the check results are for environment {results.get('env')!r}, not {environment.name!r}")
         check_source = {"file": display_path(check), "today": results.get("today"), "pack": (results.get("pack") or {}).get("version")}

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import List, Optional
+from typing import Any, Optional
 
 import typer
 from rich.table import Table
@@ -21,7 +21,7 @@ def register(app: typer.Typer) -> None:
 
 @tools_app.command("build")
 def build(
-    names: Optional[List[str]] = typer.Argument(None, help="Components to build (default: all)."),
+    names: Optional[list[str]] = typer.Argument(None, help="Components to build (default: all)."),
     force: bool = typer.Option(False, "--force", help="Rebuild even when the cache holds the same build."),
 ) -> None:
     """Build components into the cache (once per pinned version; later runs and clones reuse them)."""
@@ -39,7 +39,7 @@ def status(ctx: typer.Context, output: Optional[Output] = OutputOption) -> None:
     """Each component, its pinned module version, and whether the cache holds its build."""
     try:
         go = toolchain.go_version()
-        rows = []
+        rows: list[dict[str, Any]] = []
         for name, component in sorted(toolchain.COMPONENTS.items()):
             built = toolchain.find(name, go)
             rows.append({"component": name, "module": component.module, "version": component.version(),

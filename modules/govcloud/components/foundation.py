@@ -157,11 +157,11 @@ class ClusterFoundation(pulumi.ComponentResource):
                 "preemptionPolicy": preemption, "description": purpose,
             }, child)
 
-        for role, name in sorted(roles.ROLE_NAMES.items()):
+        for tenant_role, name in sorted(roles.ROLE_NAMES.items()):
             KubeObject({
                 "apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRole",
-                "metadata": meta(name, labels_={**common, labels.PURPOSE: f"tenant-{role}"}),
-                "rules": roles.ROLE_RULES[role],
+                "metadata": meta(name, labels_={**common, labels.PURPOSE: f"tenant-{tenant_role}"}),
+                "rules": roles.ROLE_RULES[tenant_role],
             }, child)
 
         admission = admission_api_version(cluster.kubernetes_version)

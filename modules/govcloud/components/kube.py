@@ -15,10 +15,9 @@ which matters at 4,000 tenants.
 
 from __future__ import annotations
 
-from typing import Any
-
-from functools import lru_cache
+from functools import cache
 from importlib.metadata import version
+from typing import Any
 
 import pulumi
 
@@ -27,7 +26,7 @@ from .. import labels
 PROVIDER_PACKAGE = "kubernetes"
 
 
-@lru_cache(maxsize=None)
+@cache
 def plugin_version(distribution: str) -> str:
     """The provider plugin version an SDK distribution asks the engine for (its own version)."""
     return version(distribution)

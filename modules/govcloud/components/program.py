@@ -22,7 +22,8 @@ import pulumi
 
 from ..model import Environment, Stack, foundation_stack_name, load_environment
 from ..model.platform import Cluster
-from . import foundation, network, tenant as tenant_component
+from . import foundation, network
+from . import tenant as tenant_component
 from .kube import KubernetesProvider
 
 # The Pulumi project (Pulumi.yaml, stacks/, policies/) this package belongs to.
@@ -64,6 +65,7 @@ def stack_configuration(env: Environment, stack: Stack, inventories: Path,
     plain = {config_key(INVENTORIES_KEY): str(inventories.resolve())}
     secret: dict[str, str] = {}
     if stack.kind == "tenant":
+        assert stack.tenant is not None
         tenant = env.tenant(stack.tenant)
         if network.has_datapool_access(env, tenant):
             role = tenant_component.datapool_role(tenant)
@@ -125,10 +127,12 @@ def main(project_dir: Path) -> None:
                          f"`govcloud stacks list --env {env_name}` lists them") from None
     cluster = env.cluster(stack.cluster)
     provider = provider_for(cluster)
+    built: foundation.ClusterFoundation | tenant_component.TenantEnvironment
     if stack.kind == "foundation":
         built = foundation.ClusterFoundation(env, cluster, provider,
                                              gateway_class=config.get(GATEWAY_CLASS_KEY) or DEFAULT_GATEWAY_CLASS)
     else:
+        assert stack.tenant is not None
         tenant = env.tenant(stack.tenant)
         own = stack_reference(foundation_stack_name(env.name, cluster.id))
         public_provider = public_outputs = None
@@ -152,6 +156,7 @@ def foundations_needed(env: Environment, stacks: Iterable[Stack]) -> list[Stack]
         cluster = env.cluster(stack.cluster)
         names.add(foundation_stack_name(env.name, cluster.id))
         if stack.kind == "tenant":
+            assert stack.tenant is not None
             tenant = env.tenant(stack.tenant)
             if tenant.request.services and env.zone(cluster.zone).kind != "internet":
                 names.add(foundation_stack_name(env.name, tenant_component.public_cluster(env, cluster).id))

@@ -29,10 +29,9 @@ from typing import Any
 import pulumi
 
 from .. import labels
-from ..model import Environment, Tenant
-from ..model import codes
-from ..model.platform import Cluster
 from ..hosts.datapool import identifier
+from ..model import Environment, Tenant, codes
+from ..model.platform import Cluster
 from . import foundation, network
 from .kube import KubeObject, meta
 
@@ -123,7 +122,7 @@ def namespace_annotations(tenant: Tenant) -> dict[str, str]:
     return notes
 
 
-def _route(name: str, namespace: str, gateway: dict[str, Any], host: str, path: str, backend: str, port: int,
+def _route(name: str, namespace: str, gateway: Any, host: str, path: str, backend: str, port: int,
            common: dict[str, str]) -> dict[str, Any]:
     return {
         "apiVersion": foundation.GATEWAY_API,

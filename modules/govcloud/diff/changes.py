@@ -315,6 +315,7 @@ def diff_states(old: StackState | None, new: StackState | None) -> StackDiff:
     for urn in sorted(set(before) | set(after)):
         a, b = before.get(urn), after.get(urn)
         if a is None:
+            assert b is not None
             changes.append(ResourceChange("create", b.urn, b.type, b.name, inputs=redacted_inputs(b),
                                           cluster=_cluster_of(b, new_providers)))
         elif b is None:
@@ -328,7 +329,7 @@ def diff_states(old: StackState | None, new: StackState | None) -> StackDiff:
     return StackDiff(
         stack=present.stack, kind=present.kind, status=status, tenant=present.tenant, cluster=present.cluster,
         changes=tuple(sorted(changes, key=ResourceChange.sort_key)),
-        context=stack_context(new) if new is not None else stack_context(old),
+        context=stack_context(present),
         flows=flow_changes(_flow_labels(old), _flow_labels(new)),
     )
 

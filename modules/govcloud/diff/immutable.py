@@ -125,7 +125,7 @@ def pattern(field: str) -> tuple[str, ...]:
 def matches(field: str, path: Path) -> bool:
     """The changed leaf ``path`` lies under ``field`` (or is a parent of it: the field was removed or added whole)."""
     want = pattern(field)
-    for expected, actual in zip(want, path):
+    for expected, actual in zip(want, path, strict=False):
         if expected == ANY_INDEX:
             if not isinstance(actual, int):
                 return False

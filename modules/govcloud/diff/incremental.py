@@ -51,6 +51,7 @@ def render_inputs(env: Environment, stack: Stack, requests: dict[str, str] | Non
     requests = tenant_sources(env) if requests is None else requests
     inputs = {PLATFORM_FILE: env.sources.get(PLATFORM_FILE, ABSENT)}
     if stack.kind == "tenant":
+        assert stack.tenant is not None
         tenant = env.tenant(stack.tenant)
         ids = {tenant.id} | {c.dataset.split("/", 1)[0] for c in tenant.request.datasets.consumes}
         for tenant_id in sorted(ids):

@@ -28,8 +28,7 @@ from typing import Any
 from ..canonical import JsonProblem, load_json
 from ..model import InputError, Problem
 from ..model.loader import display_path
-from .changes import (MISSING, ResourceChange, StackDiff, field_changes, flow_changes, flow_labels, objects_context,
-                      redact, spell, to_field_change, value_at)
+from .changes import MISSING, ResourceChange, StackDiff, field_changes, flow_changes, flow_labels, objects_context, redact, spell, to_field_change, value_at
 
 OP_KIND = {
     "create": "create", "import": "create",
@@ -200,6 +199,7 @@ def diff_from_previews(paths: list[Path]) -> list[StackDiff]:
         seen_here: set[str] = set()
         for step in document.get("steps") or []:
             match = URN.match(step["urn"])
+            assert match is not None  # preview_problems refused steps without a URN
             stack = match.group("stack")
             if stack in sources and sources[stack] != path:
                 raise InputError([Problem(display_path(path), 0, "steps",
@@ -245,10 +245,10 @@ def diff_from_previews(paths: list[Path]) -> list[StackDiff]:
     out = []
     for stack in sorted(per_stack):
         kind, tenant = stack_kind(stack)
-        changes = tuple(sorted(per_stack[stack].values(), key=ResourceChange.sort_key))
+        ordered = tuple(sorted(per_stack[stack].values(), key=ResourceChange.sort_key))
         before, after = policies.get(stack, ([], []))
-        status = {"create": "added", "delete": "removed"}.get(root_ops.get(stack, ""), "changed" if changes else "unchanged")
+        status = {"create": "added", "delete": "removed"}.get(root_ops.get(stack, ""), "changed" if ordered else "unchanged")
         out.append(StackDiff(stack=stack, kind=kind, status=status, tenant=tenant,
-                             changes=changes, context=objects_context(namespaces.get(stack, [])),
+                             changes=ordered, context=objects_context(namespaces.get(stack, [])),
                              flows=flow_changes(flow_labels(before), flow_labels(after))))
     return out

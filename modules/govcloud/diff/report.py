@@ -105,7 +105,9 @@ class DiffReport:
 
 
 # --- tenants -----------------------------------------------------------------------------------
-def _request_record(env: Environment, tenant_id: str) -> dict[str, Any] | None:
+def _request_record(env: Environment, tenant_id: str | None) -> dict[str, Any] | None:
+    if tenant_id is None:
+        return None
     try:
         tenant = env.tenant(tenant_id)
     except KeyError:
@@ -163,8 +165,8 @@ def network(stacks: Iterable[StackDiff], before: Environment | None = None, afte
     zones: dict[str, dict[str, Any]] = {}
     for env in (before, after):
         if env is not None:
-            for zone in env.platform.zones:
-                zones[zone.id] = {"id": zone.id, "kind": zone.kind, "stacks_changed": 0}
+            for z in env.platform.zones:
+                zones[z.id] = {"id": z.id, "kind": z.kind, "stacks_changed": 0}
     flows: dict[str, dict[str, Any]] = {}
     platform_before = {f.label for f in before.platform.flows} if before is not None else None
     platform_after = {f.label for f in after.platform.flows} if after is not None else None
@@ -198,8 +200,8 @@ def network(stacks: Iterable[StackDiff], before: Environment | None = None, afte
             entry["status"] = "changed"
         entry["opened_by"].sort()
         entry["closed_by"].sort()
-    for zone in zones.values():
-        zone["changed"] = zone["stacks_changed"] > 0
+    for entry in zones.values():
+        entry["changed"] = entry["stacks_changed"] > 0
     return {
         "zones": [zones[z] for z in sorted(zones)],
         "flows": [flows[f] for f in sorted(flows) if "from" in flows[f]],

@@ -81,7 +81,7 @@ def materialize(repo: Repository, commit: str, env: str, destination: Path, labe
         raise RevisionError(f"cannot read {prefix} at {label}: {batch.stderr.decode().strip()}")
     data, position = batch.stdout, 0
     inventories = destination / "inventories"
-    for mode, _, sha, path in blobs:
+    for mode, _, _sha, path in blobs:
         header_end = data.index(b"\n", position)
         _, _, size = data[position:header_end].decode().split()
         start = header_end + 1

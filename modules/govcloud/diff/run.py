@@ -16,16 +16,16 @@ from pathlib import Path
 from typing import Any, Callable
 
 from ..canonical import JsonProblem, load_json
+from ..check.results import FORMAT as CHECK_FORMAT
 from ..model import Environment, InputError, Problem, load_environment
 from ..model.loader import display_path
 from ..state import STATE_FILE, StackState
+from ..text import plural
 from . import incremental, revisions
 from .changes import StackDiff, diff_states
 from .preview import diff_from_previews
 from .report import DiffReport, network, tenant_rows
-from ..check.results import FORMAT as CHECK_FORMAT
 from .verdicts import verdict_changes, waiver_changes
-from ..text import plural
 
 Progress = Callable[[str, int, int], None]  # (phase, done, total)
 
@@ -100,6 +100,7 @@ def _check(side: Side, states: list[StackState], options: Options, render_dir: P
 
     if options.progress:
         options.progress(f"checking {side.label}", 0, len(states))
+    assert options.pack is not None  # no pack, no check
     try:
         report = run_check(side.env, states, options.pack, options.today, render_dir, digests=digests)
     except ConfigError as error:
@@ -205,6 +206,7 @@ def _policy_from_checks(from_check: Path | None, to_check: Path | None, options:
     if from_check is None:
         return None, "no check results given (--from-check/--to-check)", None
     before, after = load_check(from_check), load_check(to_check)
+    assert before is not None and after is not None
     waivers = waiver_changes(before.get("waivers", []), after.get("waivers", []), options.today, options.within_days)
     return verdict_changes(before, after), "", waivers
 

@@ -103,12 +103,12 @@ def access_plan(env: Environment) -> AccessPlan:
     grants = []
     for tenant in sorted(env.tenants, key=lambda t: t.id):
         for consumed in tenant.request.datasets.consumes:
-            dataset = by_ref.get(consumed.dataset)
-            if dataset is None or dataset.read_role is None:
+            offered = by_ref.get(consumed.dataset)
+            if offered is None or offered.read_role is None:
                 continue  # the model refuses these; never grant on them all the same
-            if dataset.sharing == "conditional" and not consumed.approval:
+            if offered.sharing == "conditional" and not consumed.approval:
                 continue
-            grants.append(Grant(dataset.ref, identifier(tenant.id), dataset.read_role, consumed.approval))
+            grants.append(Grant(offered.ref, identifier(tenant.id), offered.read_role, consumed.approval))
     grants.sort(key=lambda g: (g.dataset, g.consumer))
     return AccessPlan(tuple(departments), tuple(published), tuple(grants))
 

@@ -17,7 +17,6 @@ from ..model.platform import Baseline, Host
 from . import datapool, firewall
 
 
-
 @dataclass
 class Inventory:
     hostvars: dict[str, dict[str, Any]] = field(default_factory=dict)

@@ -237,19 +237,18 @@ class Lab:
         # of machine lacks); `_attach` enslaves their lab ends to the zone bridges.
         # (_clean_machine, always run first, removed any leftover veth of the same name.)
         args = [f"--network-veth-extra={i.bridge_side}:{i.machine_side}" for i in machine.interfaces]
-        console = open(directory / "console.log", "ab")
-        process = subprocess.Popen(
-            ["nsenter", f"--net=/run/netns/{ns}", "systemd-nspawn", "--quiet", "-D", str(root), "-M", machine.name,
-             "--boot", "--register=no", "--keep-unit", "--console=passive", "--link-journal=no",
-             "--resolv-conf=off", "--timezone=off", *args],
-            stdin=subprocess.DEVNULL, stdout=console, stderr=subprocess.STDOUT, start_new_session=True,
-        )
-        console.close()
+        with open(directory / "console.log", "ab") as console:
+            process = subprocess.Popen(
+                ["nsenter", f"--net=/run/netns/{ns}", "systemd-nspawn", "--quiet", "-D", str(root), "-M", machine.name,
+                 "--boot", "--register=no", "--keep-unit", "--console=passive", "--link-journal=no",
+                 "--resolv-conf=off", "--timezone=off", *args],
+                stdin=subprocess.DEVNULL, stdout=console, stderr=subprocess.STDOUT, start_new_session=True,
+            )
         return {"pid": process.pid, "root": str(root), "address": str(machine.address)}
 
     def _record_leaders(self, state: dict) -> None:
         deadline = time.monotonic() + 20.0
-        for name, record in state["machines"].items():
+        for record in state["machines"].values():
             while not _leader_alive(record.get("leader"), record.get("leader_ns")):
                 found = _leader_of(record["pid"])
                 if found:

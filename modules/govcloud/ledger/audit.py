@@ -22,8 +22,8 @@ from pathlib import Path
 from typing import Any
 
 from .. import signing
-from . import merkle
 from ..canonical import JsonProblem, load_json
+from . import merkle
 from .records import (
     CONSISTENCY_FORMAT,
     INCLUSION_FORMAT,
@@ -176,7 +176,7 @@ class _Verifier:
         try:
             end = os.fstat(fd).st_size
             position = 0
-            for position, (offset, line) in enumerate(_lines(fd, end)):
+            for position, (_offset, line) in enumerate(_lines(fd, end)):
                 self._line(position, line)
             count = self.frontier.size
             consumed = _consumed(fd, end)

@@ -21,11 +21,11 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+from .. import note as note_format
 from .. import signing
 from ..canonical import JsonProblem, encode, load_json
 from ..canonical import utc_now as utc_now
 from . import merkle
-from .. import note as note_format
 
 LEDGER_FORMAT_V1 = "govcloud-ledger/1"
 LEDGER_FORMAT = "govcloud-ledger/2"

@@ -39,10 +39,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .. import signing
-from . import merkle
-from ..canonical import JsonProblem, load_json
 from .. import note as note_format
+from .. import signing
+from ..canonical import JsonProblem, load_json
+from ..text import plural
+from . import merkle
 from .records import (
     CONSISTENCY_FORMAT,
     HASH_FOR_SIGNATURE,
@@ -61,7 +62,6 @@ from .records import (
     file_digests,
     utc_now,
 )
-from ..text import plural
 
 META = "ledger.json"
 LOG = "log.jsonl"
@@ -113,7 +113,7 @@ class Meta:
         return None
 
     def as_dict(self) -> dict[str, Any]:
-        data = {
+        data: dict[str, Any] = {
             "format": self.format,
             "log_id": self.log_id,
             "hash": self.hash,
@@ -775,7 +775,7 @@ class _ReadView:
         else:
             leaves, offsets = _leaf_hashes(meta, hasher, log_fd, self.tail.committed_bytes, self.where)
             self.subtree = merkle.memory_subtree(hasher, leaves)
-            self._offset = offsets.__getitem__
+            self._offset = offsets.__getitem__  # type: ignore[assignment]  # list[int]: int -> int
 
     def line(self, index: int) -> dict[str, Any]:
         start = self._offset(index)
@@ -789,6 +789,7 @@ class _ReadView:
         return self.line(index)["entry"]
 
     def head_at(self, size: int | None) -> AnyHead:
+        head: AnyHead | None
         latest = self.tail.head
         assert latest is not None
         if size is None or size == latest.size:
@@ -828,7 +829,8 @@ def _lines(fd: int, end: int, block: int = 1 << 20) -> Iterator[tuple[int, bytes
 
 
 def _leaf_hashes(meta: Meta, hasher: merkle.Hasher, fd: int, end: int, where: str) -> tuple[list[bytes], list[int]]:
-    leaves, offsets = [], []
+    leaves: list[bytes] = []
+    offsets: list[int] = []
     for offset, line in _lines(fd, end):
         leaves.append(hasher.leaf(meta.leaf_bytes(len(leaves), _parse_line(line, where)["entry"])))
         offsets.append(offset)

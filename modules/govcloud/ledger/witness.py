@@ -35,9 +35,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from .. import note as note_format
 from .. import signing
 from . import merkle
-from .. import note as note_format
 from .records import HASH_FOR_SIGNATURE, LedgerError, SignedCheckpoint
 
 MAX_PROOF_LINES = 63
@@ -272,8 +272,8 @@ def model_ledger(env, origin: str) -> ModelLedger:
             witnesses = {w.id: w for w in evidence.witnesses}
             keys = [note_format.parse_vkey(witnesses[w].key, cosigner=True) for w in ledger.witnesses]
             return ModelLedger(origin, note_format.parse_vkey(ledger.key, cosigner=False), WitnessPolicy(tuple(keys), ledger.quorum),
-                               {k.name: w for k, w in zip(keys, ledger.witnesses)})
-    known = ", ".join(sorted(l.origin for l in evidence.ledgers)) or "none"
+                               {k.name: w for k, w in zip(keys, ledger.witnesses, strict=True)})
+    known = ", ".join(sorted(entry.origin for entry in evidence.ledgers)) or "none"
     raise LedgerError(f"environment {env.name}: no evidence.ledgers entry for origin {origin} (known: {known})")
 
 
@@ -285,5 +285,5 @@ def model_witness(env, witness_id: str) -> tuple[str, dict[str, signing.PublicKe
         known = ", ".join(sorted(w.id for w in evidence.witnesses)) or "none"
         raise LedgerError(f"environment {env.name}: no witness {witness_id} in evidence.witnesses (known: {known})")
     name = note_format.parse_vkey(found[0].key, cosigner=True).name
-    logs = {l.origin: note_format.parse_vkey(l.key, cosigner=False).public for l in evidence.ledgers if witness_id in l.witnesses}
+    logs = {entry.origin: note_format.parse_vkey(entry.key, cosigner=False).public for entry in evidence.ledgers if witness_id in entry.witnesses}
     return name, logs

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import math
 import re
-from functools import lru_cache
 from decimal import Decimal, InvalidOperation
+from functools import lru_cache
 
 # First two digits of GB/T 2260 codes: provinces, autonomous regions, municipalities, SARs.
 PROVINCE_PREFIXES = frozenset(
@@ -74,7 +74,7 @@ USCC_RE = re.compile(r"^[0-9A-HJ-NPQRTUWXY]{18}$")
 
 
 def uscc_check_character(first17: str) -> str:
-    total = sum(USCC_ALPHABET.index(ch) * w for ch, w in zip(first17, USCC_WEIGHTS))
+    total = sum(USCC_ALPHABET.index(ch) * w for ch, w in zip(first17, USCC_WEIGHTS, strict=False))
     return USCC_ALPHABET[(31 - total % 31) % 31]
 
 
@@ -165,7 +165,7 @@ _ORG_VALUES = {ch: i for i, ch in enumerate("0123456789ABCDEFGHIJKLMNOPQRSTUVWXY
 
 def organization_code(body: str) -> str:
     """GB 11714 code with its check character, for an 8-character body."""
-    total = sum(_ORG_VALUES[ch] * w for ch, w in zip(body, _ORG_WEIGHTS))
+    total = sum(_ORG_VALUES[ch] * w for ch, w in zip(body, _ORG_WEIGHTS, strict=False))
     check = 11 - total % 11
     return body + {10: "X", 11: "0"}.get(check, str(check))
 

@@ -15,10 +15,10 @@ from typing import Any, TypeVar
 from pydantic import BaseModel, ValidationError
 
 from . import codes, rules
+from .cache import DocumentCache
 from .environment import Environment, Tenant
 from .errors import InputError, Problem, field_path
 from .platform import Platform
-from .cache import DocumentCache
 from .source import SourceDocument, load_yaml_bytes, read_file
 from .tenant import TenantRequest
 from .waivers import WaiverFile
@@ -37,7 +37,7 @@ def display_path(path: Path, cwd: Path | None = None) -> str:
     return absolute.relative_to(base).as_posix() if absolute.is_relative_to(base) else str(path)
 
 
-def _model_at(model: type, loc: tuple) -> type | None:
+def _model_at(model: type, loc: tuple) -> Any:
     """The pydantic model class found by following ``loc`` through field annotations."""
     current: Any = model
     for part in loc:
@@ -79,7 +79,7 @@ def _allowed_keys(model: type, loc: tuple) -> list[str]:
     return sorted((f.alias or name) for name, f in found.model_fields.items())
 
 
-def _message(model: type, error: dict) -> str:
+def _message(model: type, error: Any) -> str:
     kind = error["type"]
     loc = tuple(error["loc"])
     if kind == "extra_forbidden":

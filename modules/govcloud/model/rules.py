@@ -57,11 +57,11 @@ def check_platform(doc: SourceDocument, platform: Platform) -> list[Problem]:
             add(doc.problem(("regions", i, "parent" if region.parent else "code"), message))
 
     zones = {z.id: z for z in platform.zones}
-    for i, zone in enumerate(platform.zones):
+    for i, z in enumerate(platform.zones):
         for j in range(i):
             other = platform.zones[j]
-            if zone.cidr.overlaps(other.cidr):
-                add(doc.problem(("zones", i, "cidr"), f"{zone.cidr} overlaps zone {other.id} ({other.cidr})"))
+            if z.cidr.overlaps(other.cidr):
+                add(doc.problem(("zones", i, "cidr"), f"{z.cidr} overlaps zone {other.id} ({other.cidr})"))
 
     hosts = {h.name: h for h in platform.hosts}
     seen_flows: dict[tuple, int] = {}
@@ -90,7 +90,7 @@ def check_platform(doc: SourceDocument, platform: Platform) -> list[Problem]:
                 add(doc.problem(loc + ("gateway",), f"host {flow.gateway} is not defined"))
             elif gateway.role != "gateway":
                 add(doc.problem(loc + ("gateway",), f"host {flow.gateway} has role {gateway.role}, not gateway"))
-        for port in flow.ports or [None]:
+        for port in flow.ports or [None]:  # type: ignore[list-item]  # a flow without ports counts once  # type: ignore[list-item]  # a flow without ports counts once
             key = (flow.source, flow.destination, flow.protocol, port)
             if key in seen_flows:
                 add(doc.problem(loc, f"flow {flow.label} repeats flows[{seen_flows[key]}]"))
@@ -181,9 +181,9 @@ def _evidence_problems(doc: SourceDocument, platform: Platform, regions) -> list
         else:
             if key.name != ledger.origin:
                 problems.append(doc.problem(loc + ("key",), f"the key is named {key.name}, not the ledger's origin {ledger.origin}"))
-        for j, witness in enumerate(ledger.witnesses):
-            if witness not in known:
-                problems.append(doc.problem(loc + ("witnesses", j), f"witness {witness} is not defined in evidence.witnesses"))
+        for j, witness_id in enumerate(ledger.witnesses):
+            if witness_id not in known:
+                problems.append(doc.problem(loc + ("witnesses", j), f"witness {witness_id} is not defined in evidence.witnesses"))
             elif witness in ledger.witnesses[:j]:
                 problems.append(doc.problem(loc + ("witnesses", j), f"witness {witness} is listed twice"))
         if ledger.quorum > len(set(ledger.witnesses)):
@@ -240,7 +240,7 @@ def merge_tenant(doc: SourceDocument, request: TenantRequest, platform: Platform
 
     admins = request.administrators
     accounts = [admins.system.account, admins.security.account, admins.audit.account]
-    for role, account in zip(("system", "security", "audit"), accounts):
+    for role, account in zip(("system", "security", "audit"), accounts, strict=True):
         if accounts.count(account) > 1:
             add(doc.problem(("administrators", role, "account"),
                             f"{account} holds more than one administrator role; system, security and audit must be three different people"))

@@ -18,6 +18,7 @@ import yaml
 
 from .errors import InputError, Problem, field_path
 
+_Loader: type[yaml.BaseLoader] | type[yaml.CBaseLoader]
 try:  # libyaml composes ~10x faster; the pure-Python composer behaves the same.
     _Loader = yaml.CBaseLoader
 except AttributeError:  # pragma: no cover - depends on the PyYAML build
@@ -182,7 +183,7 @@ class _Walker:
         if node.tag != _STR:
             self._problem(node, loc, f"YAML tags are not allowed ({node.tag})")
             return None
-        if node.style:
+        if node.style:  # type: ignore[attr-defined]  # a ScalarNode
             return node.value
         try:
             return _plain_scalar(node.value)

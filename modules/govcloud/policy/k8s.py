@@ -257,8 +257,8 @@ def route_paths(obj: K8sObject) -> list[tuple[str, str]]:
     for rule in as_list(obj.spec.get("rules")):
         rule = as_map(rule)
         host = str(rule.get("host") or "")
-        paths = as_list(as_map(rule.get("http")).get("paths"))
-        found += [(host, str(as_map(p).get("path") or "/")) for p in paths] or [(host, "/")]
+        http_paths = as_list(as_map(rule.get("http")).get("paths"))
+        found += [(host, str(as_map(p).get("path") or "/")) for p in http_paths] or [(host, "/")]
     return found
 
 

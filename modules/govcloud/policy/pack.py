@@ -89,7 +89,7 @@ def share_deserialization() -> bool:
     methods = ("_get_resource_options", "_get_provider_resource")
     if not all(hasattr(servicer, m) for m in methods):
         return False
-    sdk.json_format = _JsonFormat(sdk.json_format, _IdentityCache())
+    sdk.json_format = _JsonFormat(sdk.json_format, _IdentityCache())  # type: ignore[assignment]
     sdk.deserialize_properties = _IdentityCache().wrap(sdk.deserialize_properties)
     sdk.unknown_checking_proxy = _IdentityCache().wrap(sdk.unknown_checking_proxy)
     # The options and provider of a request are rebuilt per policy too; they are read-only.

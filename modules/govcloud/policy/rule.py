@@ -197,7 +197,7 @@ class Rule:
         """The pulumi_policy Policy for this rule (imported lazily: the SDK is heavy)."""
         import pulumi_policy as pp
 
-        common = dict(
+        common: dict[str, Any] = dict(
             name=self.id,
             description=self.title,
             enforcement_level=pp.EnforcementLevel(self.enforcement),

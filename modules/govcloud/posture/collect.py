@@ -13,8 +13,7 @@ from collections import Counter, defaultdict
 from pathlib import Path
 from typing import Any
 
-from ..model import Environment
-from ..model import codes
+from ..model import Environment, codes
 from ..model.environment import RESOURCE_KINDS
 from ..model.loader import display_path
 
@@ -47,7 +46,7 @@ def tenants_by_region_and_zone(env: Environment) -> dict[str, Any]:
     counts: dict[str, Counter] = defaultdict(Counter)
     for tenant in env.tenants:
         counts[tenant.region][tenant.zone] += 1
-    rows = []
+    rows: list[dict[str, Any]] = []
     for region in sorted(env.platform.regions, key=lambda r: r.code):
         row = {z: counts[region.code].get(z, 0) for z in zones}
         rows.append({"region": region.code, "name": region.name, "level": codes.region_level(region.code),
@@ -72,6 +71,7 @@ def tenant_rows(env: Environment, check: dict[str, Any], certificates: dict[str,
     regions = {r.code: r.name for r in env.platform.regions}
     rows = []
     for stack in (s for s in env.stacks if s.kind == "tenant"):
+        assert stack.tenant is not None
         tenant = env.tenant(stack.tenant)
         counts = results.get(stack.name, Counter())
         review_by = tenant.request.change.review_by

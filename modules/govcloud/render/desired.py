@@ -65,7 +65,7 @@ def build(rendered: RenderedProgram, *, env: str, kind: str, cluster: str, kuber
           tenant: str | None, project: str) -> tuple[StackState, list[Manifest]]:
     resources: list[ResourceState] = []
     manifests: list[Manifest] = []
-    contexts = {r.urn: r.inputs.get("context") for r in rendered.registrations if r.type == PROVIDER_TYPE}
+    contexts: dict[str | None, Any] = {r.urn: r.inputs.get("context") for r in rendered.registrations if r.type == PROVIDER_TYPE}
     for reg in rendered.registrations:
         secrets: list[str] = []
         inputs = clean(reg.inputs, "", secrets, redact=True)

@@ -190,8 +190,8 @@ def _render_tenants(job: Job, names: list[str], jobs: int | None, collect: Calla
     gc.freeze()  # the model is shared copy-on-write with the workers; keep the collector off it
     try:
         with multiprocessing.get_context("fork").Pool(workers) as pool:
-            for batch in pool.imap_unordered(_worker_batch, batches):
-                collect(batch)
+            for rendered in pool.imap_unordered(_worker_batch, batches):
+                collect(rendered)
     finally:
         _JOB = None
         gc.unfreeze()

@@ -28,9 +28,9 @@ from typing import Any, Iterator
 import pulumi
 from google.protobuf import struct_pb2
 from google.protobuf.json_format import MessageToDict
+from pulumi.runtime import resource as sdk_resource
 from pulumi.runtime import rpc
 from pulumi.runtime.mocks import MockMonitor, Mocks
-from pulumi.runtime import resource as sdk_resource
 from pulumi.runtime.proto import resource_pb2, source_pb2
 from pulumi.runtime.settings import get_root_resource, set_root_resource
 from pulumi.runtime.sync_await import _ensure_event_loop, _sync_await
@@ -224,7 +224,7 @@ def _run_program(program: Path, stack: str, *, project: str, config: dict[str, s
     warnings.filterwarnings("ignore", message="coroutine .* was never awaited", category=RuntimeWarning)
     # As the exec shim does with PULUMI_CONFIG and PULUMI_CONFIG_SECRET_KEYS.
     pulumi.runtime.set_all_config(dict(config), list(secret_keys))
-    set_root_resource(None)  # set_mocks makes a new root stack only when there is none
+    set_root_resource(None)  # type: ignore[arg-type]  # set_mocks makes a new root stack only when there is none
     pulumi.runtime.set_mocks(_NoMocks(), project=project, stack=stack, preview=False, monitor=monitor,
                              organization=ORGANIZATION)
     _ensure_event_loop().set_default_executor(_InlineExecutor(max_workers=1))
@@ -245,7 +245,7 @@ def _run_program(program: Path, stack: str, *, project: str, config: dict[str, s
     outputs: dict[str, Any] = {}
     secret: set[str] = set()
     root = get_root_resource()
-    for key, value in sorted((root.outputs if root is not None else {}).items()):
+    for key, value in sorted((root.outputs if root is not None else {}).items()):  # type: ignore[attr-defined]  # a Stack
         output = pulumi.Output.from_input(value)
         outputs[key] = _sync_await(output.future())
         if _sync_await(output.is_secret()):

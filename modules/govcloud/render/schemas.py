@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import json
 import re
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -45,19 +45,19 @@ def _schema_file(api_version: str, kind: str) -> str:
     return f"{kind.lower()}-{group_version}.json"
 
 
-@lru_cache(maxsize=None)
+@cache
 def _registry(version: str) -> Registry:
     definitions = kv.schema_contents(f"kubernetes-json-schema/v{version}-local-strict/_definitions.json", version)
     return Resource.from_contents(definitions) @ Registry()
 
 
-@lru_cache(maxsize=None)
+@cache
 def _fast_registry(version: str) -> jsonschema_rs.Registry:
     definitions = kv.schema_contents(f"kubernetes-json-schema/v{version}-local-strict/_definitions.json", version)
     return jsonschema_rs.Registry([(definitions["$id"], definitions)])
 
 
-@lru_cache(maxsize=None)
+@cache
 def _crd_schema(api_version: str, kind: str) -> dict[str, Any] | None:
     group, _, version = api_version.rpartition("/")
     path = CRD_SCHEMAS / group / f"{kind.lower()}_{version}.json"
@@ -71,7 +71,7 @@ def _crd_schema(api_version: str, kind: str) -> dict[str, Any] | None:
     return schema
 
 
-@lru_cache(maxsize=None)
+@cache
 def _schema(kubernetes_version: str, api_version: str, kind: str) -> tuple[str, dict[str, Any]]:
     version = bundled_version(kubernetes_version)
     try:
@@ -83,14 +83,14 @@ def _schema(kubernetes_version: str, api_version: str, kind: str) -> tuple[str, 
     return version, schema
 
 
-@lru_cache(maxsize=None)
+@cache
 def validator_for(kubernetes_version: str, api_version: str, kind: str) -> jsonschema.protocols.Validator:
     """The python-jsonschema validator: precise error reports."""
     version, schema = _schema(kubernetes_version, api_version, kind)
     return jsonschema.Draft202012Validator(schema, registry=_registry(version))
 
 
-@lru_cache(maxsize=None)
+@cache
 def fast_validator_for(kubernetes_version: str, api_version: str, kind: str):
     """The jsonschema-rs validator of the same schema: the fast yes/no."""
     version, schema = _schema(kubernetes_version, api_version, kind)

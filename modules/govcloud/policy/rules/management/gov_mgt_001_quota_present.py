@@ -1,5 +1,7 @@
 """Every tenant namespace is capped: a ResourceQuota and a LimitRange."""
 
+from typing import Any
+
 from ...rule import NotApplicable, stack_rule
 
 
@@ -12,7 +14,7 @@ from ...rule import NotApplicable, stack_rule
     remediation="Create one ResourceQuota and one LimitRange per tenant namespace from the tenant's merged quotas and limits.",
 )
 def check(stack, facts):
-    namespaces = [(n, ("ResourceQuota", "LimitRange")) for n in stack.tenant_namespaces()]
+    namespaces: list[tuple[Any, tuple[str, ...]]] = [(n, ("ResourceQuota", "LimitRange")) for n in stack.tenant_namespaces()]
     # An edge namespace runs nothing: its quota (pods 0) is what keeps it that way.
     namespaces += [(n, ("ResourceQuota",)) for n in stack.edge_namespaces()]
     if not namespaces:
