@@ -14,8 +14,8 @@ from rich.text import Text
 from ..baseline.verify import FAIL, NOT_APPLICABLE, PASS, Connection, verify
 from ..hosts.playbook import run_playbook
 from ..lab.lab import Paths, lab_directory
-from .common import EnvOption, Output, OutputOption, console, fail, load, output_of, prepare_output, print_json, styled
 from ..text import plural
+from .common import EnvOption, Output, OutputOption, console, fail, load, output_of, prepare_output, print_json, styled
 
 baseline_app = typer.Typer(help="MLPS host baselines: converge the playbooks, verify every control.", no_args_is_help=True)
 

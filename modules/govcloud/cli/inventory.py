@@ -4,19 +4,18 @@ from __future__ import annotations
 
 import datetime as dt
 from pathlib import Path
-from typing import Optional
+from typing import Any, Optional
 
 import typer
 from rich.table import Table
 from rich.tree import Tree
 
 from ..inventory_io import dump_document, write_atomic
-from ..model import Environment, load_environment, tenant_id
-from ..model import codes, schema
+from ..model import Environment, codes, load_environment, schema, tenant_id
 from ..model.environment import RESOURCE_KINDS
 from ..model.loader import PLATFORM_FILE, TENANTS_DIR
-from .common import EnvOption, Output, OutputOption, console, env_name, fail, is_interactive, load, output_of, print_json, renamed, settings, styled
 from ..text import plural
+from .common import EnvOption, Output, OutputOption, console, env_name, fail, is_interactive, load, output_of, print_json, renamed, settings, styled
 
 tenant_app = typer.Typer(help="Department requests (the tenant factory).", no_args_is_help=True)
 platform_app = typer.Typer(help="The platform model.", no_args_is_help=True)
@@ -97,7 +96,7 @@ def tenant_new(
 ) -> None:
     """Scaffold a tenant request from flags (prompts for what is missing when interactive)."""
     name = env_name(ctx, env)
-    answers = {
+    answers: dict[str, Any] = {
         "slug": slug, "department": department, "uscc": uscc, "region": region, "level": level, "cluster": cluster,
         "system": system, "security": security, "audit": audit, "requested_by": requested_by, "reason": reason,
         "review_by": review_by,
@@ -251,7 +250,7 @@ def platform_show(ctx: typer.Context, env: Optional[str] = EnvOption, output: Op
         return
     p = environment.platform
     tree = Tree(styled("[bold]{}[/] ({})", p.name, environment.name))
-    nodes = {}
+    nodes: dict[str | None, Tree] = {}
     for region in sorted(p.regions, key=lambda r: (codes.region_level(r.code) != "province", r.code)):
         label = f"{region.code} {region.name}" + (f" — {region.bureau}" if region.bureau else "")
         parent = nodes.get(region.parent, tree)

@@ -183,8 +183,8 @@ def _model_ledger(ctx: typer.Context, env: str | None, origin: str) -> witnessin
 
 
 def _print_report(report: audit.Report) -> None:
-    for note in report.notes:
-        err_console.print(styled("[yellow]note:[/] {}", note), soft_wrap=True)
+    for remark in report.notes:
+        err_console.print(styled("[yellow]note:[/] {}", remark), soft_wrap=True)
     for finding in report.problems:
         where = f"entry {finding.entry}" if finding.entry is not None else "ledger"
         line = f" (line {finding.line})" if finding.line else ""
@@ -271,6 +271,7 @@ def check_proof(
         if env is not None:
             head = (document.get("tree_head") or document.get("new_head")) if isinstance(document, dict) else None
             model = _model_ledger(ctx, env, head_from_dict(head, f"{proof}: tree head").log_id)
+            assert model is not None  # env is given
             trusted = {**trusted, **model.trusted}
         if not trusted:
             raise LedgerError("give the public key you trust: --key FILE, --trust-store DIR or --env ENV")
@@ -310,6 +311,7 @@ def migrate(
     are and verify as before, and the migration is recorded as an entry of the ledger."""
     with _clean_errors():
         log = Ledger.for_appending(ledger, key)
+        assert log.key is not None  # for_appending loads it
         report = audit.verify_ledger(ledger, {log.key.public_key.key_id: log.key.public_key})
         if not report.ok:
             raise LedgerError(f"{ledger}: does not verify ({report.problems[0].message}); migrate only a ledger that verifies")

@@ -17,8 +17,29 @@ from ..check.analyzer import ConfigError, PackError
 from ..check.run import file_digests, load_states, run_check
 from ..policy.catalog import rules
 from ..policy.config import build_config, config_digest, config_path, write_config
-from .common import (BuildOption, EnvOption, Output, OutputOption, RenderDirOption, StacksOption, console, deprecated, err_console, fail,
-                     info, load, output_of, plural, prepare_output, plain_console, print_json, progress_disabled, render_dir_of, renamed, selected_stacks)
+from .common import (
+    BuildOption,
+    EnvOption,
+    Output,
+    OutputOption,
+    RenderDirOption,
+    StacksOption,
+    console,
+    deprecated,
+    err_console,
+    fail,
+    info,
+    load,
+    output_of,
+    plain_console,
+    plural,
+    prepare_output,
+    print_json,
+    progress_disabled,
+    renamed,
+    render_dir_of,
+    selected_stacks,
+)
 from .ledger import ActorOption, RecordKeyOption, RecordOption, open_for_recording, record
 
 policy_app = typer.Typer(help="The policy pack: rules and the configuration generated from the model.", no_args_is_help=True)
@@ -145,6 +166,7 @@ def check(
     report = execute_check(environment, states, pack, day, states_dir, file_digests(states_dir, names))
     emit(report, format, out)
     if log is not None:
+        assert out is not None  # open_for_recording needs --out
         counts = report.as_dict()["summary"]
         subject = names[0] if len(names) == 1 and stack else ""
         what = ", ".join(names) if stack else environment.name

@@ -11,8 +11,7 @@ import typer
 from .. import review as reviews
 from .. import signing
 from ..check.run import load_states, state_path
-from .common import (BuildOption, EnvOption, Output, OutputOption, RenderDirOption, StacksOption, console, err_console, fail, load,
-                     output_of, plural, print_json, render_dir_of, selected_stacks, styled)
+from .common import BuildOption, EnvOption, Output, OutputOption, RenderDirOption, StacksOption, console, err_console, fail, load, output_of, plural, print_json, render_dir_of, selected_stacks, styled
 from .ledger import RecordKeyOption, RecordOption, open_for_recording, record
 from .policy import PackOption, print_check_failures
 
@@ -86,9 +85,9 @@ def review(
     except signing.KeyProblem as problem:
         fail(str(problem))
     trust = trust_dir(ctx, environment.name, trust_store)
-    problem = reviews.trust_problem(trust, reviewer, private.public_key)
-    if problem is not None:
-        err_console.print(styled("[yellow]warning:[/] {}", problem), soft_wrap=True)
+    untrusted = reviews.trust_problem(trust, reviewer, private.public_key)
+    if untrusted is not None:
+        err_console.print(styled("[yellow]warning:[/] {}", untrusted), soft_wrap=True)
     from .policy import execute_check
 
     report = execute_check(environment, states, pack, moment.date(), states_dir)

@@ -11,8 +11,29 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from ..state import render_dir
-from .common import (EnvOption, Output, OutputOption, RenderDirOption, StacksOption, console, detail, env_name, err_console, fail, load,
-                     output_of, plural, prepare_output, print_json, progress_disabled, renamed, selected_stacks, settings, stack_list, styled)
+from .common import (
+    EnvOption,
+    Output,
+    OutputOption,
+    RenderDirOption,
+    StacksOption,
+    console,
+    detail,
+    env_name,
+    err_console,
+    fail,
+    load,
+    output_of,
+    plural,
+    prepare_output,
+    print_json,
+    progress_disabled,
+    renamed,
+    selected_stacks,
+    settings,
+    stack_list,
+    styled,
+)
 from .ledger import ActorOption, RecordKeyOption, RecordOption, open_for_recording, record
 from .review import ReviewsOption, TrustOption, trust_dir
 
