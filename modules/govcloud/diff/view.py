@@ -158,6 +158,7 @@ def view(report: DiffReport) -> dict[str, Any]:
         w = summary["waivers"]
         parts = [f"{w[k]} {k}" for k in ("added", "removed", "changed") if w[k]]
         if w["expiring"]:
+            assert report.waivers is not None
             parts.append(f"{w['expiring']} expiring within {report.waivers['within_days']} days")
         waiver_line = ", ".join(parts) or None
     sections = []

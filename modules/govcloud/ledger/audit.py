@@ -23,6 +23,7 @@ from typing import Any
 
 from .. import signing
 from ..canonical import JsonProblem, load_json
+from ..text import plural
 from . import merkle
 from .records import (
     CONSISTENCY_FORMAT,
@@ -38,7 +39,6 @@ from .records import (
 )
 from .store import LOG, Ledger, Meta, _lines, load_meta
 from .witness import WitnessPolicy
-from ..text import plural
 
 MAX_LISTED = 1000
 

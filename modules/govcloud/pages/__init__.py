@@ -16,7 +16,7 @@ Content-Security-Policy that forbids loading anything.
 from __future__ import annotations
 
 import json
-from functools import lru_cache
+from functools import cache
 from typing import Any
 
 import jinja2
@@ -41,14 +41,14 @@ def _common(env: jinja2.Environment) -> jinja2.Environment:
     return env
 
 
-@lru_cache(maxsize=None)
+@cache
 def html_environment() -> jinja2.Environment:
     env = jinja2.Environment(loader=jinja2.PackageLoader("govcloud.pages", "templates"), autoescape=True, extensions=["jinja2.ext.do"],
                              undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True)
     return _common(env)
 
 
-@lru_cache(maxsize=None)
+@cache
 def markdown_environment() -> jinja2.Environment:
     env = jinja2.Environment(loader=jinja2.PackageLoader("govcloud.pages", "templates"), autoescape=False, extensions=["jinja2.ext.do"],
                              finalize=markdown.finalize, undefined=jinja2.StrictUndefined, trim_blocks=True,
