@@ -8,6 +8,8 @@ root, never in CI, where a skip would hide that the real hosts were not exercise
 from __future__ import annotations
 
 import os
+import shutil
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -16,6 +18,14 @@ TESTS = Path(__file__).resolve().parent
 # The area marker of each test directory (declared in pyproject.toml): `pytest -m policy` runs
 # the policy tests, `make test-fast` everything but `lab` (and the future `engine`/`cluster`).
 AREAS = {"unit": "unit", "stacks": "stacks", "policies": "policy", "audit": "audit", "ledger": "ledger", "infra": "lab"}
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    # The inventory and verdict caches of every govcloud run in the tests live in a directory of
+    # this session, never in the clone's build/cache (GOVCLOUD_CACHE_DIR=off: no cache at all).
+    if "GOVCLOUD_CACHE_DIR" not in os.environ:
+        os.environ["GOVCLOUD_CACHE_DIR"] = tempfile.mkdtemp(prefix="govcloud-test-cache-")
+        config.add_cleanup(lambda: shutil.rmtree(os.environ.pop("GOVCLOUD_CACHE_DIR"), ignore_errors=True))
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

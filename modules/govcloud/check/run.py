@@ -9,6 +9,7 @@ here: every verdict comes from the pack.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import os
 from collections import defaultdict
 from concurrent.futures import ThreadPoolExecutor
@@ -21,7 +22,8 @@ from ..policy.catalog import pack_digest, rules
 from ..policy.config import build_config, config_digest
 from ..state import STATE_FILE, StackState, digest_of
 from ..state import render_dir as default_render_dir
-from .analyzer import PackInfo, PackProcess, StackOutcome, reconcile_config
+from .analyzer import PackInfo, PackProcess, StackOutcome, pack_metadata, pack_python, reconcile_config
+from .cache import Session, StackVerdicts, VerdictCache, fingerprint, runtime
 from .results import CheckReport, Result, StackReport
 from .waivers import apply_waivers, require_known_rules, waiver_summary
 
@@ -128,20 +130,71 @@ def stack_results(outcome: StackOutcome, info: PackInfo, levels: dict[str, str])
     return results
 
 
+def stack_verdicts(outcome: StackOutcome, info: PackInfo, levels: dict[str, str]) -> StackVerdicts:
+    state = outcome.stack
+    return StackVerdicts(state.stack, state.kind, state.tenant, tuple(stack_results(outcome, info, levels)))
+
+
+def build_report(env: Environment, session: Session, pack_dir: Path, render_dir: Path, today: dt.date,
+                 verdicts: Iterable[StackVerdicts], digests: dict[str, str]) -> CheckReport:
+    """The report: waivers applied on ``today`` to each stack's verdicts, and the pack's rules."""
+    reports: list[StackReport] = []
+    applied: set[str] = set()
+    for stack in verdicts:
+        results, used = apply_waivers(stack.results, env.waivers, stack.tenant, today)
+        applied |= used
+        reports.append(StackReport(
+            stack=stack.stack,
+            kind=stack.kind,
+            tenant=stack.tenant,
+            digest=digests[stack.stack],
+            state_file=display_path(state_path(render_dir, stack.stack)),
+            results=tuple(sorted(results, key=Result.sort_key)),
+        ))
+    metadata = {r.id: r.metadata() for r in rules()}
+    rule_rows = []
+    for policy in session.info.policies:
+        row = dict(metadata.get(policy.name, {"id": policy.name, "title": policy.description}))
+        row["enforcement"] = session.levels[policy.name]
+        rule_rows.append(row)
+    return CheckReport(
+        env=env.name,
+        today=today.isoformat(),
+        pack={
+            "name": session.info.name,
+            "version": session.info.version,
+            "digest": pack_digest(pack_dir),
+            "config_digest": session.config_digest,
+        },
+        rules=tuple(rule_rows),
+        stacks=tuple(sorted(reports, key=lambda s: s.stack)),
+        waivers=tuple(waiver_summary(env.waivers, applied, today)),
+    )
+
+
 class CheckSession:
     """Pack processes configured for one environment, checking as many stacks as asked.
 
     ``workers`` pack processes share the stacks (one per core pays off on big environments);
-    each is started and configured once, however many stacks it checks.
+    each is started and configured once, however many stacks it checks. ``config`` spares
+    building the environment's pack configuration again when the caller has it.
     """
 
-    def __init__(self, env: Environment, pack_dir: Path, render_dir: Path | None = None, workers: int = 1):
+    def __init__(self, env: Environment, pack_dir: Path, render_dir: Path | None = None, workers: int = 1,
+                 config: dict | None = None):
         self.env = env
         self.pack_dir = pack_dir
         self.render_dir = render_dir or default_render_dir(Path("build"), env.name)
-        self.config = build_config(env)
-        self.config_digest = config_digest(self.config)
+        self.config = config if config is not None else build_config(env)
         self._packs = [PackProcess(pack_dir) for _ in range(max(1, workers))]
+
+    @functools.cached_property
+    def config_digest(self) -> str:
+        return config_digest(self.config)
+
+    @property
+    def session(self) -> Session:
+        return Session(self.info, self.levels, self.config_digest)
 
     def __enter__(self) -> "CheckSession":
         try:
@@ -186,44 +239,16 @@ class CheckSession:
         self._parallel(run)
         return [o for o in outcomes if o is not None]
 
+    def verdicts(self, states: list[StackState], progress: Callable[[str], None] | None = None) -> list[StackVerdicts]:
+        """Every stack's verdicts before waivers, in the order of ``states``."""
+        return [stack_verdicts(outcome, self.info, self.levels) for outcome in self._analyze(states, progress)]
+
     def check(self, states: list[StackState], today: dt.date, progress: Callable[[str], None] | None = None,
               digests: dict[str, str] | None = None) -> CheckReport:
         """Check ``states``; ``digests`` (by stack) spares recomputing the digests of files just read."""
-        env = self.env
-        digests = digests or {}
-        reports: list[StackReport] = []
-        applied: set[str] = set()
-        for outcome in self._analyze(states, progress):
-            state = outcome.stack
-            results, used = apply_waivers(stack_results(outcome, self.info, self.levels), env.waivers, state.tenant, today)
-            applied |= used
-            reports.append(StackReport(
-                stack=state.stack,
-                kind=state.kind,
-                tenant=state.tenant,
-                digest=digests.get(state.stack) or state.digest(),
-                state_file=display_path(state_path(self.render_dir, state.stack)),
-                results=tuple(sorted(results, key=Result.sort_key)),
-            ))
-        metadata = {r.id: r.metadata() for r in rules()}
-        rule_rows = []
-        for policy in self.info.policies:
-            row = dict(metadata.get(policy.name, {"id": policy.name, "title": policy.description}))
-            row["enforcement"] = self.levels[policy.name]
-            rule_rows.append(row)
-        return CheckReport(
-            env=env.name,
-            today=today.isoformat(),
-            pack={
-                "name": self.info.name,
-                "version": self.info.version,
-                "digest": pack_digest(self.pack_dir),
-                "config_digest": self.config_digest,
-            },
-            rules=tuple(rule_rows),
-            stacks=tuple(sorted(reports, key=lambda s: s.stack)),
-            waivers=tuple(waiver_summary(env.waivers, applied, today)),
-        )
+        given = digests or {}
+        digests = {s.stack: given.get(s.stack) or s.digest() for s in states}
+        return build_report(self.env, self.session, self.pack_dir, self.render_dir, today, self.verdicts(states, progress), digests)
 
 
 def default_workers(states: list[StackState]) -> int:
@@ -243,3 +268,62 @@ def run_check(
 ) -> CheckReport:
     with CheckSession(env, pack_dir, render_dir, workers=default_workers(states)) as session:
         return session.check(states, today, progress, digests)
+
+
+def check_stacks(
+    env: Environment,
+    names: list[str],
+    pack_dir: Path,
+    today: dt.date,
+    render_dir: Path,
+    cache: VerdictCache | None = None,
+    progress: Callable[[str], None] | None = None,
+) -> CheckReport:
+    """``govcloud check``: the stacks named, their verdicts from ``cache`` where the pack would
+    see exactly what it saw then (see ``govcloud.check.cache``), from the pack for the rest.
+    The report is the same, byte for byte, with or without the cache."""
+    digests, problems = {}, []
+    for name in names:
+        path = state_path(render_dir, name)
+        try:
+            digests[name] = digest_of(path.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError):
+            try:
+                load_state(path, env.name, name)  # says why in one line
+            except InputError as error:
+                problems += error.problems
+    if problems:
+        raise InputError(problems)
+    config = build_config(env)
+    found: dict[str, StackVerdicts] = {}
+    session, session_key = None, ""
+    if cache is not None:
+        resolved = pack_dir.resolve()
+        python = pack_python(resolved, pack_metadata(resolved))
+        session_key = cache.session_key(pack_digest(pack_dir), runtime(python), fingerprint(config))
+        session = cache.session(session_key)
+        if session is not None:
+            require_known_rules(env, (p.name for p in session.info.policies))
+            for name in names:
+                hit = cache.get(cache.entry_key(session_key, name, digests[name]), name)
+                if hit is not None:
+                    found[name] = hit
+                    if progress is not None:
+                        progress(name)
+    missing = [name for name in names if name not in found]
+    if missing or session is None:
+        states = load_states(render_dir, env, missing)
+        with CheckSession(env, pack_dir, render_dir, workers=default_workers(states), config=config) as checking:
+            fresh = checking.verdicts(states, progress)
+            if session is not None:  # the same configuration: its digest is known
+                checking.config_digest = session.config_digest
+            session = checking.session
+        for stack in fresh:
+            found[stack.stack] = stack
+        if cache is not None:
+            cache.store_session(session_key, session)
+            for stack in fresh:
+                cache.put(cache.entry_key(session_key, stack.stack, digests[stack.stack]), stack)
+    if cache is not None and set(names) == {s.name for s in env.stacks}:
+        cache.prune()
+    return build_report(env, session, pack_dir, render_dir, today, (found[name] for name in names), digests)

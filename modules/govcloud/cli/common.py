@@ -62,7 +62,7 @@ def output_of(ctx: typer.Context, output: Output | None) -> Output:
 
 
 def cache_dir() -> Path | None:
-    """Where parsed inventory documents are cached (GOVCLOUD_CACHE_DIR; "off" disables)."""
+    """Where parsed inventory documents and check verdicts are cached (GOVCLOUD_CACHE_DIR; "off" disables)."""
     value = os.environ.get("GOVCLOUD_CACHE_DIR", "build/cache")
     return None if value == "off" else Path(value)
 

@@ -6,7 +6,7 @@ import datetime as dt
 import sys
 from enum import Enum
 from pathlib import Path
-from typing import Optional
+from typing import Callable, Optional
 
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -14,7 +14,9 @@ from rich.table import Table
 
 from ..check import formats
 from ..check.analyzer import ConfigError, PackError
-from ..check.run import file_digests, load_states, run_check
+from ..check.cache import VerdictCache
+from ..check.results import CheckReport
+from ..check.run import check_stacks, run_check
 from ..policy.catalog import rules
 from ..policy.config import build_config, config_digest, config_path, write_config
 from .common import (
@@ -24,8 +26,10 @@ from .common import (
     OutputOption,
     RenderDirOption,
     StacksOption,
+    cache_dir,
     console,
     deprecated,
+    detail,
     err_console,
     fail,
     info,
@@ -148,11 +152,13 @@ def check(
     ledger: Optional[Path] = RecordOption,
     ledger_key: Optional[str] = RecordKeyOption,
     actor: Optional[str] = ActorOption,
+    no_cache: bool = typer.Option(False, "--no-cache", help="Ask the pack about every stack; neither read nor write the verdict cache."),
 ) -> None:
     """Run the policy pack over the rendered desired state.
 
     Exit 1 when a mandatory rule fails unwaived, 0 otherwise, 2 on bad input. With --ledger,
-    the --out file is recorded as evidence."""
+    the --out file is recorded as evidence. Verdicts of stacks whose state, pack and
+    configuration are unchanged come from the verdict cache (build/cache/check/ENV)."""
     day = parse_day(today)
     format = output or (CheckFormat.json if output_of(ctx, None) == Output.json else CheckFormat.table)
     if ledger is not None and out is None:
@@ -162,8 +168,12 @@ def check(
     environment = load(ctx, env)
     names = selected_stacks(environment, stack)
     states_dir = render_dir_of(render_dir, build, environment.name)
-    states = load_states(states_dir, environment, names)
-    report = execute_check(environment, states, pack, day, states_dir, file_digests(states_dir, names))
+    root = None if no_cache else cache_dir()
+    verdict_cache = VerdictCache(root / "check" / environment.name) if root is not None else None
+    report = _checking(len(names), lambda step: check_stacks(environment, names, pack, day, states_dir, verdict_cache, step))
+    if verdict_cache is not None:
+        detail(f"verdict cache: {verdict_cache.hits} of {plural(len(names), 'stack')} unchanged since checked, "
+               f"{len(names) - verdict_cache.hits} asked of the pack")
     emit(report, format, out)
     if log is not None:
         assert out is not None  # open_for_recording needs --out
@@ -179,13 +189,18 @@ def check(
 
 def execute_check(environment, states, pack: Path, day: dt.date, render_dir: Path, digests: dict[str, str] | None = None):
     """The check with a progress bar on long runs; pack problems become one clear error."""
+    return _checking(len(states), lambda step: run_check(environment, states, pack, day, render_dir, progress=step, digests=digests))
+
+
+def _checking(total: int, work: Callable[[Callable[[str], None]], CheckReport]) -> CheckReport:
+    """``work(step)`` under a progress bar of ``total`` stacks (on long runs); pack problems
+    become one clear error."""
     try:
         with Progress(TextColumn("checking"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.description}", markup=False),
                       TimeElapsedColumn(), console=err_console, transient=True,
-                      disable=len(states) < 20 or progress_disabled()) as progress:
-            task = progress.add_task("", total=len(states))
-            return run_check(environment, states, pack, day, render_dir,
-                             progress=lambda name: progress.update(task, advance=1, description=name), digests=digests)
+                      disable=total < 20 or progress_disabled()) as progress:
+            task = progress.add_task("", total=total)
+            return work(lambda name: progress.update(task, advance=1, description=name))
     except ConfigError as error:
         fail("the policy configuration does not fit the pack:\n  " + "\n  ".join(error.problems))
     except PackError as error:

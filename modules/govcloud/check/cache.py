@@ -1,0 +1,235 @@
+"""The verdict cache of ``govcloud check``: what the pack said about a stack, kept until
+anything the pack could see changes.
+
+A stack's verdicts are a function of what the pack was given and of the pack itself, so an
+entry is found under a key made of exactly that:
+
+- the stack's desired state: the sha256 of its ``state.json`` as rendered (``StackState.digest``);
+- the pack: ``pack_digest`` (its program, the rules, their framework and what they import) and
+  the runtime it runs on (interpreter, the policy SDK, protobuf and gRPC versions);
+- the pack's configuration: the enforcement of every rule and the model facts the rules
+  declare (``policy.config.build_config`` puts in only declared facts, so a model change that
+  no rule reads, such as a tenant's quotas or its change reason, changes nothing here);
+- the check's own code (``govcloud.check``, the state reader), which turns answers into verdicts.
+
+The waivers and the day they are judged on are not part of the key because they are not part
+of what is cached: an entry holds the verdicts *before* waivers, and every run applies the
+waivers of the model on its own ``--today``, exactly as an uncached run does.
+
+Entries are JSON files (never pickle) under ``build/cache/check/<env>/``, one per stack,
+written to a temporary file and renamed into place, so concurrent runs never see half an
+entry and at worst write the same bytes twice. Each entry repeats its key and carries a
+sha256 of its content: a damaged, truncated or foreign entry is a miss, never a verdict. The
+cache lives in the build directory, the trust boundary of the rendered states reviews sign;
+``govcloud review`` and the deploy gate never read it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import sys
+import tempfile
+from dataclasses import dataclass
+from functools import cache
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+from .analyzer import PackInfo, PolicyInfo
+from .results import Result
+
+FORMAT = "govcloud.check-cache/1"
+# The distributions whose code runs between the engine's protocol and the rules.
+RUNTIME_DISTRIBUTIONS = ("pulumi-policy", "pulumi", "protobuf", "grpcio")
+
+
+def _canonical(value: Any) -> bytes:
+    """Deterministic JSON for keys and integrity sums (not evidence: nothing here is signed)."""
+    return json.dumps(value, sort_keys=True, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+
+
+def _sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def fingerprint(value: Any) -> str:
+    """sha256 of a JSON value, for cache keys only (the report's ``config_digest`` is RFC 8785)."""
+    return _sha256(_canonical(value))
+
+
+@cache
+def code_digest() -> str:
+    """The check's own code: what turns the pack's answers into verdicts, and reads states."""
+    package = Path(__file__).resolve().parent.parent  # modules/govcloud
+    files = sorted(package.joinpath("check").glob("*.py")) + [package / "state.py", package / "canonical.py"]
+    digest = hashlib.sha256()
+    for path in files:
+        digest.update(path.name.encode() + b"\0" + hashlib.sha256(path.read_bytes()).digest())
+    return digest.hexdigest()
+
+
+def runtime(pack_python: str) -> dict[str, str]:
+    """The interpreter the pack runs on and the versions of the SDK under the rules."""
+    versions = {"python": pack_python}
+    if Path(pack_python).resolve() == Path(sys.executable).resolve():
+        versions["python_version"] = sys.version
+        for name in RUNTIME_DISTRIBUTIONS:
+            try:
+                versions[name] = metadata.version(name)
+            except metadata.PackageNotFoundError:
+                versions[name] = ""
+    else:  # another virtualenv: ask it (rare; costs one interpreter start)
+        import subprocess
+
+        probe = ("import importlib.metadata as m, json, sys; v = {'python_version': sys.version}\n"
+                 f"for n in {RUNTIME_DISTRIBUTIONS!r}:\n"
+                 "    try: v[n] = m.version(n)\n    except m.PackageNotFoundError: v[n] = ''\n"
+                 "print(json.dumps(v))")
+        done = subprocess.run([pack_python, "-c", probe], capture_output=True, text=True, timeout=60)
+        versions.update(json.loads(done.stdout) if done.returncode == 0 else {"probe": done.stderr[-200:]})
+    return versions
+
+
+@dataclass(frozen=True)
+class Session:
+    """What a pack said about itself under one configuration: enough to report without it."""
+
+    info: PackInfo
+    levels: dict[str, str]
+    config_digest: str
+
+
+@dataclass(frozen=True)
+class StackVerdicts:
+    """One stack's verdicts before waivers, and what the report says about the stack."""
+
+    stack: str
+    kind: str
+    tenant: str | None
+    results: tuple[Result, ...]
+
+
+def _policy_dict(policy: PolicyInfo) -> dict[str, Any]:
+    return {"name": policy.name, "description": policy.description, "enforcement": policy.enforcement, "kind": policy.kind,
+            "severity": policy.severity, "config_schema": policy.config_schema, "remediation": policy.remediation}
+
+
+class VerdictCache:
+    """Entries of one environment under ``root`` (``build/cache/check/<env>``)."""
+
+    def __init__(self, root: Path):
+        self.root = root
+        self.used: set[Path] = set()
+        self.hits = 0
+        self.misses = 0
+
+    # -- keys ---------------------------------------------------------------------------------
+    @staticmethod
+    def session_key(pack_digest: str, pack_runtime: dict[str, str], config_fingerprint: str) -> str:
+        return fingerprint({"format": FORMAT, "pack": pack_digest, "runtime": pack_runtime, "config": config_fingerprint,
+                            "code": code_digest()})
+
+    @staticmethod
+    def entry_key(session_key: str, stack: str, state_digest: str) -> str:
+        return fingerprint({"session": session_key, "stack": stack, "state": state_digest})
+
+    # -- files --------------------------------------------------------------------------------
+    def _path(self, kind: str, key: str) -> Path:
+        return self.root / kind / key[:2] / f"{key}.json"
+
+    def _read(self, kind: str, key: str) -> dict[str, Any] | None:
+        path = self._path(kind, key)
+        try:
+            document = json.loads(path.read_bytes())
+            body, seal = document["body"], document["sha256"]
+            if not isinstance(body, dict) or body.get("format") != FORMAT or body.get("key") != key or _sha256(_canonical(body)) != seal:
+                return None
+        except (OSError, ValueError, KeyError, TypeError):
+            return None
+        self.used.add(path)
+        return body
+
+    def _write(self, kind: str, key: str, body: dict[str, Any]) -> None:
+        body = {"format": FORMAT, "key": key, **body}
+        data = _canonical({"body": body, "sha256": _sha256(_canonical(body))})
+        path = self._path(kind, key)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".entry.", suffix=".tmp")
+            try:
+                with os.fdopen(fd, "wb") as handle:
+                    handle.write(data)
+                os.replace(tmp, path)
+            except BaseException:
+                Path(tmp).unlink(missing_ok=True)
+                raise
+        except OSError:
+            return  # a cache that cannot be written is a cache that misses next time
+        self.used.add(path)
+
+    # -- sessions -----------------------------------------------------------------------------
+    def session(self, key: str) -> Session | None:
+        body = self._read("sessions", key)
+        if body is None:
+            return None
+        try:
+            pack = body["pack"]
+            policies = tuple(PolicyInfo(**p) for p in body["policies"])
+            levels = {str(k): str(v) for k, v in body["levels"].items()}
+            if set(levels) != {p.name for p in policies} or not isinstance(body["config_digest"], str):
+                return None
+            return Session(PackInfo(str(pack["name"]), str(pack["version"]), policies), levels, body["config_digest"])
+        except (KeyError, TypeError, AttributeError):
+            return None
+
+    def store_session(self, key: str, session: Session) -> None:
+        self._write("sessions", key, {
+            "pack": {"name": session.info.name, "version": session.info.version},
+            "policies": [_policy_dict(p) for p in session.info.policies],
+            "levels": session.levels,
+            "config_digest": session.config_digest,
+        })
+
+    # -- stacks -------------------------------------------------------------------------------
+    def get(self, key: str, stack: str) -> StackVerdicts | None:
+        body = self._read("stacks", key)
+        verdicts = _verdicts(body, stack) if body is not None else None
+        if verdicts is None:
+            self.misses += 1
+        else:
+            self.hits += 1
+        return verdicts
+
+    def put(self, key: str, verdicts: StackVerdicts) -> None:
+        self._write("stacks", key, {
+            "stack": verdicts.stack,
+            "kind": verdicts.kind,
+            "tenant": verdicts.tenant,
+            "results": [[r.rule, r.urn, r.resource_type, r.status, r.enforcement, r.severity, r.message] for r in verdicts.results],
+        })
+
+    def prune(self) -> None:
+        """Remove the entries this run did not use (after a run over every stack: the rest
+        belong to states, packs or configurations that are gone)."""
+        for kind in ("sessions", "stacks"):
+            for path in (self.root / kind).glob("*/*.json"):
+                if path not in self.used:
+                    path.unlink(missing_ok=True)
+
+
+def _verdicts(body: dict[str, Any], stack: str) -> StackVerdicts | None:
+    try:
+        if body["stack"] != stack:
+            return None
+        tenant = body["tenant"]
+        results = tuple(
+            Result(stack, str(rule), str(urn), str(type_), str(status), str(enforcement), str(severity), str(message))
+            for rule, urn, type_, status, enforcement, severity, message in body["results"]
+        )
+        if tenant is not None and not isinstance(tenant, str):
+            return None
+        return StackVerdicts(stack, str(body["kind"]), tenant, results)
+    except (KeyError, TypeError, ValueError):
+        return None

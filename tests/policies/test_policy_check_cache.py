@@ -1,0 +1,194 @@
+"""The verdict cache of `govcloud check`: a cached run reports byte for byte what an uncached
+run reports, in every format; each input the pack sees invalidates exactly what it must; the
+waivers and the day are applied afresh; damaged entries are misses; --no-cache and
+GOVCLOUD_CACHE_DIR=off leave the cache alone; concurrent runs share it safely."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from govcloud import labels
+from govcloud.check import analyzer
+from govcloud.check import run as check_run
+from govcloud.cli import main
+from govcloud.model import load_environment
+from govcloud.state import StackState
+
+from policy_builders import all_states, edit
+from policy_helpers import PACK, copy_lab, patch_yaml
+
+HEALTH = "lab.t-430100-health"
+TOURISM_WAIVER = ("waivers:\n  - id: W-2026-100\n    rule: GOV-SVC-004\n    scope: {tenant: t-430600-tourism}\n"
+                  "    reason: 文旅网站二级定级备案办理中\n    approver: sec-liwei\n    created: 2026-11-01\n    expires: 2026-12-15\n")
+
+
+class Workspace:
+    """A writable lab inventory, its rendered states and a cache of its own."""
+
+    def __init__(self, tmp_path: Path, capsys, monkeypatch):
+        self.root = copy_lab(tmp_path).parent
+        self.render = tmp_path / "build" / "render" / "lab"
+        self.cache = tmp_path / "cache"
+        self.pack = PACK
+        self.capsys = capsys
+        self.monkeypatch = monkeypatch
+        monkeypatch.setenv("GOVCLOUD_CACHE_DIR", str(self.cache))
+        for state in all_states(load_environment("lab", self.root)):
+            state.save(self.render / state.stack)
+
+    def check(self, *extra: str, output: str = "json", today: str = "2026-11-25", pack_allowed: bool = True) -> tuple[int, str, str]:
+        with self.monkeypatch.context() as patch, pytest.raises(SystemExit) as exit_info:
+            if not pack_allowed:
+                patch.setattr(analyzer.PackProcess, "start", _no_pack)
+            main(["-v", "--inventories", str(self.root), "check", "--env", "lab", "--render-dir", str(self.render),
+                  "--pack", str(self.pack), "--today", today, "--output", output, *extra])
+        captured = self.capsys.readouterr()
+        return exit_info.value.code or 0, captured.out, captured.err
+
+    def hits(self, err: str) -> int:
+        [line] = [line for line in err.splitlines() if "verdict cache:" in line]
+        return int(line.split("verdict cache:")[1].split()[0])
+
+    def fresh(self, *extra: str, **options) -> str:
+        """The same check without the cache: what every cached run must equal."""
+        code, out, _ = self.check("--no-cache", *extra, **options)
+        return out
+
+    def entries(self) -> list[Path]:
+        return sorted((self.cache / "check" / "lab" / "stacks").glob("*/*.json"))
+
+    def edit_state(self, stack: str, kind: str, name: str, change) -> None:
+        path = self.render / stack / "state.json"
+        edit(StackState.load(path), kind, name, change).save(path.parent)
+
+
+def _no_pack(self) -> None:
+    raise AssertionError("the pack was started although every verdict was cached")
+
+
+@pytest.fixture
+def ws(tmp_path, capsys, monkeypatch) -> Workspace:
+    return Workspace(tmp_path, capsys, monkeypatch)
+
+
+@pytest.mark.parametrize("output", ["json", "sarif", "junit", "table"])
+def test_a_cached_run_reports_byte_for_byte_what_an_uncached_run_reports(ws, output):
+    uncached = ws.fresh(output=output)
+    assert not ws.entries()  # --no-cache wrote nothing
+    code, first, err = ws.check(output=output)
+    assert ws.hits(err) == 0 and len(ws.entries()) == 11
+    code, second, err = ws.check(output=output, pack_allowed=False)
+    assert ws.hits(err) == 11
+    assert uncached == first == second and code == 0 and len(uncached) > 1000
+
+
+def test_a_changed_state_invalidates_its_stack_only(ws):
+    ws.check()
+    ws.edit_state(HEALTH, "Namespace", "t-430100-health-app", lambda i: i["metadata"]["labels"].update({labels.PSA_ENFORCE: "baseline"}))
+    code, out, err = ws.check()
+    assert ws.hits(err) == 10 and code == 1
+    assert out == ws.fresh()
+    assert any(r["rule"] == "GOV-SEC-002" and r["status"] == "failed" for r in json.loads(out)["results"])
+
+
+def test_the_pack_code_invalidates_every_entry(ws, tmp_path):
+    ws.check()
+    copy = tmp_path / "pack"
+    shutil.copytree(PACK, copy)
+    main_py = copy / "__main__.py"
+    main_py.write_text(main_py.read_text(encoding="utf-8") + "# a changed pack program\n", encoding="utf-8")
+    ws.pack = copy
+    code, out, err = ws.check()
+    assert ws.hits(err) == 0
+    assert out == ws.fresh()
+
+
+def test_the_pack_runtime_invalidates_every_entry(ws, monkeypatch):
+    ws.check()
+    real = check_run.runtime
+    monkeypatch.setattr(check_run, "runtime", lambda python: {**real(python), "pulumi-policy": "9.9.9"})
+    code, out, err = ws.check()
+    assert ws.hits(err) == 0
+
+
+def test_enforcement_from_the_model_invalidates_every_entry(ws):
+    ws.check()
+    patch_yaml(ws.root / "lab" / "platform.yaml", [{"set": ["policy", "enforcement"], "value": {"GOV-SVC-004": "mandatory"}}])
+    code, out, err = ws.check()
+    assert ws.hits(err) == 0 and code == 1
+    assert out == ws.fresh()
+
+
+def test_a_fact_the_rules_read_invalidates_and_a_field_they_do_not_read_does_not(ws):
+    ws.check()
+    request = ws.root / "lab" / "tenants" / "t-430100-health.yaml"
+    patch_yaml(request, [{"set": ["change", "reason"], "value": "quarterly review of the health platform"}])
+    code, out, err = ws.check(pack_allowed=False)
+    assert ws.hits(err) == 11  # no rule reads a request's reason: the pack would see the same
+    # The approval references are a fact (GOV-MGT-005 compares them with the namespace's).
+    patch_yaml(request, [{"set": ["change", "approvals", 0, "reference"], "value": "HNSJ-AQ-2026-099"}])
+    code, out, err = ws.check()
+    assert ws.hits(err) == 0
+    assert out == ws.fresh()
+    assert any(r["rule"] == "GOV-MGT-005" and r["status"] == "failed" for r in json.loads(out)["results"])
+
+
+def test_waivers_and_the_day_are_applied_afresh_to_cached_verdicts(ws):
+    ws.check()
+    (ws.root / "lab" / "waivers.yaml").write_text(TOURISM_WAIVER, encoding="utf-8")
+    code, waived, err = ws.check(pack_allowed=False)
+    assert ws.hits(err) == 11 and waived == ws.fresh()
+    assert any(r["status"] == "waived" and r["waiver"]["id"] == "W-2026-100" for r in json.loads(waived)["results"])
+    code, expired, err = ws.check(today="2026-12-16", pack_allowed=False)
+    assert ws.hits(err) == 11 and expired == ws.fresh(today="2026-12-16")
+    assert not any(r["status"] == "waived" for r in json.loads(expired)["results"])
+    assert "W-2026-100 is expired" in expired
+
+
+def test_damaged_or_foreign_entries_are_misses_never_verdicts(ws):
+    uncached = ws.fresh()
+    ws.check()
+    first, second, third = ws.entries()[:3]
+    first.write_bytes(first.read_bytes()[:-40])  # cut short
+    body = json.loads(second.read_bytes())
+    body["body"]["results"][0][3] = "failed" if body["body"]["results"][0][3] == "passed" else "passed"
+    second.write_text(json.dumps(body), encoding="utf-8")  # a verdict changed without its seal
+    shutil.copy(ws.entries()[4], third)  # another stack's entry under this key
+    code, out, err = ws.check()
+    assert ws.hits(err) == 8
+    assert out == uncached
+    code, out, err = ws.check(pack_allowed=False)  # the misses were written again
+    assert ws.hits(err) == 11 and out == uncached
+
+
+def test_no_cache_and_cache_off_leave_the_cache_alone(ws, monkeypatch):
+    ws.check("--no-cache")
+    assert not ws.cache.exists() or not ws.entries()
+    ws.check()
+    before = {p: p.read_bytes() for p in ws.entries()}
+    ws.edit_state(HEALTH, "Namespace", "t-430100-health-app", lambda i: i["metadata"]["labels"].update({"extra": "x"}))
+    monkeypatch.setenv("GOVCLOUD_CACHE_DIR", "off")
+    with pytest.raises(SystemExit):
+        main(["--inventories", str(ws.root), "check", "--env", "lab", "--render-dir", str(ws.render), "--pack", str(PACK),
+              "--today", "2026-11-25", "--output", "json"])
+    assert {p: p.read_bytes() for p in ws.entries()} == before
+
+
+def test_concurrent_runs_share_the_cache(ws):
+    env = {**os.environ, "GOVCLOUD_CACHE_DIR": str(ws.cache)}
+    command = [str(Path(sys.executable).parent / "govcloud"), "--inventories", str(ws.root), "check", "--env", "lab",
+               "--render-dir", str(ws.render), "--pack", str(PACK), "--today", "2026-11-25", "--output", "json"]
+    runs = [subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for _ in range(2)]
+    outputs = [run.communicate(timeout=300) for run in runs]
+    assert [run.returncode for run in runs] == [0, 0]
+    assert outputs[0][0] == outputs[1][0] == ws.fresh()
+    assert len(ws.entries()) == 11 and not list((ws.cache / "check").rglob("*.tmp"))
+    code, out, err = ws.check(pack_allowed=False)
+    assert ws.hits(err) == 11 and out == outputs[0][0]
