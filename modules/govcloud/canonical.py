@@ -35,13 +35,59 @@ class JsonProblem(ValueError):
     """A document that is not acceptable JSON; the message names where and why."""
 
 
+_ASTRAL = re.compile("[\U00010000-\U0010FFFF]")
+_SAFE_INT = 2**53
+
+
 def encode(value: Any) -> bytes:
-    """RFC 8785 bytes of ``value`` (no floats in govcloud's signed documents, so no number
-    formatting questions arise; a float is still encoded as RFC 8785 says)."""
+    """RFC 8785 bytes of ``value``.
+
+    The ``rfc8785`` package is pure Python; for the values govcloud signs (string keys, strings,
+    integers below 2**53, no floats) the C-accelerated ``json.dumps`` with sorted keys and no
+    spaces writes exactly the same bytes (same escapes, same integer form, and keys without
+    characters beyond U+FFFF sort the same by code point as by UTF-16 unit), so it is used when
+    the value holds none of the cases where the two differ (a float, an integer beyond 2**53, a
+    key that is not a string, a character beyond U+FFFF); otherwise the package encodes.
+    tests/unit/test_canonical.py compares the two on generated values."""
+    text = None
+    if _plain(value):
+        try:
+            text = json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+        except (TypeError, ValueError, RecursionError):
+            text = None
+    if text is not None and not _ASTRAL.search(text):
+        try:
+            return text.encode("utf-8")
+        except UnicodeEncodeError:
+            pass  # a lone surrogate: let the package say so
     try:
         return rfc8785.dumps(value)
     except (rfc8785.CanonicalizationError, TypeError, ValueError, RecursionError) as exc:
         raise JsonProblem(f"cannot be canonicalised: {exc}") from None
+
+
+def _plain(value: Any) -> bool:
+    """Only strings, booleans, None, integers within 2**53, lists and string-keyed dicts."""
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        kind = type(item)
+        if kind is str or kind is bool or item is None:
+            continue
+        if kind is int:
+            if -_SAFE_INT < item < _SAFE_INT:
+                continue
+            return False
+        if kind is dict:
+            for key in item:
+                if type(key) is not str:
+                    return False
+            stack.extend(item.values())
+        elif kind is list:
+            stack.extend(item)
+        else:
+            return False
+    return True
 
 
 def digest(value: Any) -> str:
@@ -75,7 +121,12 @@ def _number(text: str) -> int | float:
     digits = sum(c.isdigit() for c in text)
     if digits > MAX_NUMBER_DIGITS:
         raise JsonProblem(f"a number of {digits} digits (at most {MAX_NUMBER_DIGITS})")
-    return int(text) if text.lstrip("-").isdigit() else float(text)
+    if text.lstrip("-").isdigit():
+        return int(text)
+    value = float(text)
+    if value in (float("inf"), float("-inf")):
+        raise JsonProblem(f"{text} is not a finite number")
+    return value
 
 
 def _constant(name: str) -> Any:
@@ -120,7 +171,7 @@ def load_json(data: bytes | str, where: str, max_depth: int = MAX_DEPTH) -> Any:
         raise JsonProblem(f"{where}: nested too deeply") from None
     except ValueError as exc:
         raise JsonProblem(f"{where}: not JSON ({exc})") from None
-    if depth(value) > max_depth:
+    if text.count("[") + text.count("{") > max_depth and depth(value) > max_depth:
         raise JsonProblem(f"{where}: nested more than {max_depth} levels deep")
     return value
 

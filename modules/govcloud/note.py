@@ -54,6 +54,7 @@ MAX_NOTE_BYTES = 1 << 20
 MAX_SIGNATURES = 100
 _DASH = "\u2014 "
 _SIZE = re.compile(r"^(0|[1-9][0-9]{0,19})$")
+_CONTROL = re.compile("[\x00-\x09\x0b-\x1f]")
 
 
 class NoteError(ValueError):
@@ -180,7 +181,7 @@ def parse_note(data: bytes | str) -> Note:
         text = data.decode("utf-8")
     except UnicodeDecodeError:
         raise NoteError("a note must be UTF-8") from None
-    if any(ord(c) < 0x20 and c != "\n" for c in text):
+    if _CONTROL.search(text):
         raise NoteError("a note must not contain control characters other than newline")
     if not text.endswith("\n"):
         raise NoteError("a note must end with a newline")

@@ -1,0 +1,60 @@
+"""The one canonical encoding is RFC 8785 whichever path writes it, and the strict reader refuses
+what would crash or mislead (deep nesting, huge numbers, NaN, duplicate keys)."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+import rfc8785
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from govcloud import canonical
+
+KEYS = st.text(max_size=6) | st.sampled_from(["a", "b", "\U0001f600", "\ufb01", "\x7f", "é", "A", "\u2028"])
+SCALARS = (st.none() | st.booleans() | st.integers(-(2**60), 2**60) | st.text(max_size=12)
+           | st.floats(allow_nan=False, allow_infinity=False, width=64) | st.sampled_from(["\x00\x1f\"\\\b\f\n\r\t", "\ud800x"]))
+VALUES = st.recursive(SCALARS, lambda inner: st.lists(inner, max_size=4) | st.dictionaries(KEYS, inner, max_size=4), max_leaves=20)
+
+
+@settings(max_examples=600, deadline=None)
+@given(VALUES)
+def test_encode_is_rfc_8785(value):
+    try:
+        expected = rfc8785.dumps(value)
+    except Exception:  # noqa: BLE001 - what the package refuses, encode refuses too
+        with pytest.raises(canonical.JsonProblem):
+            canonical.encode(value)
+        return
+    assert canonical.encode(value) == expected
+
+
+def test_non_string_keys_are_refused_as_rfc_8785_does():
+    for value in ({1: "a"}, {"a": [{None: 1}]}):
+        with pytest.raises(canonical.JsonProblem):
+            canonical.encode(value)
+
+
+def test_one_utc_format():
+    moment = dt.datetime(2026, 11, 25, 18, 0, 1, 999, tzinfo=dt.timezone(dt.timedelta(hours=8)))
+    assert canonical.utc(moment) == "2026-11-25T10:00:01Z"
+    assert canonical.parse_utc("2026-11-25T10:00:01Z") == moment.replace(microsecond=0)
+    for text in ("2026-11-25T10:00:01+00:00", "2026-11-25T10:00:01.000Z", "2026-11-25 10:00:01Z", 7):
+        with pytest.raises(ValueError):
+            canonical.parse_utc(text)
+
+
+@pytest.mark.parametrize("text,message", [
+    (b"[" * 100_000, "nested too deeply"),
+    (b"[" * 200 + b"]" * 200, "nested more than 128 levels"),
+    (b'{"a": ' + b"9" * 5000 + b"}", "5000 digits"),
+    (b'{"a": 1e999999}', "not a finite number"),
+    (b"[NaN]", "NaN is not JSON"),
+    (b'{"a": 1, "a": 2}', "duplicate key 'a'"),
+    (b"\xff", "not UTF-8"),
+    (b"{", "not JSON"),
+])
+def test_the_strict_reader_refuses_cleanly(text, message):
+    with pytest.raises(canonical.JsonProblem, match=message):
+        canonical.load_json(text, "doc")
