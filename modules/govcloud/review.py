@@ -8,8 +8,15 @@ certificate signed by a trusted key of a security team member binds exactly the 
 inputs, pack and waivers, and has not expired. Change any of them and the stack needs a new
 review.
 
-The certificate is canonical JSON (sorted keys, fixed layout), so any altered byte is caught:
-either the signature no longer verifies or the file is no longer in canonical form.
+A certificate (format 2) is an in-toto attestation: a Statement v1 whose subject is the
+certified desired state (``<stack>/state.json`` with the sha256 of its canonical JSON; and the
+plan, when the engine path provides one) and whose predicate (type ``PREDICATE_TYPE``) is what
+the review bound, in a DSSE envelope signed by the reviewer (Ed25519, or SM2/SM3 as the domestic
+option; DSSE's pre-authentication encoding is what is signed). Standard tooling (DSSE and
+in-toto verifiers, e.g. ``securesystemslib``) checks the Ed25519 ones. The envelope and the
+statement are RFC 8785 canonical JSON, so any altered byte is caught: either the signature no
+longer verifies or the file is no longer in canonical form. Format 1 certificates (govcloud's
+own signed JSON) still verify until they expire.
 """
 
 from __future__ import annotations
@@ -23,7 +30,8 @@ from pathlib import Path
 from typing import Any
 
 from . import signing
-from .canonical import JsonProblem, load_json
+from .canonical import JsonProblem, encode, load_json, parse_utc, utc
+from .canonical import digest as canonical_digest
 from .check.results import CheckReport
 from .model import Environment, InputError, Waiver
 from .model.loader import PLATFORM_FILE, TENANTS_DIR
@@ -32,8 +40,12 @@ from .state import StackState
 from .text import plural
 
 FORMAT = "govcloud.review-certificate/v1"
+FORMAT_V2 = "govcloud.review-certificate/v2"  # the view of a DSSE certificate (``read_certificate``)
 SIGNED_PREFIX = FORMAT.encode() + b"\n"
 CERT_SUFFIX = ".cert.json"
+STATEMENT_TYPE = "https://in-toto.io/Statement/v1"
+PAYLOAD_TYPE = "application/vnd.in-toto+json"
+PREDICATE_TYPE = "https://govcloud.gov.cn/attestations/review-certificate/v2"
 
 
 class ReviewError(Exception):
@@ -59,16 +71,15 @@ def signed_bytes(document: dict[str, Any]) -> bytes:
     return SIGNED_PREFIX + json.dumps(body, sort_keys=True, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
 
 
-def _digest(data: Any) -> str:
+def _legacy_digest(data: Any) -> str:
+    """The digest format 1 certificates used (compact ``json.dumps``)."""
     return "sha256:" + hashlib.sha256(json.dumps(data, sort_keys=True, ensure_ascii=False, separators=(",", ":")).encode()).hexdigest()
 
 
-def utc(moment: dt.datetime) -> str:
-    return moment.astimezone(dt.timezone.utc).replace(microsecond=0).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def parse_utc(text: str) -> dt.datetime:
-    return dt.datetime.strptime(text, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=dt.timezone.utc)
+def pae(payload_type: str, payload: bytes) -> bytes:
+    """DSSE's pre-authentication encoding: what the envelope's signatures sign."""
+    kind = payload_type.encode()
+    return b"DSSEv1 %d %s %d %s" % (len(kind), kind, len(payload), payload)
 
 
 def certificate_path(reviews: Path, env: str, stack: str) -> Path:
@@ -100,26 +111,30 @@ def input_digests(env: Environment, state: StackState) -> dict[str, str]:
     return digests
 
 
-def bindings(env: Environment, state: StackState, pack: dict[str, str], enforcement: dict[str, str]) -> dict[str, Any]:
-    """Everything the verdict depends on, in the form the certificate records and the gate recomputes."""
+def bindings(env: Environment, state: StackState, pack: dict[str, str], enforcement: dict[str, str], version: int = 2) -> dict[str, Any]:
+    """Everything the verdict depends on, in the form the certificate records and the gate
+    recomputes (``version`` 1: the digests format 1 certificates used)."""
+    digest = canonical_digest if version == 2 else _legacy_digest
     scoped = [waiver_record(w) for w in waivers_in_scope(env, state)]
     return {
         "env": env.name,
         "stack": state.stack,
         "kind": state.kind,
         "tenant": state.tenant,
-        "state_digest": state.digest(),
+        "state_digest": state.digest() if version == 2 else state.legacy_digest(),
         "inputs": input_digests(env, state),
         "pack": {"name": pack["name"], "version": pack["version"], "digest": pack["digest"],
-                 "enforcement_digest": _digest(enforcement)},
-        "waivers_in_scope": {"digest": _digest(scoped), "waivers": scoped},
+                 "enforcement_digest": digest(enforcement)},
+        "waivers_in_scope": {"digest": digest(scoped), "waivers": scoped},
     }
 
 
 # --- issuing ----------------------------------------------------------------------------------
 def issue(env: Environment, state: StackState, report: CheckReport, reviewer: str, key: signing.PrivateKey,
-          now: dt.datetime) -> dict[str, Any]:
-    """A signed certificate for ``state``; raises ReviewError when it cannot be issued."""
+          now: dt.datetime, plan: Path | None = None) -> dict[str, Any]:
+    """A signed certificate for ``state`` (and ``plan``, a saved engine plan, when given): the
+    view ``read_certificate`` gives of it, its DSSE envelope under ``envelope``; raises
+    ReviewError when it cannot be issued."""
     team = {p.account: p.name for p in env.platform.policy.security_team}
     if reviewer not in team:
         raise ReviewError(f"{reviewer} is not a member of the security team ({', '.join(sorted(team))})")
@@ -135,8 +150,7 @@ def issue(env: Environment, state: StackState, report: CheckReport, reviewer: st
         # A certificate cannot outlive a waiver it relies on: the waiver stops applying after its expiry day.
         end = dt.datetime.combine(by_id[waiver_id].expires + dt.timedelta(days=1), dt.time(), tzinfo=dt.timezone.utc)
         expires = min(expires, end)
-    document = {
-        "format": FORMAT,
+    predicate = {
         **bindings(env, state, report.pack, enforcement),
         "verdict": "pass",
         "results": {
@@ -149,18 +163,34 @@ def issue(env: Environment, state: StackState, report: CheckReport, reviewer: st
         "issued_at": utc(issued),
         "expires_at": utc(expires),
     }
-    document["signature"] = {
-        "algorithm": key.algorithm,
-        "key_id": key.public_key.key_id,
-        "value": signing.b64(key.sign(signed_bytes(document))),
-    }
-    return document
+    subject = [{"name": f"{state.stack}/state.json", "digest": {"sha256": predicate["state_digest"].split(":", 1)[1]}}]
+    if plan is not None:
+        subject.append({"name": f"{state.stack}/plan.json", "digest": {"sha256": hashlib.sha256(plan.read_bytes()).hexdigest()}})
+    statement = {"_type": STATEMENT_TYPE, "subject": subject, "predicateType": PREDICATE_TYPE, "predicate": predicate}
+    payload = encode(statement)
+    envelope = {"payload": signing.b64(payload), "payloadType": PAYLOAD_TYPE,
+                "signatures": [{"keyid": key.public_key.key_id, "sig": signing.b64(key.sign(pae(PAYLOAD_TYPE, payload)))}]}
+    return _view(envelope, statement)
+
+
+def _view(envelope: dict[str, Any], statement: dict[str, Any]) -> dict[str, Any]:
+    """The fields the gate and the commands read, the same for both formats."""
+    keyid = envelope["signatures"][0]["keyid"]
+    return {"format": FORMAT_V2, **statement["predicate"], "subject": statement["subject"],
+            "signature": {"algorithm": keyid.split(":", 1)[0], "key_id": keyid}, "envelope": envelope}
+
+
+def file_bytes(document: dict[str, Any]) -> bytes:
+    """What a certificate's file holds: the canonical envelope (format 2) or the canonical JSON (format 1)."""
+    if document.get("format") == FORMAT_V2:
+        return encode(document["envelope"]) + b"\n"
+    return canonical(document).encode("utf-8")
 
 
 def write(document: dict[str, Any], path: Path) -> Path:
     from .inventory_io import write_atomic
 
-    write_atomic(path, canonical(document))
+    write_atomic(path, file_bytes(document).decode("utf-8"))
     return path
 
 
@@ -227,6 +257,32 @@ V1_SHAPE = _exact({
 })
 
 
+_DIGEST = {"type": "string", "pattern": "^sha256:[0-9a-f]{64}$"}
+PREDICATE_SHAPE = _exact({
+    "env": _STR, "stack": _STR, "kind": _STR, "tenant": {"type": ["string", "null"]},
+    "state_digest": _DIGEST, "inputs": {"type": "object", "additionalProperties": _DIGEST},
+    "pack": _exact({"name": _STR, "version": _STR, "digest": _DIGEST, "enforcement_digest": _DIGEST}),
+    "waivers_in_scope": _exact({"digest": _DIGEST, "waivers": _OBJECTS}),
+    "verdict": _STR,
+    "results": _exact({"today": _STR, "counts": {"type": "object", "additionalProperties": {"type": "integer"}},
+                       "results": _OBJECTS}),
+    "waivers_used": _OBJECTS,
+    "reviewer": _exact({"account": _STR, "name": _STR}),
+    "issued_at": _STR, "expires_at": _STR,
+})
+STATEMENT_SHAPE = _exact({
+    "_type": {"const": STATEMENT_TYPE},
+    "subject": {"type": "array", "minItems": 1, "maxItems": 2,
+                "items": _exact({"name": _STR, "digest": _exact({"sha256": {"type": "string", "pattern": "^[0-9a-f]{64}$"}})})},
+    "predicateType": {"const": PREDICATE_TYPE},
+    "predicate": PREDICATE_SHAPE,
+})
+ENVELOPE_SHAPE = _exact({
+    "payload": _STR, "payloadType": {"const": PAYLOAD_TYPE},
+    "signatures": {"type": "array", "minItems": 1, "maxItems": 1, "items": _exact({"keyid": _STR, "sig": _STR})},
+})
+
+
 class MalformedCertificate(ValueError):
     """A certificate that is not one: wrong JSON types, unknown or missing keys (exit 2)."""
 
@@ -253,6 +309,8 @@ def read_certificate(path: Path) -> tuple[dict[str, Any] | None, list[str]]:
         return None, [str(problem)]
     if not isinstance(document, dict):
         return None, ["the certificate is not a JSON object"]
+    if "payloadType" in document or "payload" in document:
+        return _read_envelope(path, document, raw)
     if document.get("format") == FORMAT:
         shape = shape_problem(document)
         if shape:
@@ -262,21 +320,55 @@ def read_certificate(path: Path) -> tuple[dict[str, Any] | None, list[str]]:
     return document, []
 
 
+def _read_envelope(path: Path, envelope: dict[str, Any], raw: bytes) -> tuple[dict[str, Any] | None, list[str]]:
+    problem = shape_problem(envelope, ENVELOPE_SHAPE)
+    if problem:
+        raise MalformedCertificate(f"{path}: not a well-formed certificate envelope: {problem}")
+    payload = signing.unb64(envelope["payload"])
+    if not payload:
+        raise MalformedCertificate(f"{path}: not a well-formed certificate envelope: payload: not canonical base64")
+    try:
+        statement = load_json(payload, "the certificate's statement")
+    except JsonProblem as problem:
+        raise MalformedCertificate(f"{path}: {problem}") from None
+    problem = shape_problem(statement, STATEMENT_SHAPE)
+    if problem:
+        raise MalformedCertificate(f"{path}: not a well-formed certificate statement: {problem}")
+    problems = []
+    if encode(envelope) + b"\n" != raw or encode(statement) != payload:
+        problems.append("the certificate is not in canonical form: altered after signing")
+    state_subject = statement["subject"][0]
+    if state_subject["name"] != f"{statement['predicate']['stack']}/state.json" or \
+            "sha256:" + state_subject["digest"]["sha256"] != statement["predicate"]["state_digest"]:
+        problems.append("the statement's subject is not the desired state the predicate names")
+    return _view(envelope, statement), problems
+
+
+def _signature_problem(document: dict[str, Any], trusted: TrustedKey) -> bool:
+    """True when the signature does not verify with ``trusted``."""
+    if document.get("format") == FORMAT_V2:
+        envelope = document["envelope"]
+        payload = signing.unb64(envelope["payload"])
+        signature = signing.unb64(envelope["signatures"][0]["sig"])
+        return not (signature and trusted.key.verify(pae(envelope["payloadType"], payload), signature))
+    signature = document["signature"]
+    return trusted.key.algorithm != signature.get("algorithm") or not trusted.key.verify(
+        signed_bytes(document), signing.unb64(str(signature.get("value", ""))))
+
+
 def verify_document(document: dict[str, Any], trust: dict[str, TrustedKey], security_team: set[str] | None,
                     now: dt.datetime) -> list[str]:
     """Signature, signer, reviewer and validity period; every problem found."""
     problems = []
-    if document.get("format") != FORMAT:
-        return [f"not a {FORMAT} document"]
+    if document.get("format") not in (FORMAT, FORMAT_V2):
+        return [f"not a {FORMAT_V2} or {FORMAT} document"]
     signature = document.get("signature")
     if not isinstance(signature, dict):
         return ["the certificate is not signed"]
     trusted = trust.get(str(signature.get("key_id")))
     if trusted is None:
         problems.append(f"signed by key {signature.get('key_id')}, which is not in the trust store")
-    elif trusted.key.algorithm != signature.get("algorithm") or not trusted.key.verify(
-        signed_bytes(document), signing.unb64(str(signature.get("value", "")))
-    ):
+    elif _signature_problem(document, trusted):
         problems.append("the signature does not match the certificate: altered, or signed by another key")
     reviewer = str((document.get("reviewer") or {}).get("account"))
     if trusted is not None and trusted.owner != reviewer:
@@ -362,9 +454,9 @@ class GateInputs:
                 "digest": pack_digest(self.pack_dir)}
         return pack, enforcement
 
-    def bindings(self, state: StackState) -> dict[str, Any]:
-        """What the gate compares a certificate with."""
-        return bindings(self.env, state, *self.pack_and_enforcement)
+    def bindings(self, state: StackState, version: int = 2) -> dict[str, Any]:
+        """What the gate compares a certificate (of format ``version``) with."""
+        return bindings(self.env, state, *self.pack_and_enforcement, version=version)
 
 
 def require_certificate(
@@ -399,7 +491,7 @@ def require_certificate(
             if state.stack != stack:
                 reasons.append(f"{state_file} holds stack {state.stack}, not {stack}")
             else:
-                reasons += binding_problems(document, inputs.bindings(state))
+                reasons += binding_problems(document, inputs.bindings(state, 2 if document["format"] == FORMAT_V2 else 1))
     if reasons:
         raise GateRefused(stack, reasons)
     assert document is not None

@@ -2,9 +2,11 @@
 
 One file per stack, ``build/render/<env>/<stack>/state.json``: every resource the Pulumi
 program registers (URN, type, name, parent, dependencies, inputs as the engine sees them,
-camelCase) with secret values replaced by ``REDACTED``. Serialisation is canonical (sorted
-keys, resources sorted by URN, fixed separators) so the digest is stable and diffs mean
-something; the review certificate binds exactly this digest.
+camelCase) with secret values replaced by ``REDACTED``. The file is the document's RFC 8785
+canonical JSON (``govcloud.canonical``; resources sorted by URN), so the digest of the file is
+the digest of the document, any other implementation of RFC 8785 reproduces it, and a review
+certificate binds exactly it. ``legacy_digest`` is the digest certificates of format 1 bound
+(sha256 of the indented JSON the first release wrote).
 """
 
 from __future__ import annotations
@@ -14,6 +16,8 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterator
+
+from .canonical import encode
 
 FORMAT = "govcloud.state/v1"
 REDACTED = "[secret]"
@@ -94,11 +98,16 @@ class StackState:
         }
 
     def to_json(self) -> str:
-        return json.dumps(self.as_dict(), sort_keys=True, ensure_ascii=False, indent=2, separators=(",", ": ")) + "\n"
+        """The file's text: the canonical JSON of the document (RFC 8785)."""
+        return encode(self.as_dict()).decode("utf-8")
 
     def digest(self) -> str:
         """sha256 of the canonical JSON: what a review certificate binds."""
         return digest_of(self.to_json())
+
+    def legacy_digest(self) -> str:
+        """What a format 1 review certificate bound: sha256 of the indented JSON of the first release."""
+        return digest_of(json.dumps(self.as_dict(), sort_keys=True, ensure_ascii=False, indent=2, separators=(",", ": ")) + "\n")
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> "StackState":

@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from audit_helpers import REPO, LabRepo, govcloud
+from govcloud import review
 
 FAKE_PULUMI = """#!/bin/sh
 # Stands in for the pulumi CLI (not installable here): prints what it was asked and succeeds.
@@ -98,7 +99,7 @@ def test_check_and_review_record_report_and_certificate(workspace, keys) -> None
     assert certificate["kind"] == "certificate" and certificate["actor"] == "sec-liwei"
     assert certificate["subject"] == {"env": "lab", "stack": "lab.t-430100-health", "tenant": "t-430100-health"}
     assert certificate["evidence"]["sha256"] == sha256(cert_file)
-    assert certificate["details"]["state_digest"] == json.loads(cert_file.read_text())["state_digest"]
+    assert certificate["details"]["state_digest"] == review.read_certificate(cert_file)[0]["state_digest"]
     verified(ledger, keys, workspace)
 
 

@@ -10,6 +10,8 @@ from pathlib import Path
 
 import pytest
 
+from govcloud.canonical import encode
+
 from audit_helpers import FIXTURES, HEADER, REPO, TOURISM_REASON, govcloud, waiver
 from headless_chromium import Tables, chromium_dom
 
@@ -49,7 +51,9 @@ def workspace(tmp_path_factory) -> Path:
     # Issued during the report's day: as of that day it exists (not "issued in the future").
     run("review", "--env", "lab", "--stack", "t-430000-finance", "--now", f"{TODAY}T15:00:00Z", *common)
     edu = root / "build" / "reviews" / "lab" / "lab.t-430600-edu.cert.json"
-    edu.write_text(edu.read_text(encoding="utf-8").replace('"sec-liwei"', '"sec-wangfang"', 1), encoding="utf-8")
+    envelope = json.loads(edu.read_text(encoding="utf-8"))  # tampered: another reviewer named inside the signed statement
+    envelope["payload"] = base64.b64encode(base64.b64decode(envelope["payload"]).replace(b'"sec-liwei"', b'"sec-wangfang"', 1)).decode()
+    edu.write_bytes(encode(envelope) + b"\n")
     for request in sorted((root / "inventories" / "lab" / "tenants").glob("*.yaml"))[:3]:
         run("ledger", "append", "--ledger", root / "ledger", "--ledger-key", keys / "ledger.key", "--kind", "tenant-request", "--env", "lab",
             "--tenant", request.stem, "--evidence", request, "--summary", f"tenant request {request.stem}", "--actor", "test")

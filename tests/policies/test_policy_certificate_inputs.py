@@ -4,6 +4,7 @@ clear line (exit 2 where the document is not one), never a traceback."""
 
 from __future__ import annotations
 
+import base64
 import json
 import subprocess
 import sys
@@ -13,6 +14,7 @@ import pytest
 from test_policy_review import NOW, Workspace
 
 from govcloud import review, signing
+from govcloud.canonical import encode
 from govcloud.ledger import Ledger
 
 from policy_helpers import PACK
@@ -42,11 +44,18 @@ def certified(tmp_path_factory):
     return workspace
 
 
-def write_variant(workspace: Workspace, name: str, change) -> Path:
-    document = json.loads(workspace.cert_file().read_text(encoding="utf-8"))
-    change(document)
+def write_variant(workspace: Workspace, name: str, change=None, statement_change=None) -> Path:
+    """The certificate with its DSSE envelope (``change``) or its in-toto statement
+    (``statement_change``, the payload re-encoded) altered, written in canonical form."""
+    envelope = json.loads(workspace.cert_file().read_text(encoding="utf-8"))
+    if statement_change is not None:
+        statement = json.loads(base64.b64decode(envelope["payload"]))
+        statement_change(statement)
+        envelope["payload"] = base64.b64encode(encode(statement)).decode()
+    if change is not None:
+        change(envelope)
     path = workspace.root / f"{name}.cert.json"
-    review.write(document, path)
+    path.write_bytes(encode(envelope) + b"\n")
     return path
 
 
@@ -74,7 +83,7 @@ def test_base64_is_decoded_strictly():
 
 
 def test_signature_with_other_padding_bits_is_refused(certified):
-    path = write_variant(certified, "padding", lambda d: d["signature"].update(value=other_padding(d["signature"]["value"])))
+    path = write_variant(certified, "padding", lambda d: d["signatures"][0].update(sig=other_padding(d["signatures"][0]["sig"])))
     document, problems = review.read_certificate(path)
     assert not problems
     problems = review.verify_document(document, review.load_trust_store(certified.trust), {"sec-liwei"}, NOW)
@@ -106,16 +115,20 @@ def test_tree_head_signature_with_other_padding_bits_fails_verification(tmp_path
     assert result.returncode == 1, result.stdout + result.stderr
 
 
-@pytest.mark.parametrize("name,change,field", [
-    ("extra-signature-key", lambda d: d["signature"].update(comment="harmless?"), "signature"),
-    ("extra-top-key", lambda d: d.update(note="x"), "(document)"),
-    ("reviewer-string", lambda d: d.update(reviewer="sec-liwei"), "reviewer"),
-    ("inputs-list", lambda d: d.update(inputs=["sha256:00"]), "inputs"),
-    ("pack-number", lambda d: d.update(pack=7), "pack"),
-    ("signature-list", lambda d: d.update(signature=[]), "signature"),
+@pytest.mark.parametrize("name,change,statement_change,field", [
+    ("extra-signature-key", lambda d: d["signatures"][0].update(comment="harmless?"), None, "signatures[0]"),
+    ("extra-top-key", lambda d: d.update(note="x"), None, "(document)"),
+    ("signatures-object", lambda d: d.update(signatures={}), None, "signatures"),
+    ("two-signatures", lambda d: d["signatures"].append(dict(d["signatures"][0])), None, "signatures"),
+    ("payload-number", lambda d: d.update(payload=7), None, "payload"),
+    ("reviewer-string", None, lambda s: s["predicate"].update(reviewer="sec-liwei"), "predicate.reviewer"),
+    ("inputs-list", None, lambda s: s["predicate"].update(inputs=["sha256:00"]), "predicate.inputs"),
+    ("pack-number", None, lambda s: s["predicate"].update(pack=7), "predicate.pack"),
+    ("extra-predicate-key", None, lambda s: s["predicate"].update(approved=True), "predicate"),
+    ("subject-digest-key", None, lambda s: s["subject"][0]["digest"].update(md5="00"), "subject[0].digest"),
 ])
-def test_malformed_certificates_are_one_line_exit_2(certified, name, change, field):
-    path = write_variant(certified, name, change)
+def test_malformed_certificates_are_one_line_exit_2(certified, name, change, statement_change, field):
+    path = write_variant(certified, name, change, statement_change)
     line = one_clean_line(verify(certified, path))
     assert "not a well-formed certificate" in line and field in line, line
     with pytest.raises(review.GateRefused) as refused:
@@ -128,9 +141,16 @@ def test_deeply_nested_and_huge_number_certificates_are_refused_cleanly(certifie
     nested = certified.root / "nested.cert.json"
     nested.write_bytes(NESTED)
     assert "nested too deeply" in one_clean_line(verify(certified, nested))
+    envelope = json.loads(certified.cert_file().read_text(encoding="utf-8"))
+    payload = base64.b64decode(envelope["payload"]).replace(b'"passed":', f'"passed":{HUGE}'.encode(), 1)
+    envelope["payload"] = base64.b64encode(payload).decode()
     huge = certified.root / "huge.cert.json"
-    huge.write_text(certified.cert_file().read_text(encoding="utf-8").replace('"passed": ', f'"passed": {HUGE}', 1))
+    huge.write_bytes(encode(envelope) + b"\n")
     assert "digits (at most" in one_clean_line(verify(certified, huge))
+    huge.write_text('{"payload": "", "payloadType": ' + HUGE + "}")
+    assert "digits (at most" in one_clean_line(verify(certified, huge))
+    huge.write_text('{"payload": "", "payloadType": 1e999999}')
+    assert "not a finite number" in one_clean_line(verify(certified, huge))
 
 
 def test_deeply_nested_state_is_a_refusal_not_a_crash(certified, tmp_path):

@@ -13,6 +13,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from govcloud import labels, review, signing
+from govcloud.canonical import encode
 from govcloud.check.run import CheckSession
 from govcloud.cli import main
 from govcloud.model import load_environment
@@ -151,7 +152,7 @@ def test_any_altered_byte_of_the_state_is_detected(certified, data):
 def test_gate_names_a_hand_edited_state(ws):
     ws.issue()
     path = ws.state_file()
-    path.write_text(path.read_text(encoding="utf-8").replace('"pods": "', '"pods":  "', 1), encoding="utf-8")
+    path.write_text(path.read_text(encoding="utf-8").replace('"pods":"', '"pods": "', 1), encoding="utf-8")
     assert any("not in canonical form" in r for r in ws.refusals())
 
 
@@ -179,12 +180,15 @@ def test_another_members_key_is_rejected(ws):
 
 
 def test_a_re_signed_forgery_is_rejected(ws):
-    document = ws.issue()
-    document["results"]["counts"]["passed"] += 1
+    envelope = ws.issue()["envelope"]
+    statement = json.loads(signing.unb64(envelope["payload"]))
+    statement["predicate"]["results"]["counts"]["passed"] += 1
+    payload = encode(statement)
     forger = signing.generate()
-    document["signature"] = {"algorithm": "ed25519", "key_id": ws.keys["sec-liwei"].public_key.key_id,
-                             "value": signing.b64(forger.sign(review.signed_bytes(document)))}
-    review.write(document, ws.cert_file())
+    envelope = {**envelope, "payload": signing.b64(payload),
+                "signatures": [{"keyid": ws.keys["sec-liwei"].public_key.key_id,
+                                "sig": signing.b64(forger.sign(review.pae(review.PAYLOAD_TYPE, payload)))}]}
+    ws.cert_file().write_bytes(encode(envelope) + b"\n")
     assert ws.refusals() == ["the signature does not match the certificate: altered, or signed by another key"]
 
 

@@ -88,7 +88,7 @@ def render_one(job: Job, stack: Stack) -> StackResult:
         _remove(directory)
         return result
     directory.mkdir(parents=True, exist_ok=True)
-    text = stack_state.to_json()  # once: written and digested (indented JSON is encoded in Python, slowly)
+    text = stack_state.to_json()  # once: written and digested (RFC 8785 is encoded in Python, slowly)
     (directory / state_format.STATE_FILE).write_text(text, encoding="utf-8")
     (directory / state_format.MANIFESTS_FILE).write_text(_dump_manifests(manifests), encoding="utf-8")
     result.resources = len(stack_state.resources)
