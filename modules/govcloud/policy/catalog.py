@@ -41,20 +41,92 @@ def policies() -> list:
     return [rule.policy() for rule in rules()]
 
 
-def pack_files(pack_dir: Path) -> list[tuple[str, Path]]:
-    """What the pack's behaviour depends on: its program, the rules and their framework, the
-    label keys and the quantity arithmetic they read."""
-    package = Path(__file__).resolve().parent.parent  # modules/govcloud
-    files = [(f"pack/{p.name}", p) for p in sorted(pack_dir.iterdir()) if p.is_file() and p.suffix in (".py", ".yaml")]
-    files += [(f"govcloud/policy/{p.relative_to(package / 'policy').as_posix()}", p) for p in sorted((package / "policy").rglob("*.py"))]
-    files += [("govcloud/labels.py", package / "labels.py"), ("govcloud/model/codes.py", package / "model" / "codes.py")]
+PACKAGE_ROOT = Path(__file__).resolve().parent.parent  # modules/govcloud: the package the pack imports from
+_RULES_DIR = ("policy", "rules")
+
+
+def pack_files(pack_dir: Path, package_root: Path | None = None) -> list[tuple[str, Path]]:
+    """Every file whose change can change a verdict, derived rather than listed: the pack
+    directory's files (its program, ``PulumiPolicy.yaml``), and every module of the govcloud
+    package that the program or any rule imports, directly or through other modules (imports
+    anywhere in a module, relative or absolute, read from the source with ``ast``; the rules
+    package is walked whole, as ``rules()`` loads it), with the ``__init__`` of every package
+    on the way (importing a module runs them)."""
+    root = (package_root or PACKAGE_ROOT).resolve()
+    files = [(f"pack/{p.name}", p) for p in sorted(pack_dir.iterdir())
+             if p.is_file() and not p.name.startswith(".") and p.suffix not in (".pyc", ".pyo")]
+    start = [p for p in files if p[1].suffix == ".py"]
+    pending = [path for _, path in start] + sorted((root.joinpath(*_RULES_DIR)).rglob("*.py"))
+    seen: set[Path] = set()
+    while pending:
+        path = pending.pop()
+        if path in seen:
+            continue
+        seen.add(path)
+        pending += _imported_files(path, root)
+    modules = {p for p in seen if p.is_relative_to(root)}
+    for path in list(modules):  # the packages' __init__ modules run on import
+        for parent in path.relative_to(root).parents:
+            init = root / parent / "__init__.py"
+            if init.is_file() and init not in modules:
+                modules.add(init)
+                pending.append(init)
+        while pending:  # what those __init__ modules import, in turn
+            extra = pending.pop()
+            for found in _imported_files(extra, root):
+                if found not in modules:
+                    modules.add(found)
+                    pending.append(found)
+    files += sorted((f"govcloud/{p.relative_to(root).as_posix()}", p) for p in modules)
     return files
 
 
-def pack_digest(pack_dir: Path) -> str:
-    """sha256 over ``pack_files``: a review certificate binds it, so a changed rule, framework
-    or pack program invalidates every certificate issued under the old one."""
+def _imported_files(path: Path, root: Path) -> list[Path]:
+    """The govcloud modules ``path`` imports (absolute ``govcloud.x`` or relative), as files."""
+    import ast
+
+    try:
+        tree = ast.parse(path.read_bytes(), filename=str(path))
+    except (OSError, SyntaxError, ValueError):
+        return []
+    if path.is_relative_to(root):
+        parts = list(path.relative_to(root).with_suffix("").parts)
+        package = parts if parts[-1] == "__init__" else parts[:-1]
+        package = package[:-1] if package and package[-1] == "__init__" else package
+    else:
+        package = []
+    found = []
+    for node in ast.walk(tree):
+        names: list[list[str]] = []
+        if isinstance(node, ast.Import):
+            names = [alias.name.split(".") for alias in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            if node.level:
+                base = package[: len(package) - (node.level - 1)] if node.level - 1 <= len(package) else None
+                if base is None:
+                    continue
+                base = ["govcloud", *base]
+            else:
+                base = []
+            module = base + (node.module.split(".") if node.module else [])
+            names = [module] + [module + [alias.name] for alias in node.names]
+        for dotted in names:
+            if not dotted or dotted[0] != "govcloud":
+                continue
+            relative = dotted[1:]
+            for candidate in (root.joinpath(*relative).with_suffix(".py") if relative else None,
+                              root.joinpath(*relative, "__init__.py")):
+                if candidate is not None and candidate.is_file():
+                    found.append(candidate)
+    return found
+
+
+def pack_digest(pack_dir: Path, package_root: Path | None = None) -> str:
+    """The digest of the policy pack: sha256 over ``pack_files`` (each file's name and
+    content). A review certificate binds it, so a changed rule, helper module, framework, pack
+    program or ``PulumiPolicy.yaml`` invalidates every certificate issued under the old one.
+    The one function to key anything on the pack's behaviour (e.g. a verdict cache)."""
     digest = hashlib.sha256()
-    for name, path in pack_files(pack_dir):
+    for name, path in pack_files(pack_dir, package_root):
         digest.update(name.encode() + b"\0" + hashlib.sha256(path.read_bytes()).digest())
     return "sha256:" + digest.hexdigest()
