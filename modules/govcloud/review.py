@@ -329,11 +329,11 @@ def _read_envelope(path: Path, envelope: dict[str, Any], raw: bytes) -> tuple[di
         raise MalformedCertificate(f"{path}: not a well-formed certificate envelope: payload: not canonical base64")
     try:
         statement = load_json(payload, "the certificate's statement")
-    except JsonProblem as problem:
-        raise MalformedCertificate(f"{path}: {problem}") from None
-    problem = shape_problem(statement, STATEMENT_SHAPE)
-    if problem:
-        raise MalformedCertificate(f"{path}: not a well-formed certificate statement: {problem}")
+    except JsonProblem as unreadable:
+        raise MalformedCertificate(f"{path}: {unreadable}") from None
+    wrong = shape_problem(statement, STATEMENT_SHAPE)
+    if wrong:
+        raise MalformedCertificate(f"{path}: not a well-formed certificate statement: {wrong}")
     problems = []
     if encode(envelope) + b"\n" != raw or encode(statement) != payload:
         problems.append("the certificate is not in canonical form: altered after signing")

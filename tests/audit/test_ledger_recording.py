@@ -12,8 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from audit_helpers import REPO, LabRepo, govcloud
 from govcloud import review
+
+from audit_helpers import REPO, LabRepo, govcloud
 
 FAKE_PULUMI = """#!/bin/sh
 # Stands in for the pulumi CLI (not installable here): prints what it was asked and succeeds.

@@ -14,12 +14,13 @@ from in_toto.models.metadata import ENVELOPE_PAYLOAD_TYPE
 from in_toto.models.metadata import Envelope as InTotoEnvelope
 from securesystemslib.exceptions import VerificationError
 from securesystemslib.signer import SSlibKey
-
-from policy_helpers import PACK
 from test_policy_review import HEALTH, NOW, Workspace
+
 from govcloud import review, signing
 from govcloud.check.run import CheckSession
 from govcloud.state import StackState
+
+from policy_helpers import PACK
 
 
 @pytest.fixture

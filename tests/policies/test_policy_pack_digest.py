@@ -8,10 +8,11 @@ import shutil
 from pathlib import Path
 
 import pytest
+from test_policy_review import Workspace
+
+from govcloud.policy import catalog
 
 from policy_helpers import PACK
-from test_policy_review import Workspace
-from govcloud.policy import catalog
 
 RULE = Path("policy/rules/security/gov_sec_010_flow_matrix.py")
 
