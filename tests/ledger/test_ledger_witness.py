@@ -449,3 +449,14 @@ def test_format_1_ledgers_still_verify_and_migrate_with_a_record(tmp_path: Path,
     lines[2] = lines[2].replace(b"old entry 2", b"new entry 2")
     (directory / "log.jsonl").write_bytes(b"".join(lines))
     assert not verify_ledger(directory, trusted(key)).ok
+
+
+def test_proofs_with_unknown_keys_are_refused(log: Ledger, key) -> None:
+    proof = log.prove(1)
+    with pytest.raises(LedgerError, match=r"unknown \['note'\]"):
+        check_inclusion({**proof, "note": "harmless?"}, trusted(key))
+    consistency = log.consistency(log.head())
+    with pytest.raises(LedgerError, match=r"missing \['proof'\]"):
+        audit.check_consistency({k: v for k, v in consistency.items() if k != "proof"}, trusted(key))
+    with pytest.raises(LedgerError, match="exactly format"):
+        check_inclusion({**proof, "tree_head": {**proof["tree_head"], "cosigners": []}}, trusted(key))

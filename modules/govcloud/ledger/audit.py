@@ -326,12 +326,19 @@ def _require_quorum(head: AnyHead, witnesses: WitnessPolicy | None, trusted, whe
                           f"({', '.join(cosigners) or 'none'}), fewer than the quorum of {witnesses.quorum}")
 
 
+def _exact_keys(document: dict[str, Any], expected: set[str], where: str) -> None:
+    if set(document) != expected:
+        missing, unknown = sorted(expected - set(document)), sorted(set(document) - expected)
+        raise LedgerError(f"{where}: proof fields: missing {missing or 'none'}, unknown {unknown or 'none'}")
+
+
 def check_inclusion(proof: Any, trusted: dict[str, signing.PublicKey], where: str = "proof",
                     witnesses: WitnessPolicy | None = None) -> dict[str, Any]:
     """Check an inclusion proof made by ``Ledger.prove``; returns the proven entry.
     Raises LedgerError for a malformed document, ProofFailed for a proof that does not hold."""
     if not isinstance(proof, dict) or proof.get("format") != INCLUSION_FORMAT:
         raise LedgerError(f"{where}: not an inclusion proof (format {INCLUSION_FORMAT!r} expected)")
+    _exact_keys(proof, {"format", "leaf_index", "entry", "audit_path", "tree_head"}, where)
     head = head_from_dict(proof.get("tree_head"), f"{where}: tree_head")
     path = hex_list(proof.get("audit_path"), f"{where}: audit_path")
     index, entry = proof.get("leaf_index"), proof.get("entry")
@@ -363,6 +370,7 @@ def check_consistency(proof: Any, trusted: dict[str, signing.PublicKey], where: 
     """Check a consistency proof made by ``Ledger.consistency``: the newer tree extends the older."""
     if not isinstance(proof, dict) or proof.get("format") != CONSISTENCY_FORMAT:
         raise LedgerError(f"{where}: not a consistency proof (format {CONSISTENCY_FORMAT!r} expected)")
+    _exact_keys(proof, {"format", "old_head", "new_head", "proof"}, where)
     old = head_from_dict(proof.get("old_head"), f"{where}: old_head")
     new = head_from_dict(proof.get("new_head"), f"{where}: new_head")
     path = hex_list(proof.get("proof"), f"{where}: proof")
