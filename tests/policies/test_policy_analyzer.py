@@ -209,3 +209,19 @@ def test_several_pack_processes_give_the_results_of_one(lab, lab_states):
         with CheckSession(lab, PACK, workers=workers) as session:
             reports.append(session.check(list(lab_states.values()), dt.date(2026, 11, 25)).as_dict())
     assert reports[0] == reports[1] and len(reports[0]["stacks"]) == 11
+
+
+def test_the_same_properties_in_another_message_convert_once():
+    """What makes AnalyzeStack cheap after Analyze: conversions are found by content too."""
+    from google.protobuf import struct_pb2
+
+    from govcloud.policy.pack import _ContentCache
+
+    calls: list = []
+    convert = _ContentCache().wrap(lambda message: calls.append(message) or {"call": len(calls)})
+    first, again, other = struct_pb2.Struct(), struct_pb2.Struct(), struct_pb2.Struct()
+    first.update({"kind": "Namespace", "spec": {"x": [1, 2]}})
+    again.update({"spec": {"x": [1, 2]}, "kind": "Namespace"})  # another message, the same content
+    other.update({"kind": "Namespace", "spec": {"x": [2, 1]}})
+    assert convert(first) is convert(again)
+    assert convert(other) == {"call": 2} and len(calls) == 2

@@ -4,8 +4,11 @@ One speed-up, and why: the Python policy SDK (pulumi_policy) turns a resource's 
 from protobuf into Python (MessageToDict, deserialize_properties, unknown_checking_proxy), and
 its options and provider, once *per policy* for the same request; with 30-odd policies that is
 ~85% of the time a resource takes. ``share_deserialization`` makes these steps return the
-object already made for the same request message, so each happens once per resource. Verdicts do not change: the
-objects are read-only proxies of the same data (a test runs the lab both ways). Should a future
+object already made for the same request message, so each happens once per resource; and the
+same properties arriving in another message (a resource's again in AnalyzeStack, the stack's
+provider with every resource) are converted once, found by their serialized content.
+Verdicts do not change: the objects are read-only proxies of the same data (a test runs the
+lab both ways). Should a future
 SDK rename these internals, the pack simply runs at the SDK's own speed.
 
 Set GOVCLOUD_PACK_SHARED_DESERIALIZATION=0 to serve without it.
@@ -51,9 +54,14 @@ class _IdentityCache:
     def wrap(self, function: Callable[..., Any]) -> Callable[..., Any]:
         """``function(argument)`` remembered per argument (calls with more arguments pass through)."""
 
+        entries = self._entries
+
         def cached(argument, *args, **kwargs):
             if args or kwargs:
                 return function(argument, *args, **kwargs)
+            hit = entries.get(id(argument))  # the hit path inline: it runs once per policy and resource
+            if hit is not None and hit[0] is argument:
+                return hit[1]
             return self.remember(argument, lambda: function(argument))
 
         return cached
@@ -61,18 +69,51 @@ class _IdentityCache:
     def wrap_method(self, method: Callable[..., Any]) -> Callable[..., Any]:
         """``servicer.method(request)`` remembered per request."""
 
+        entries = self._entries
+
         def cached(servicer, request):
+            hit = entries.get(id(request))
+            if hit is not None and hit[0] is request:
+                return hit[1]
             return self.remember(request, lambda: method(servicer, request))
 
         return cached
 
 
+class _ContentCache:
+    """Results keyed by a message's serialized content, for the same properties arriving in
+    another message: a resource's in AnalyzeStack after its Analyze, and the provider's,
+    which comes with every resource of the stack. Least recently used entries go first."""
+
+    def __init__(self, size: int = _CACHE_SIZE):
+        self._entries: OrderedDict[tuple[str, bytes], Any] = OrderedDict()
+        self._size = size
+
+    def wrap(self, function: Callable[..., Any]) -> Callable[..., Any]:
+        def cached(message, *args, **kwargs):
+            if args or kwargs or not hasattr(message, "SerializeToString"):
+                return function(message, *args, **kwargs)
+            key = (message.DESCRIPTOR.full_name, message.SerializeToString(deterministic=True))
+            hit = self._entries.get(key)
+            if hit is not None:
+                self._entries.move_to_end(key)
+                return hit
+            result = function(message)
+            self._entries[key] = result
+            if len(self._entries) > self._size:
+                self._entries.popitem(last=False)
+            return result
+
+        return cached
+
+
 class _JsonFormat:
-    """``google.protobuf.json_format`` with MessageToDict remembered per message object."""
+    """``google.protobuf.json_format`` with MessageToDict remembered per message object, and
+    per content across messages."""
 
     def __init__(self, module, cache: _IdentityCache):
         self._module = module
-        self.MessageToDict = cache.wrap(module.MessageToDict)
+        self.MessageToDict = cache.wrap(_ContentCache().wrap(module.MessageToDict))
 
     def __getattr__(self, name: str):
         return getattr(self._module, name)
