@@ -101,7 +101,8 @@ def test_tenant_validate_files(workdir: Path) -> None:
     assert result.returncode == 2 and "unknown key 'colour'" in result.stderr
     stray = workdir / "elsewhere.yaml"
     stray.write_text("a: 1\n")
-    assert run("tenant", "validate", str(stray), cwd=workdir).returncode == 2
+    result = run("tenant", "validate", str(stray), cwd=workdir)  # a draft anywhere is checked against --env (lab)
+    assert result.returncode == 2 and "elsewhere.yaml" in result.stderr and "unknown key 'a'" in result.stderr
 
 
 def test_tenant_list_table() -> None:
@@ -142,8 +143,10 @@ def test_tenant_new_prompts_when_interactive(workdir: Path) -> None:
 
     from govcloud.model.codes import make_uscc
 
-    answers = ["长沙市水利局", make_uscc("430100", 78), "430100", "2", "egov-1", "li-lei=李雷", "han-mm=韩梅梅",
-               "wang-wu=王五", "li-lei", "防汛调度系统", "2027-05-01"]
+    # department, USCC, region, level, cluster, namespaces (default), three administrators, requester,
+    # reason, review date, then no dataset published or consumed and no public service (blank).
+    answers = ["长沙市水利局", make_uscc("430100", 78), "430100", "2", "egov-1", "", "li-lei=李雷", "han-mm=韩梅梅",
+               "wang-wu=王五", "li-lei", "防汛调度系统", "2027-05-01", "", "", ""]
     controller, terminal = pty.openpty()
     process = subprocess.Popen([GOVCLOUD, "tenant", "new", "--slug", "water"], cwd=workdir, stdin=terminal,
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, env={"PATH": "/usr/bin:/bin", "COLUMNS": "200"})

@@ -134,7 +134,7 @@ def test_no_parenthesised_plurals_in_messages() -> None:
                       if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Module))
                       and ast.get_docstring(node, clean=False) is not None}
         for node in ast.walk(tree):
-            if isinstance(node, ast.Constant) and isinstance(node.value, str) and "(s)" in node.value and id(node) not in docstrings:
+            if isinstance(node, ast.Constant) and isinstance(node.value, str) and ("(s)" in node.value or "(es)" in node.value) and id(node) not in docstrings:
                 offenders.append(f"{path.relative_to(REPO)}:{node.lineno}: {node.value.strip()[:60]}")
     assert offenders == []
 

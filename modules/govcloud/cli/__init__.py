@@ -15,7 +15,7 @@ import typer
 from typer.core import TyperOption
 
 from ..model import InputError
-from . import baseline, diff, inventory, keys, lab, ledger, policy, report, review, stacks, tools
+from . import baseline, diff, inventory, keys, lab, ledger, policy, report, review, stacks, tenant, tools
 from .common import DEFAULT_ENV, Output, Settings, console, err_console, report_input_error, set_verbosity, styled, wants_json_from_argv
 
 app = typer.Typer(
@@ -63,6 +63,7 @@ def _global(
 
 
 inventory.register(app)
+tenant.register(app)
 keys.register(app)
 ledger.register(app)
 stacks.register(app)

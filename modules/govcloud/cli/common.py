@@ -251,4 +251,8 @@ def wants_json_from_argv(argv: list[str]) -> bool:
 
 
 def is_interactive() -> bool:
+    """Questions are asked on a terminal (GOVCLOUD_NONINTERACTIVE=1 never asks; GOVCLOUD_INTERACTIVE=1
+    asks on any standard input, for scripted answers)."""
+    if os.environ.get("GOVCLOUD_INTERACTIVE") == "1":
+        return True
     return sys.stdin.isatty() and os.environ.get("GOVCLOUD_NONINTERACTIVE") != "1"

@@ -1,30 +1,25 @@
-"""Commands over the inventory: validate, tenant new/validate/list, platform show, schema, scale-gen."""
+"""Commands over the inventory: validate, platform show, schema, scale-gen (tenants: ``tenant.py``)."""
 
 from __future__ import annotations
 
-import datetime as dt
 from pathlib import Path
-from typing import Any, Optional
+from typing import Optional
 
 import typer
 from rich.table import Table
 from rich.tree import Tree
 
-from ..inventory_io import dump_document, write_atomic
-from ..model import Environment, codes, load_environment, schema, tenant_id
+from ..model import Environment, codes, schema
 from ..model.environment import RESOURCE_KINDS
-from ..model.loader import PLATFORM_FILE, TENANTS_DIR
 from ..text import plural
-from .common import EnvOption, Output, OutputOption, console, env_name, fail, is_interactive, load, output_of, print_json, renamed, settings, styled
+from .common import EnvOption, Output, OutputOption, console, fail, load, output_of, print_json, renamed, styled
 
-tenant_app = typer.Typer(help="Department requests (the tenant factory).", no_args_is_help=True)
 platform_app = typer.Typer(help="The platform model.", no_args_is_help=True)
 schema_app = typer.Typer(help="JSON Schemas and reference pages of the inventory documents.", no_args_is_help=True)
 
 
 def register(app: typer.Typer) -> None:
     app.command("validate")(validate)
-    app.add_typer(tenant_app, name="tenant")
     app.add_typer(platform_app, name="platform")
     app.add_typer(schema_app, name="schema")
     app.command("scale-gen", cls=renamed(__out="--inventories"))(scale_gen)
@@ -58,158 +53,6 @@ def validate(ctx: typer.Context, env: Optional[str] = EnvOption, output: Optiona
         f"{facts['clusters']} clusters, {facts['hosts']} hosts, {facts['tenants']} tenants, "
         f"{facts['datasets']} datasets, {facts['waivers']} waivers"
     ))
-
-
-# --- tenant ------------------------------------------------------------------------------
-def _person(value: str | None, role: str) -> dict | None:
-    if value is None:
-        return None
-    account, sep, name = value.partition("=")
-    if not sep or not account or not name:
-        fail(f"--{role} takes ACCOUNT=NAME, e.g. --{role} zhang-wei=张伟")
-    return {"account": account.strip(), "name": name.strip()}
-
-
-@tenant_app.command("new")
-def tenant_new(
-    ctx: typer.Context,
-    env: Optional[str] = EnvOption,
-    slug: Optional[str] = typer.Option(None, help="Department slug (DNS label), e.g. health."),
-    department: Optional[str] = typer.Option(None, help="Official department name (Chinese allowed)."),
-    uscc: Optional[str] = typer.Option(None, help="Unified social credit code (18 characters)."),
-    region: Optional[str] = typer.Option(None, help="GB/T 2260 region code."),
-    level: Optional[int] = typer.Option(None, help="MLPS level 1-4."),
-    cluster: Optional[str] = typer.Option(None, help="Cluster id."),
-    zone: Optional[str] = typer.Option(None, help="Zone id (default: the cluster's zone)."),
-    namespace: list[str] = typer.Option([], help="Namespace suffix; repeat for several (default: app)."),
-    cpu: Optional[str] = typer.Option(None, help="CPU quota override, e.g. 8."),
-    memory: Optional[str] = typer.Option(None, help="Memory quota override, e.g. 16Gi."),
-    storage: Optional[str] = typer.Option(None, help="Storage quota override, e.g. 100Gi."),
-    pods: Optional[int] = typer.Option(None, help="Pod count quota override."),
-    system: Optional[str] = typer.Option(None, help="System administrator as ACCOUNT=NAME."),
-    security: Optional[str] = typer.Option(None, help="Security administrator as ACCOUNT=NAME."),
-    audit: Optional[str] = typer.Option(None, help="Audit administrator as ACCOUNT=NAME."),
-    requested_by: Optional[str] = typer.Option(None, help="Account of the requester."),
-    reason: Optional[str] = typer.Option(None, help="Why the department needs this change."),
-    review_by: Optional[str] = typer.Option(None, help="Review-by date, YYYY-MM-DD."),
-    dry_run: bool = typer.Option(False, "--dry-run", help="Validate and print, write nothing."),
-) -> None:
-    """Scaffold a tenant request from flags (prompts for what is missing when interactive)."""
-    name = env_name(ctx, env)
-    answers: dict[str, Any] = {
-        "slug": slug, "department": department, "uscc": uscc, "region": region, "level": level, "cluster": cluster,
-        "system": system, "security": security, "audit": audit, "requested_by": requested_by, "reason": reason,
-        "review_by": review_by,
-    }
-    missing = [k for k, v in answers.items() if v is None]
-    if missing and is_interactive():
-        for key in missing:
-            answers[key] = typer.prompt(key.replace("_", " "), type=int if key == "level" else str)
-    elif missing:
-        fail("missing " + ", ".join("--" + k.replace("_", "-") for k in missing))
-    inventories = settings(ctx).inventories
-    platform_env = load_environment(name, inventories)
-    if zone is None:
-        zone = next((c.zone for c in platform_env.platform.clusters if c.id == answers["cluster"]), answers["cluster"])
-    quotas = {k: v for k, v in (("cpu", cpu), ("memory", memory), ("storage", storage), ("pods", pods)) if v is not None}
-    try:
-        review_date = dt.date.fromisoformat(str(answers["review_by"]))
-    except ValueError:
-        fail(f"--review-by {answers['review_by']!r} is not a date (YYYY-MM-DD)")
-    document = {
-        "department": {"slug": answers["slug"], "name": answers["department"], "uscc": answers["uscc"]},
-        "region": str(answers["region"]),
-        "mlps_level": answers["level"],
-        "cluster": answers["cluster"],
-        "zone": zone,
-        "namespaces": list(namespace) or ["app"],
-        **({"quotas": quotas} if quotas else {}),
-        "administrators": {
-            "system": _person(answers["system"], "system"),
-            "security": _person(answers["security"], "security"),
-            "audit": _person(answers["audit"], "audit"),
-        },
-        "change": {"requested_by": answers["requested_by"], "reason": answers["reason"], "review_by": review_date},
-    }
-    text = dump_document(document, "tenant", depth=3)
-    slug_problem = codes.dns_label_problem(str(answers["slug"]), "slug")
-    if slug_problem:
-        fail(slug_problem)
-    region_problem = codes.region_code_problem(str(answers["region"]))
-    if region_problem:
-        fail(region_problem)
-    tid = tenant_id(str(answers["region"]), str(answers["slug"]))
-    path = inventories / name / TENANTS_DIR / f"{tid}.yaml"
-    if path.exists():
-        fail(f"{path} already exists; edit it instead")
-    load_environment(name, inventories, extra_tenants={path: text.encode("utf-8")})
-    if dry_run:
-        console.print(text, markup=False)
-        return
-    write_atomic(path, text)
-    console.print(styled("[green]✓[/] wrote {} (tenant {}); it validates against environment {}", path, tid, name))
-
-
-@tenant_app.command("validate")
-def tenant_validate(
-    ctx: typer.Context,
-    files: list[Path] = typer.Argument(..., help="Tenant request files; each is checked with its environment."),
-    output: Optional[Output] = OutputOption,
-) -> None:
-    """Validate tenant requests in the context of their environment (cross-file rules included)."""
-    by_env: dict[tuple[Path, str], dict[Path, bytes]] = {}
-    for file in files:
-        if not file.is_file():
-            fail(f"{file}: no such file")
-        env_dir = file.resolve().parent.parent
-        if file.resolve().parent.name != TENANTS_DIR or not (env_dir / PLATFORM_FILE).is_file():
-            fail(f"{file}: expected inventories/<env>/{TENANTS_DIR}/<tenant-id>.yaml next to a {PLATFORM_FILE}")
-        by_env.setdefault((env_dir.parent, env_dir.name), {})[env_dir / TENANTS_DIR / file.name] = file.read_bytes()
-    checked = []
-    for (inventories, name), extra in sorted(by_env.items()):
-        load_environment(name, inventories, extra_tenants=extra)
-        checked += [str(p) for p in extra]
-    if output_of(ctx, output) == Output.json:
-        print_json({"ok": True, "files": sorted(str(f) for f in files)})
-    else:
-        for file in files:
-            console.print(styled("[green]✓[/] {}", file))
-
-
-def _quota_text(tenant) -> str:
-    q = tenant.quotas
-    return f"{q.cpu} cpu / {q.memory} / {q.storage} / {q.pods} pods"
-
-
-@tenant_app.command("list")
-def tenant_list(ctx: typer.Context, env: Optional[str] = EnvOption, output: Optional[Output] = OutputOption) -> None:
-    """List tenants: id, department, region, zone, level, quotas."""
-    environment = load(ctx, env)
-    rows = [
-        {
-            "id": t.id,
-            "department": t.department,
-            "region": t.region,
-            "region_name": environment.region(t.region).name,
-            "cluster": t.cluster,
-            "zone": t.zone,
-            "mlps_level": t.level,
-            "namespaces": list(t.namespaces),
-            "quotas": {k: str(getattr(t.quotas, k)) for k in RESOURCE_KINDS},
-            "published": [d.name for d in t.request.datasets.publishes],
-            "consumed": [c.dataset for c in t.request.datasets.consumes],
-        }
-        for t in environment.tenants
-    ]
-    if output_of(ctx, output) == Output.json:
-        print_json(rows)
-        return
-    table = Table(title=f"tenants of {environment.name} ({len(rows)})")
-    for column in ("id", "department", "region", "zone", "level", "quotas (cpu / memory / storage / pods)"):
-        table.add_column(column)
-    for t in environment.tenants:
-        table.add_row(t.id, t.department, f"{t.region} {environment.region(t.region).name}", t.zone, str(t.level), _quota_text(t))
-    console.print(table)
 
 
 # --- platform ----------------------------------------------------------------------------
@@ -250,7 +93,7 @@ def platform_show(ctx: typer.Context, env: Optional[str] = EnvOption, output: Op
         return
     p = environment.platform
     tree = Tree(styled("[bold]{}[/] ({})", p.name, environment.name))
-    nodes: dict[str | None, Tree] = {}
+    nodes = {}
     for region in sorted(p.regions, key=lambda r: (codes.region_level(r.code) != "province", r.code)):
         label = f"{region.code} {region.name}" + (f" — {region.bureau}" if region.bureau else "")
         parent = nodes.get(region.parent, tree)

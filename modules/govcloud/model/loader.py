@@ -1,8 +1,10 @@
 """Load and validate an environment: ``inventories/<env>/`` -> ``Environment``.
 
-Three phases, each reporting every problem it finds: (1) each file on its own (YAML, then
-shape via pydantic), (2) platform rules, (3) rules across files. A later phase runs only
-over what the earlier one accepted, so a user never sees a cascade of follow-on errors.
+Every independent problem is reported in one run: each file on its own (YAML, then shape via
+pydantic), the platform's own rules, each request against the platform, the rules across
+requests, and the waivers, whatever the others found. What did not validate is left out of
+the checks that depend on it (``partial``): a request naming a cluster whose entry is broken
+is not also told the cluster "is not defined", so a user never sees a follow-on error.
 """
 
 from __future__ import annotations
@@ -19,9 +21,10 @@ from .cache import DocumentCache
 from .environment import Environment, Tenant
 from .errors import InputError, Problem, field_path
 from .platform import Platform
+from .partial import PlatformParts, complete, partial
 from .source import SourceDocument, load_yaml_bytes, read_file
-from .tenant import TenantRequest
-from .waivers import WaiverFile
+from .tenant import TenantRequest, tenant_id
+from .waivers import Waiver, WaiverFile
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -144,7 +147,9 @@ def load_environment(
     """Load, validate and merge one environment, or raise ``InputError`` with every problem.
 
     ``extra_tenants`` lets ``tenant new``/``tenant validate`` check a request that is not (yet)
-    in the tenants directory, in the context of the whole environment. ``cache_dir`` keeps
+    in the tenants directory, in the context of the whole environment. A draft kept anywhere
+    else (``drafts/water.yaml``) need not be named after its tenant; when its tenant already has
+    a request in the environment, the draft stands in for it. ``cache_dir`` keeps
     parsed documents by content digest (see ``cache.py``); validation always runs in full.
     """
     root = environment_dir(inventories, env)
@@ -174,48 +179,71 @@ def load_environment(
         return doc
 
     platform_doc = read(root / PLATFORM_FILE)
-    platform = None
+    parts: PlatformParts | None = None
     if platform_doc is not None:
         platform, found = parse_document(platform_doc, Platform)
         problems += found
         if platform is not None:
             problems += rules.check_platform(platform_doc, platform)
+            parts = complete(platform)
+        else:
+            parts = partial(platform_doc.data)
 
     files: dict[Path, bytes | None] = {p: None for p in tenant_files(root)}
     for path, raw in (extra_tenants or {}).items():
         files[path] = raw
     requests: list[tuple[Path, SourceDocument, TenantRequest]] = []
+    broken_tenants: set[str] = set()  # ids of requests that did not load: checks that need them are skipped
+    tenants_dir = root / TENANTS_DIR
+    drafts = {p for p in (extra_tenants or {}) if p.parent != tenants_dir}
     for path in sorted(files):
         if path.suffix != ".yaml":
             problems.append(Problem(display_path(path), 0, "", "tenant requests use the .yaml extension"))
             continue
         doc = read(path, files[path])
-        if doc is None:
-            continue
-        request, found = parse_document(doc, TenantRequest)
+        request, found = parse_document(doc, TenantRequest) if doc is not None else (None, [])
         problems += found
         if request is not None:
             requests.append((path, doc, request))
+        elif path not in drafts:
+            broken_tenants.add(path.stem)
+    replaced = {tenant_id(r.region, r.department.slug) for p, _, r in requests if p in drafts}
+    requests = [(p, d, r) for p, d, r in requests if p in drafts or p.parent != tenants_dir or p.stem not in replaced
+                or p in (extra_tenants or {})]
 
     waiver_doc = None
-    waiver_file = WaiverFile()
+    waivers: list[tuple[int, Waiver]] = []
     if (root / WAIVERS_FILE).exists():
         waiver_doc = read(root / WAIVERS_FILE)
-        if waiver_doc is not None:
-            parsed, found = parse_document(waiver_doc, WaiverFile) if waiver_doc.data is not None else (WaiverFile(), [])
+        if waiver_doc is not None and waiver_doc.data is not None:
+            parsed, found = parse_document(waiver_doc, WaiverFile)
             problems += found
-            waiver_file = parsed or WaiverFile()
+            if parsed is not None:
+                waivers = list(enumerate(parsed.waivers))
+            elif isinstance(waiver_doc.data, dict) and isinstance(waiver_doc.data.get("waivers"), list):
+                # The waivers that validate on their own are still checked against the rules.
+                for index, item in enumerate(waiver_doc.data["waivers"]):
+                    try:
+                        waivers.append((index, Waiver.model_validate(item)))
+                    except ValidationError:
+                        pass
 
     if cache is not None:
         cache.save()
-    if platform is None or problems:
+    if parts is None:  # no platform to check anything else against
         raise InputError(problems)
 
     tenants: dict[str, Tenant] = {}
     docs: dict[str, SourceDocument] = {}
     for path, doc, request in requests:
-        tenant, found = rules.merge_tenant(doc, request, platform, path.stem)
+        tenant, found = rules.merge_tenant(doc, request, parts, None if path in drafts else path.stem)
         problems += found
+        if path in drafts:
+            pass
+        elif tenant is None or tenant.id != path.stem:
+            # Without a tenant, or with an id that disagrees with its file name (a region or slug
+            # typo), what others say about the file's tenant cannot be judged.
+            broken_tenants.add(path.stem)
         if tenant is None:
             continue
         if tenant.id in tenants:
@@ -223,20 +251,18 @@ def load_environment(
             continue
         tenants[tenant.id] = tenant
         docs[tenant.id] = doc
-    if problems:
-        raise InputError(problems)
 
     environment = Environment(
         name=env,
         root=root,
-        platform=platform,
+        platform=parts.platform,
         tenants=tuple(tenants[k] for k in sorted(tenants)),
-        waivers=tuple(waiver_file.waivers),
+        waivers=tuple(w for _, w in waivers),
         sources=dict(sorted(sources.items())),
     )
-    problems += rules.check_tenants(environment, docs)
+    problems += rules.check_tenants(environment, docs, parts, broken_tenants)
     if waiver_doc is not None:
-        problems += rules.check_waivers(waiver_doc, waiver_file, environment)
-    if problems:
+        problems += rules.check_waivers(waiver_doc, waivers, environment, parts, broken_tenants)
+    if problems or not parts.complete:
         raise InputError(problems)
     return environment

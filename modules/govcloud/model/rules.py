@@ -13,11 +13,13 @@ from typing import Iterable, Iterator
 from . import codes
 from .environment import RESOURCE_KINDS, Environment, Tenant
 from .errors import Problem, field_path
+from .partial import PlatformParts, complete
 from .platform import ContainerResources, LimitTemplate, Platform, QuotaSet
 from .source import SourceDocument
 from .tenant import TenantRequest, tenant_id
 from .types import TENANT_ZONE_KINDS
-from .waivers import WaiverFile
+from .waivers import Waiver
+from ..text import plural
 
 
 def _duplicates(doc: SourceDocument, items: Iterable, key: str, section: tuple[str, ...], what: str) -> Iterator[Problem]:
@@ -187,7 +189,7 @@ def _evidence_problems(doc: SourceDocument, platform: Platform, regions) -> list
             elif witness in ledger.witnesses[:j]:
                 problems.append(doc.problem(loc + ("witnesses", j), f"witness {witness} is listed twice"))
         if ledger.quorum > len(set(ledger.witnesses)):
-            problems.append(doc.problem(loc + ("quorum",), f"a quorum of {ledger.quorum} cannot be met by {len(set(ledger.witnesses))} witness(es)"))
+            problems.append(doc.problem(loc + ("quorum",), f"a quorum of {ledger.quorum} cannot be met by {plural(len(set(ledger.witnesses)), 'witness', 'witnesses')}"))
     return problems
 
 
@@ -209,28 +211,46 @@ def _template_problems(doc, loc, default: QuotaSet, maximum: QuotaSet, limits: L
 # ---------------------------------------------------------------------------------------
 # tenants/*.yaml: merge with the level template, then relate to the platform and each other
 # ---------------------------------------------------------------------------------------
-def merge_tenant(doc: SourceDocument, request: TenantRequest, platform: Platform, file_stem: str) -> tuple[Tenant | None, list[Problem]]:
+def known_regions_hint(code: str, regions: Iterable) -> str:
+    """The regions a user may have meant: those under the same city or province first."""
+    regions = sorted(regions, key=lambda r: r.code)
+    for width in (4, 2, 0):
+        near = [r for r in regions if r.code[:width] == code[:width]]
+        if near:
+            break
+    shown = ", ".join(f"{r.code} {r.name}" for r in near[:12])
+    more = len(near) - 12
+    scope = {4: f"under {code[:4]}00", 2: f"under {code[:2]}0000", 0: "defined"}[width] if regions else "defined"
+    return f"regions {scope}: {shown}" + (f" and {more} more (`govcloud platform show`)" if more > 0 else "") if near else "no regions are defined"
+
+
+def merge_tenant(doc: SourceDocument, request: TenantRequest, platform: Platform | PlatformParts, file_stem: str | None) -> tuple[Tenant | None, list[Problem]]:
+    """The request merged with its level's template, and every problem of the request against
+    the platform; with a platform that did not fully validate (``PlatformParts``), checks that
+    need a broken part are skipped rather than reported as follow-on errors."""
+    parts = platform if isinstance(platform, PlatformParts) else complete(platform)
+    platform = parts.platform
     problems: list[Problem] = []
     add = problems.append
     tid = tenant_id(request.region, request.department.slug)
     if len(tid) > codes.DNS_LABEL_MAX:
         add(doc.problem(("department", "slug"), f"tenant id {tid} is longer than {codes.DNS_LABEL_MAX} characters"))
-    if file_stem != tid:
+    if file_stem is not None and file_stem != tid:  # None: a draft, kept under any name
         add(doc.problem((), f"file must be named {tid}.yaml (t-<region>-<department slug>), not {file_stem}.yaml"))
 
     regions = {r.code for r in platform.regions}
     zones = {z.id: z for z in platform.zones}
     clusters = {c.id: c for c in platform.clusters}
     levels = {p.level: p for p in platform.levels}
-    if request.region not in regions:
-        add(doc.problem(("region",), f"region {request.region} is not defined in platform.yaml"))
+    if request.region not in regions and not parts.unsure("regions", request.region):
+        add(doc.problem(("region",), f"region {request.region} is not defined in platform.yaml; {known_regions_hint(request.region, platform.regions)}"))
     cluster = clusters.get(request.cluster)
-    if cluster is None:
+    if cluster is None and not parts.unsure("clusters", request.cluster):
         add(doc.problem(("cluster",), f"cluster {request.cluster} is not defined; clusters: {', '.join(sorted(clusters)) or 'none'}"))
     zone = zones.get(request.zone)
-    if zone is None:
-        add(doc.problem(("zone",), f"zone {request.zone} is not defined"))
-    else:
+    if zone is None and not parts.unsure("zones", request.zone):
+        add(doc.problem(("zone",), f"zone {request.zone} is not defined; zones: {', '.join(sorted(zones)) or 'none'}"))
+    elif zone is not None:
         if cluster is not None and cluster.zone != zone.id:
             add(doc.problem(("zone",), f"cluster {cluster.id} is in zone {cluster.zone}, not {zone.id}"))
         if request.mlps_level > zone.max_level:
@@ -263,7 +283,8 @@ def merge_tenant(doc: SourceDocument, request: TenantRequest, platform: Platform
 
     profile = levels.get(request.mlps_level)
     if profile is None:
-        add(doc.problem(("mlps_level",), f"no level profile for MLPS level {request.mlps_level}"))
+        if not parts.unsure("levels", request.mlps_level):
+            add(doc.problem(("mlps_level",), f"no level profile for MLPS level {request.mlps_level}"))
         return None, problems
     template = profile.tenant_template
     if len(request.namespaces) > template.namespaces_max:
@@ -308,10 +329,17 @@ def merge_tenant(doc: SourceDocument, request: TenantRequest, platform: Platform
     return tenant, problems
 
 
-def check_tenants(env: Environment, docs: dict[str, SourceDocument]) -> list[Problem]:
-    """Cross-file rules over merged tenants; ``docs`` maps tenant id to its source."""
+def check_tenants(env: Environment, docs: dict[str, SourceDocument], parts: PlatformParts | None = None,
+                  broken_tenants: Iterable[str] = ()) -> list[Problem]:
+    """Cross-file rules over merged tenants; ``docs`` maps tenant id to its source. With a
+    platform that did not fully validate (``parts``) or requests that did not load
+    (``broken_tenants``, by id), the checks that depend on them are skipped."""
+    parts = parts or complete(env.platform)
+    broken_tenants = set(broken_tenants)
     problems: list[Problem] = []
     add = problems.append
+    zones = {z.id: z for z in env.platform.zones}
+    pool_known = parts.usable("datapool", "flows")
     namespace_owner: dict[str, str] = {}
     service_owner: dict[tuple[str, str], str] = {}
     for tenant in env.tenants:
@@ -325,9 +353,9 @@ def check_tenants(env: Environment, docs: dict[str, SourceDocument]) -> list[Pro
             owner = service_owner.setdefault(key, tenant.id)
             if owner != tenant.id:
                 add(doc.problem(("services", index, "host"), f"{service.host}{service.path} is already published by {owner}"))
-        tenant_zone = env.zone(tenant.zone)
+        tenant_zone = zones.get(tenant.zone)
         datasets = tenant.request.datasets
-        if (datasets.publishes or datasets.consumes) and not any(
+        if pool_known and tenant_zone is not None and (datasets.publishes or datasets.consumes) and not any(
             f.source == tenant.zone and f.destination == env.platform.datapool.zone and env.platform.datapool.port in f.ports
             for f in env.platform.flows
         ):
@@ -338,7 +366,8 @@ def check_tenants(env: Environment, docs: dict[str, SourceDocument]) -> list[Pro
             try:
                 publisher, dataset = env.dataset(consumed.dataset)
             except KeyError:
-                add(doc.problem(loc + ("dataset",), f"dataset {consumed.dataset} is not published by any tenant"))
+                if consumed.dataset.split("/", 1)[0] not in broken_tenants:  # else: its publisher's request did not load
+                    add(doc.problem(loc + ("dataset",), f"dataset {consumed.dataset} is not published by any tenant"))
                 continue
             if publisher.id == tenant.id:
                 add(doc.problem(loc + ("dataset",), "a tenant does not consume its own dataset"))
@@ -346,7 +375,7 @@ def check_tenants(env: Environment, docs: dict[str, SourceDocument]) -> list[Pro
                 add(doc.problem(loc + ("dataset",), f"dataset {consumed.dataset} is not-shared and cannot be consumed"))
             if dataset.sharing == "conditional" and not consumed.approval:
                 add(doc.problem(loc + ("approval",), f"dataset {consumed.dataset} is conditional: an approval reference is required"))
-            if dataset.sensitivity == "core" and tenant_zone.kind == "internet":
+            if dataset.sensitivity == "core" and tenant_zone is not None and tenant_zone.kind == "internet":
                 add(doc.problem(loc + ("dataset",), f"core dataset {consumed.dataset} cannot be consumed by an internet-zone tenant"))
         seen_refs: set[str] = set()
         for index, consumed in enumerate(tenant.request.datasets.consumes):
@@ -358,9 +387,11 @@ def check_tenants(env: Environment, docs: dict[str, SourceDocument]) -> list[Pro
 
 
 def _capacity_problems(env: Environment, docs: dict[str, SourceDocument]) -> Iterator[Problem]:
+    clusters = {c.id for c in env.platform.clusters}
     by_cluster: dict[str, list[Tenant]] = defaultdict(list)
     for tenant in env.tenants:
-        by_cluster[tenant.cluster].append(tenant)
+        if tenant.cluster in clusters:  # an unknown cluster is reported with the request
+            by_cluster[tenant.cluster].append(tenant)
     for cluster_id, tenants in sorted(by_cluster.items()):
         used = env.capacity_used(cluster_id)
         limit = env.capacity_limit(cluster_id)
@@ -384,26 +415,40 @@ def _capacity_problems(env: Environment, docs: dict[str, SourceDocument]) -> Ite
 # ---------------------------------------------------------------------------------------
 # waivers.yaml
 # ---------------------------------------------------------------------------------------
-def check_waivers(doc: SourceDocument, waivers: WaiverFile, env: Environment) -> list[Problem]:
+def check_waivers(doc: SourceDocument, waivers: list[tuple[int, Waiver]], env: Environment, parts: PlatformParts | None = None,
+                  broken_tenants: Iterable[str] = ()) -> list[Problem]:
+    """Rules over the waivers that validated, each with its index in the file. Checks that need
+    a broken part of the platform, or a tenant whose request did not load, are skipped."""
+    parts = parts or complete(env.platform)
+    broken_tenants = set(broken_tenants)
     problems: list[Problem] = []
     add = problems.append
-    problems += _duplicates(doc, waivers.waivers, "id", ("waivers",), "waiver id")
-    team = {p.account for p in env.platform.policy.security_team}
-    max_days = env.platform.policy.waiver_max_days
-    stacks = {s.name for s in env.stacks}
+    seen: dict[str, int] = {}
+    for index, waiver in waivers:
+        if waiver.id in seen:
+            add(doc.problem(("waivers", index, "id"), f"duplicate waiver id {waiver.id} (also waivers[{seen[waiver.id]}])"))
+        else:
+            seen[waiver.id] = index
+    policy = env.platform.policy if parts.usable("policy") else None
+    team = {p.account: p.name for p in policy.security_team} if policy is not None else None
+    stacks = {s.name for s in env.stacks} | {f"{env.name}.{t}" for t in broken_tenants}
     tenants = {t.id for t in env.tenants}
-    for index, waiver in enumerate(waivers.waivers):
+    for index, waiver in waivers:
         loc = ("waivers", index)
-        if waiver.approver not in team:
-            add(doc.problem(loc + ("approver",), f"{waiver.approver} is not a member of the security team"))
+        if team is not None and waiver.approver not in team:
+            who = ", ".join(f"{account} ({name})" for account, name in sorted(team.items()))
+            add(doc.problem(loc + ("approver",), f"{waiver.approver} is not a member of the security team; "
+                            f"a waiver is approved by one of: {who} (platform.yaml policy.security_team)"))
         if waiver.expires <= waiver.created:
             add(doc.problem(loc + ("expires",), "expiry must be after the creation date"))
-        elif (waiver.expires - waiver.created) > dt.timedelta(days=max_days):
+        elif policy is not None and (waiver.expires - waiver.created) > dt.timedelta(days=policy.waiver_max_days):
             days = (waiver.expires - waiver.created).days
-            add(doc.problem(loc + ("expires",), f"waiver runs {days} days; the platform allows {max_days} at most"))
+            add(doc.problem(loc + ("expires",), f"waiver runs {days} days; the platform allows {policy.waiver_max_days} at most"))
         scope = waiver.scope
-        if scope.tenant is not None and scope.tenant not in tenants:
+        if scope.tenant is not None and scope.tenant not in tenants and scope.tenant not in broken_tenants:
             add(doc.problem(loc + ("scope", "tenant"), f"tenant {scope.tenant} is not defined"))
         if scope.stack is not None and scope.stack not in stacks:
-            add(doc.problem(loc + ("scope", "stack"), f"stack {scope.stack} is not one of this environment's stacks"))
+            foundation = scope.stack.startswith(f"{env.name}.cluster-")
+            if not (foundation and parts.unsure("clusters", scope.stack.split(".cluster-", 1)[1])):
+                add(doc.problem(loc + ("scope", "stack"), f"stack {scope.stack} is not one of this environment's stacks"))
     return problems
