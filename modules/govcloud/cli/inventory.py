@@ -93,7 +93,7 @@ def platform_show(ctx: typer.Context, env: Optional[str] = EnvOption, output: Op
         return
     p = environment.platform
     tree = Tree(styled("[bold]{}[/] ({})", p.name, environment.name))
-    nodes = {}
+    nodes: dict[str | None, Tree] = {}
     for region in sorted(p.regions, key=lambda r: (codes.region_level(r.code) != "province", r.code)):
         label = f"{region.code} {region.name}" + (f" — {region.bureau}" if region.bureau else "")
         parent = nodes.get(region.parent, tree)

@@ -28,8 +28,7 @@ from ..model.environment import RESOURCE_KINDS, tenant_stack_name
 from ..model.loader import PLATFORM_FILE, TENANTS_DIR, display_path
 from ..model.types import Sensitivity, SharingClass
 from ..text import plural, styled
-from .common import (EnvOption, Output, OutputOption, console, env_name, err_console, fail, is_interactive, load, output_of,
-                     print_json, report_input_error, settings)
+from .common import EnvOption, Output, OutputOption, console, env_name, err_console, fail, is_interactive, load, output_of, print_json, report_input_error, settings
 from .policy import PackOption, TodayOption, parse_day
 
 tenant_app = typer.Typer(help="Department requests (the tenant factory).", no_args_is_help=True)
@@ -325,10 +324,9 @@ def check_requests(environment: Environment, inventories: Path, tenants: list[st
     ``govcloud check`` on exactly these stacks, in a scratch directory. Returns the check report,
     or fails with the render errors."""
     from ..check.run import load_states
+    from ..components.program import PROJECT_DIR
     from ..render import pipeline
     from .policy import execute_check
-
-    from ..components.program import PROJECT_DIR
 
     if pack == Path("policies") and not pack.is_dir():  # run outside the repository: the installed project's pack
         pack = PROJECT_DIR / "policies"
@@ -463,7 +461,7 @@ def tenant_new(
         print_findings(report)
     if dry_run and not as_json:
         console.print(Text(text))
-    if blocking:
+    if report is not None and blocking:
         if not as_json:
             err_console.print(styled("[bold red]not written:[/] {} fails {} unwaived; fix the request (the table says what to do) and run "
                                      "`govcloud tenant new` again", tid, plural(report.blocking, "mandatory rule")), soft_wrap=True)

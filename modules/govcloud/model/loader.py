@@ -20,8 +20,8 @@ from . import codes, rules
 from .cache import DocumentCache
 from .environment import Environment, Tenant
 from .errors import InputError, Problem, field_path
-from .platform import Platform
 from .partial import PlatformParts, complete, partial
+from .platform import Platform
 from .source import SourceDocument, load_yaml_bytes, read_file
 from .tenant import TenantRequest, tenant_id
 from .waivers import Waiver, WaiverFile
@@ -203,7 +203,7 @@ def load_environment(
         doc = read(path, files[path])
         request, found = parse_document(doc, TenantRequest) if doc is not None else (None, [])
         problems += found
-        if request is not None:
+        if doc is not None and request is not None:
             requests.append((path, doc, request))
         elif path not in drafts:
             broken_tenants.add(path.stem)

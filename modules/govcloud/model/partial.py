@@ -85,7 +85,8 @@ def partial(data: Any) -> PlatformParts | None:
             broken_keys[name] = frozenset(bad)
             continue
         try:
-            values[name] = TypeAdapter(typing.Annotated[info.annotation, info]).validate_python(raw)
+            adapter: TypeAdapter[Any] = TypeAdapter(typing.Annotated[info.annotation, info])  # type: ignore[arg-type]
+            values[name] = adapter.validate_python(raw)
         except ValidationError:
             broken.add(name)
             values[name] = [] if item_type else None

@@ -10,6 +10,7 @@ import datetime as dt
 from collections import defaultdict
 from typing import Iterable, Iterator
 
+from ..text import plural
 from . import codes
 from .environment import RESOURCE_KINDS, Environment, Tenant
 from .errors import Problem, field_path
@@ -19,7 +20,6 @@ from .source import SourceDocument
 from .tenant import TenantRequest, tenant_id
 from .types import TENANT_ZONE_KINDS
 from .waivers import Waiver
-from ..text import plural
 
 
 def _duplicates(doc: SourceDocument, items: Iterable, key: str, section: tuple[str, ...], what: str) -> Iterator[Problem]:
