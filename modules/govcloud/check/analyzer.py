@@ -156,7 +156,7 @@ def wire_properties(resource: ResourceState) -> dict[str, Any]:
 
 
 # --- the engine's config reconciliation --------------------------------------------------
-def reconcile_config(info: PackInfo, given: dict[str, Any]) -> dict[str, dict[str, Any]]:
+def reconcile_config(info: PackInfo, given: dict[str, Any], validate: bool = True) -> dict[str, dict[str, Any]]:
     """What the engine does with ``--policy-pack-config``: defaults from each policy's schema,
     then "all", then per-policy values; validated against each policy's config schema.
 
@@ -205,9 +205,10 @@ def reconcile_config(info: PackInfo, given: dict[str, Any]) -> dict[str, dict[st
             result[key]["properties"].update(props)
         else:
             problems.append(f"{key}: must be an enforcement level or an object")
-    # The same fact goes to many policies: validate each (schema, value) pair once.
+    # The same fact goes to many policies: validate each (schema, value) pair once. (A caller
+    # that knows this very configuration passed for this very pack may skip it.)
     checked: dict[tuple[str, int], list[str]] = {}
-    for policy in info.policies:
+    for policy in info.policies if validate else ():
         schema = policy.config_schema
         props = result[policy.name]["properties"]
         for name in schema.get("required", []):

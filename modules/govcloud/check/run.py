@@ -136,7 +136,7 @@ def stack_verdicts(outcome: StackOutcome, info: PackInfo, levels: dict[str, str]
 
 
 def build_report(env: Environment, session: Session, pack_dir: Path, render_dir: Path, today: dt.date,
-                 verdicts: Iterable[StackVerdicts], digests: dict[str, str]) -> CheckReport:
+                 verdicts: Iterable[StackVerdicts], digests: dict[str, str], pack: str | None = None) -> CheckReport:
     """The report: waivers applied on ``today`` to each stack's verdicts, and the pack's rules."""
     reports: list[StackReport] = []
     applied: set[str] = set()
@@ -163,7 +163,7 @@ def build_report(env: Environment, session: Session, pack_dir: Path, render_dir:
         pack={
             "name": session.info.name,
             "version": session.info.version,
-            "digest": pack_digest(pack_dir),
+            "digest": pack or pack_digest(pack_dir),
             "config_digest": session.config_digest,
         },
         rules=tuple(rule_rows),
@@ -181,12 +181,13 @@ class CheckSession:
     """
 
     def __init__(self, env: Environment, pack_dir: Path, render_dir: Path | None = None, workers: int = 1,
-                 config: dict | None = None):
+                 config: dict | None = None, validated: bool = False):
         self.env = env
         self.pack_dir = pack_dir
         self.render_dir = render_dir or default_render_dir(Path("build"), env.name)
         self.config = config if config is not None else build_config(env)
         self._packs = [PackProcess(pack_dir) for _ in range(max(1, workers))]
+        self._validated = validated
 
     @functools.cached_property
     def config_digest(self) -> str:
@@ -201,7 +202,7 @@ class CheckSession:
             self._parallel(lambda pack: pack.start())
             self.info = self._packs[0].info()
             require_known_rules(self.env, (p.name for p in self.info.policies))
-            reconciled = reconcile_config(self.info, self.config)
+            reconciled = reconcile_config(self.info, self.config, validate=not self._validated)
             self._parallel(lambda pack: pack.configure(reconciled))
         except BaseException:
             self.__exit__()
@@ -296,11 +297,12 @@ def check_stacks(
         raise InputError(problems)
     config = build_config(env)
     found: dict[str, StackVerdicts] = {}
-    session, session_key = None, ""
+    session, session_key, pack = None, "", None
     if cache is not None:
         resolved = pack_dir.resolve()
         python = pack_python(resolved, pack_metadata(resolved))
-        session_key = cache.session_key(pack_digest(pack_dir), runtime(python), fingerprint(config))
+        pack = pack_digest(pack_dir)
+        session_key = cache.session_key(pack, runtime(python), fingerprint(config))
         session = cache.session(session_key)
         if session is not None:
             require_known_rules(env, (p.name for p in session.info.policies))
@@ -313,7 +315,9 @@ def check_stacks(
     missing = [name for name in names if name not in found]
     if missing or session is None:
         states = load_states(render_dir, env, missing)
-        with CheckSession(env, pack_dir, render_dir, workers=default_workers(states), config=config) as checking:
+        # A cached session means this configuration passed this pack's schemas before.
+        with CheckSession(env, pack_dir, render_dir, workers=default_workers(states), config=config,
+                          validated=session is not None) as checking:
             fresh = checking.verdicts(states, progress)
             if session is not None:  # the same configuration: its digest is known
                 checking.config_digest = session.config_digest
@@ -326,4 +330,4 @@ def check_stacks(
                 cache.put(cache.entry_key(session_key, stack.stack, digests[stack.stack]), stack)
     if cache is not None and set(names) == {s.name for s in env.stacks}:
         cache.prune()
-    return build_report(env, session, pack_dir, render_dir, today, (found[name] for name in names), digests)
+    return build_report(env, session, pack_dir, render_dir, today, (found[name] for name in names), digests, pack)
