@@ -6,12 +6,12 @@ is, and atomically (a crash never leaves half a request behind).
 
 from __future__ import annotations
 
-import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
 import yaml
+
+from .files import write_output
 
 
 class _Dumper(yaml.SafeDumper):
@@ -32,12 +32,5 @@ def dump_document(data: dict[str, Any], schema: str, depth: int) -> str:
 
 
 def write_atomic(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    """``text`` to ``path`` in one rename, never through a link (``govcloud.files``)."""
+    write_output(path, text)

@@ -31,9 +31,13 @@ from tongsuopy.crypto.asymciphers import ec as sm_ec
 from tongsuopy.crypto.exceptions import InternalError as SmInternalError
 from tongsuopy.crypto.exceptions import InvalidSignature as SmInvalidSignature
 
+from .files import read_regular
+
 ED25519 = "ed25519"
 SM2 = "sm2-sm3"
 ALGORITHMS = (ED25519, SM2)
+# A PEM key is well under a kilobyte; anything this large is not one.
+MAX_KEY_FILE = 64 * 1024
 
 
 
@@ -111,7 +115,7 @@ def load_private_key(source: str) -> PrivateKey:
         return parse_private_pem(text.encode(), f"${name}")
     path = Path(source)
     try:
-        data = path.read_bytes()
+        data = read_regular(path, MAX_KEY_FILE)  # a regular file: a FIFO would block forever
     except OSError as exc:
         raise KeyProblem(f"{source}: cannot read key file ({exc.strerror})") from None
     return parse_private_pem(data, source)
@@ -119,7 +123,7 @@ def load_private_key(source: str) -> PrivateKey:
 
 def load_public_key(path: Path) -> PublicKey:
     try:
-        data = path.read_bytes()
+        data = read_regular(path, MAX_KEY_FILE)
     except OSError as exc:
         raise KeyProblem(f"{path}: cannot read key file ({exc.strerror})") from None
     return parse_public_pem(data, str(path))

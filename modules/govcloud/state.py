@@ -128,8 +128,9 @@ class StackState:
     @classmethod
     def load(cls, path: Path) -> "StackState":
         from .canonical import load_json
+        from .files import read_regular
 
-        return cls.from_dict(load_json(path.read_bytes(), str(path)))
+        return cls.from_dict(load_json(read_regular(path), str(path)))
 
     def save(self, directory: Path) -> Path:
         directory.mkdir(parents=True, exist_ok=True)

@@ -12,6 +12,7 @@ from rich.table import Table
 from rich.text import Text
 
 from ..baseline.verify import FAIL, NOT_APPLICABLE, PASS, Connection, verify
+from ..files import write_output
 from ..hosts.playbook import run_playbook
 from ..lab.lab import Paths, lab_directory
 from ..text import plural
@@ -77,7 +78,7 @@ def verify_command(
     except KeyError as error:
         fail(str(error).strip("'\""))
     if out:  # the folder was made by prepare_output before the hosts were read
-        out.write_text(json.dumps(report, ensure_ascii=False, indent=2, sort_keys=True) + "\n")
+        write_output(out, json.dumps(report, ensure_ascii=False, indent=2, sort_keys=True) + "\n")
     if output_of(ctx, output) == Output.json:
         print_json(report)
     else:

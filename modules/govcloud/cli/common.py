@@ -19,6 +19,7 @@ import typer
 from rich.text import Text
 from typer.core import TyperCommand, TyperGroup
 
+from ..files import output_problem
 from ..model import Environment, InputError, load_environment
 from ..text import plain_console, plural, styled  # noqa: F401 (re-exported for the commands)
 
@@ -217,8 +218,12 @@ def prepare_output(path: Path | None, option: str = "--out", directory: bool = F
     long run never ends in a traceback over a path that could not be written."""
     if path is None:
         return
-    if not directory and path.is_dir():
-        fail(f"{option} {path}: is a directory; give a file name")
+    if not directory:
+        problem = output_problem(path)  # a link, a directory, a FIFO: never written through
+        if problem is not None:
+            fail(f"{option} {path}: {problem}")
+    elif path.is_symlink():
+        fail(f"{option} {path}: is a symbolic link; govcloud does not write through links (remove it or give another name)")
     if directory and path.exists() and not path.is_dir():
         fail(f"{option} {path}: is a file; give a directory")
     folder = path if directory else path.parent

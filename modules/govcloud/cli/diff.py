@@ -10,8 +10,9 @@ from typing import Optional
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+from ..files import write_output
 from .common import EnvOption, Output, cache_dir, env_name, err_console, fail, info, output_of, plural, prepare_output, progress_disabled, renamed, settings
-from .ledger import ActorOption, RecordKeyOption, RecordOption, open_for_recording, record
+from .ledger import ActorOption, RecordKeyOption, RecordOption, open_for_recording, record, recorded_entry, refuse_recorded
 from .policy import PackOption, TodayOption, parse_day
 
 
@@ -77,6 +78,10 @@ def diff(
     if pack_dir is not None and modes[0] and not (pack_dir / "PulumiPolicy.yaml").is_file():
         fail(f"{pack_dir} is not a policy pack (no PulumiPolicy.yaml); give --pack DIR or --no-policy")
     log = open_for_recording(ledger, ledger_key)
+    refuse_recorded(log, out)
+    if log is not None and evidence is not None:
+        prepare_output(evidence, "--evidence")
+        refuse_recorded(log, evidence, "--evidence")
     quiet = (out is None and not sys.stderr.isatty()) or progress_disabled()
     with Progress(TextColumn("{task.description}", markup=False), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                   console=err_console, transient=True, disable=quiet) as progress:
@@ -103,7 +108,7 @@ def diff(
     if out is None:
         sys.stdout.write(text)
     else:  # the folder was made by prepare_output before the diff ran
-        out.write_text(text, encoding="utf-8")
+        write_output(out, text)
         changed = len(report.changed_stacks)
         info(f"wrote {out} ({format.value}): {plural(changed, 'stack')} {'changes' if changed == 1 else 'change'}"
              + ("; no changes" if report.no_changes else ""))
@@ -119,15 +124,26 @@ def _evidence_name(report) -> str:
     return f"{side(report.source.get('from', {}))}..{side(report.source.get('to', {}))}.json".replace("/", "_")
 
 
+def _unrecorded_name(log, path: Path, text: str) -> Path:
+    """``path``, or ``<name>.2.json``, ``.3``, ...: the first that holds this very report or is
+    not the evidence of a ledger entry."""
+    candidate, number = path, 1
+    while candidate.is_file() and candidate.read_bytes() != text.encode("utf-8") and recorded_entry(log, candidate) is not None:
+        number += 1
+        candidate = path.with_name(f"{path.stem}.{number}{path.suffix}")
+    return candidate
+
+
 def record_in_ledger(report, log, evidence: Path | None, actor: str | None, already_written: bool = False) -> None:
     """Write the JSON evidence (unless it is the --out file, written already) and append a ``diff``
     entry pointing at it."""
     path = evidence or Path("build") / "diff" / report.env / _evidence_name(report)
     if not already_written:
         text = report.to_json()
-        if not path.is_file() or path.read_text(encoding="utf-8") != text:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_text(text, encoding="utf-8")
+        if evidence is None:  # govcloud names it: same report, same file; recorded evidence is never replaced
+            path = _unrecorded_name(log, path, text)
+        if not path.is_file() or path.read_bytes() != text.encode("utf-8"):
+            write_output(path, text)
     summary = report.summary()
     resources = summary["resources"]
     changed = summary["stacks_changed"]

@@ -18,6 +18,7 @@ import typer
 from rich.table import Table
 
 from .. import note, signing
+from ..files import read_regular, write_output
 from ..ledger import KINDS, Ledger, LedgerError, ProofFailed, audit
 from ..ledger import witness as witnessing
 from ..ledger.records import MAX_SUMMARY, SignedCheckpoint, head_from_dict, load_head_file, load_json_file
@@ -50,6 +51,32 @@ def open_for_recording(directory: Path | None, key: str | None) -> Ledger | None
         return None
     with _clean_errors():
         return Ledger.for_appending(directory, key)
+
+
+def recorded_entry(log: Ledger, path: Path) -> dict[str, Any] | None:
+    """The entry of ``log`` whose evidence is the file at ``path`` (its recorded path, read from
+    the working directory as it was recorded), or None."""
+    if not path.exists():
+        return None
+    target = path.resolve()
+    with _clean_errors():
+        for entry in log.entries():
+            recorded = (entry.get("evidence") or {}).get("path")
+            if isinstance(recorded, str) and Path(recorded).resolve() == target:
+                return entry
+    return None
+
+
+def refuse_recorded(log: Ledger | None, path: Path | None, option: str = "--out") -> None:
+    """Recorded evidence is never overwritten: a command that would write over a file the ledger
+    recorded stops before any work (exit 2). Auditors check every evidence file against the digest
+    its entry holds (`ledger verify --evidence-root`); a new report needs a new name."""
+    if log is None or path is None:
+        return
+    entry = recorded_entry(log, path)
+    if entry is not None:
+        fail(f"{option} {path}: is the evidence of ledger entry {entry.get('index')} ({entry.get('kind')}, {entry.get('time')}); "
+             "recorded evidence is never overwritten: give a new file name")
 
 
 def record(log: Ledger, kind: str, subject: dict[str, str], evidence: Path, actor: str | None, summary: str,
@@ -95,7 +122,7 @@ def _trusted(key: Path | None, trusted_keys: Path | None) -> dict[str, signing.P
 
 def _read(path: Path) -> bytes:
     try:
-        return path.read_bytes()
+        return read_regular(path)
     except OSError as exc:
         raise signing.KeyProblem(f"{path}: cannot read key file ({exc.strerror})") from None
 
@@ -105,8 +132,7 @@ def _emit(document: dict[str, Any], out: Path | None) -> None:
     if out is None:
         sys.stdout.write(text)
         return
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(text, encoding="utf-8")
+    write_output(out, text)
     info(f"wrote {out}")
 
 
@@ -245,8 +271,7 @@ def _write_text(text: str, out: Path | None) -> None:
     if out is None:
         sys.stdout.write(text)
         return
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(text, encoding="utf-8")
+    write_output(out, text)
     info(f"wrote {out}")
 
 
@@ -389,7 +414,7 @@ def witness(
 
 def _read_request(path: Path) -> bytes:
     try:
-        data = path.read_bytes()
+        data = read_regular(path, 1 << 20)
     except OSError as exc:
         raise LedgerError(f"{path}: cannot read the request ({exc.strerror})") from None
     if len(data) > 1 << 20:

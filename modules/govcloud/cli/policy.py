@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import io
 import sys
 from enum import Enum
 from pathlib import Path
@@ -17,6 +18,7 @@ from ..check.analyzer import ConfigError, PackError
 from ..check.cache import VerdictCache
 from ..check.results import CheckReport
 from ..check.run import check_stacks, run_check
+from ..files import write_output
 from ..policy.catalog import rules
 from ..policy.config import build_config, config_digest, config_path, write_config
 from .common import (
@@ -44,7 +46,7 @@ from .common import (
     render_dir_of,
     selected_stacks,
 )
-from .ledger import ActorOption, RecordKeyOption, RecordOption, open_for_recording, record
+from .ledger import ActorOption, RecordKeyOption, RecordOption, open_for_recording, record, refuse_recorded
 
 policy_app = typer.Typer(help="The policy pack: rules and the configuration generated from the model.", no_args_is_help=True)
 
@@ -89,7 +91,7 @@ def rules_command(
         if begin < 0 or end < begin:
             fail(f"{readme}: no {README_BEGIN} ... {README_END} markers")
         start = text.index("\n", begin) + 1
-        readme.write_text(text[:start] + rules_markdown() + text[end:], encoding="utf-8")
+        write_output(readme, text[:start] + rules_markdown() + text[end:])
         console.print(f"updated the rules table in {readme} ({len(found)} rules)")
         return
     if markdown:
@@ -165,6 +167,7 @@ def check(
         fail("--ledger records the report file: give --out FILE too")
     prepare_output(out)
     log = open_for_recording(ledger, ledger_key)
+    refuse_recorded(log, out)
     environment = load(ctx, env)
     names = selected_stacks(environment, stack)
     states_dir = render_dir_of(render_dir, build, environment.name)
@@ -216,12 +219,13 @@ def emit(report, format: CheckFormat, out: Path | None) -> None:
         if out is None:
             formats.print_table(report, console)
             return
-        with out.open("w", encoding="utf-8") as handle:
-            formats.print_table(report, plain_console(file=handle, width=160))
+        buffer = io.StringIO()
+        formats.print_table(report, plain_console(file=buffer, width=160))
+        write_output(out, buffer.getvalue())
         return
     text = {CheckFormat.json: formats.to_json, CheckFormat.sarif: formats.to_sarif, CheckFormat.junit: formats.to_junit}[format](report)
     if out is None:
         sys.stdout.write(text)
     else:  # the folder was made by prepare_output before the check ran
-        out.write_text(text, encoding="utf-8")
+        write_output(out, text)
         info(f"wrote {out} ({format.value}); verdict {'fail' if report.blocking else 'pass'}")

@@ -9,6 +9,7 @@ from typing import Any, Optional
 import typer
 
 from ..canonical import JsonProblem, load_json
+from ..files import read_regular, write_output
 from ..model.loader import display_path
 from .common import BuildOption, EnvOption, RenderDirOption, console, fail, load, plural, prepare_output, renamed, render_dir_of
 from .policy import PackOption, TodayOption, execute_check, parse_day
@@ -23,7 +24,7 @@ def register(app: typer.Typer) -> None:
 
 def _json_file(path: Path, what: str) -> Any:
     try:
-        return load_json(path.read_bytes(), f"{path}: the {what}")
+        return load_json(read_regular(path), f"{path}: the {what}")
     except OSError as exc:
         fail(f"{path}: cannot read the {what} ({exc.strerror})")
     except JsonProblem as problem:
@@ -102,8 +103,8 @@ def report(
     data = collect.collect(environment, results, today=day, within_days=within_days, baseline=baseline_data,
                            certificates=certificates, ledger=head, history=history,
                            sources={"check": check_source, "baseline": baseline_source, "reviews": display_path(reviews / environment.name)})
-    (out / "posture.json").write_text(json.dumps(data, ensure_ascii=False, indent=2, sort_keys=True) + "\n", encoding="utf-8")
-    (out / "index.html").write_text(page.to_html(data), encoding="utf-8")
+    write_output(out / "posture.json", json.dumps(data, ensure_ascii=False, indent=2, sort_keys=True) + "\n")
+    write_output(out / "index.html", page.to_html(data))
     summary = data["summary"]
     console.print(f"wrote {out / 'index.html'} and posture.json: {plural(summary['tenants'], 'tenant')}, verdict {summary['verdict']}, "
                   f"{plural(summary['findings']['blocking'], 'blocking finding')}, {plural(sum(summary['warnings'].values()), 'early warning')}")

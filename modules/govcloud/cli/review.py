@@ -11,8 +11,26 @@ import typer
 from .. import review as reviews
 from .. import signing
 from ..check.run import load_states, state_path
-from .common import BuildOption, EnvOption, Output, OutputOption, RenderDirOption, StacksOption, console, err_console, fail, load, output_of, plural, print_json, render_dir_of, selected_stacks, styled
-from .ledger import RecordKeyOption, RecordOption, open_for_recording, record
+from .common import (
+    BuildOption,
+    EnvOption,
+    Output,
+    OutputOption,
+    RenderDirOption,
+    StacksOption,
+    console,
+    err_console,
+    fail,
+    load,
+    output_of,
+    plural,
+    prepare_output,
+    print_json,
+    render_dir_of,
+    selected_stacks,
+    styled,
+)
+from .ledger import RecordKeyOption, RecordOption, open_for_recording, record, refuse_recorded
 from .policy import PackOption, print_check_failures
 
 review_app = typer.Typer(help="Review certificates: issue one for a stack, verify one.", invoke_without_command=True)
@@ -73,11 +91,16 @@ def review(
         fail(f"govcloud review needs {', '.join(missing)} (or `govcloud review verify CERT`)")
     assert reviewer is not None and key is not None
     moment = parse_now(now)
+    prepare_output(out)
     log = open_for_recording(ledger, ledger_key)
     environment = load(ctx, env)
     names = selected_stacks(environment, stack)
     if out is not None and len(names) > 1:
         fail(f"--out names one certificate file; {plural(len(names), 'stack')} were given (leave --out out to write each to --reviews)")
+    for name in names:  # before any work: a certificate the ledger recorded is never replaced
+        target = out or reviews.certificate_path(reviews_dir, environment.name, name)
+        prepare_output(target, "--out" if out else "--reviews")
+        refuse_recorded(log, target, "--out" if out else "--reviews")
     states_dir = render_dir_of(render_dir, build, environment.name)
     states = load_states(states_dir, environment, names)
     try:

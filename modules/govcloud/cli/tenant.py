@@ -22,10 +22,12 @@ import typer
 from rich.table import Table
 from rich.text import Text
 
+from ..files import read_regular
 from ..inventory_io import dump_document, write_atomic
 from ..model import Environment, InputError, Problem, codes, load_environment, tenant_id
 from ..model.environment import RESOURCE_KINDS, tenant_stack_name
 from ..model.loader import PLATFORM_FILE, TENANTS_DIR, display_path
+from ..model.source import MAX_FILE_BYTES
 from ..model.types import Sensitivity, SharingClass
 from ..text import plural, styled
 from .common import EnvOption, Output, OutputOption, console, env_name, err_console, fail, is_interactive, load, output_of, print_json, report_input_error, settings
@@ -493,15 +495,17 @@ def tenant_validate(
     blocking finding, 2 on a problem in a request."""
     by_env: dict[tuple[Path, str], dict[Path, bytes]] = {}
     for file in files:
-        if not file.is_file():
-            fail(f"{file}: no such file")
+        try:  # a regular file only: a FIFO would block the read forever
+            content = read_regular(file, MAX_FILE_BYTES)
+        except OSError as error:
+            fail(f"{file}: {error.strerror or error}")
         resolved = file.resolve()
         env_dir = resolved.parent.parent
         if env is None and resolved.parent.name == TENANTS_DIR and (env_dir / PLATFORM_FILE).is_file():
             key = (env_dir.parent, env_dir.name)
         else:
             key = (settings(ctx).inventories, env_name(ctx, env))
-        by_env.setdefault(key, {})[file] = file.read_bytes()
+        by_env.setdefault(key, {})[file] = content
     as_json = output_of(ctx, output) == Output.json
     day = parse_day(today)
     results = []

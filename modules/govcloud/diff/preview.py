@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from ..canonical import JsonProblem, load_json
+from ..files import read_regular
 from ..model import InputError, Problem
 from ..model.loader import display_path
 from .changes import MISSING, ResourceChange, StackDiff, field_changes, flow_changes, flow_labels, objects_context, redact, spell, to_field_change, value_at
@@ -117,7 +118,7 @@ def _cluster(step: dict[str, Any]) -> str | None:
 def load_preview(path: Path) -> dict[str, Any]:
     where = display_path(path)
     try:
-        raw = path.read_bytes()
+        raw = read_regular(path)
     except OSError as exc:
         raise InputError([Problem(where, 0, "", f"cannot read the preview ({exc.strerror})")]) from None
     try:

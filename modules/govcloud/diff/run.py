@@ -17,6 +17,7 @@ from typing import Any, Callable
 
 from ..canonical import JsonProblem, load_json
 from ..check.results import FORMAT as CHECK_FORMAT
+from ..files import read_regular
 from ..model import Environment, InputError, Problem, load_environment
 from ..model.loader import display_path
 from ..state import STATE_FILE, StackState
@@ -190,7 +191,7 @@ def load_check(path: Path | None) -> dict[str, Any] | None:
         return None
     where = display_path(path)
     try:
-        document = load_json(path.read_bytes(), where)
+        document = load_json(read_regular(path), where)
     except OSError as exc:
         raise InputError([Problem(where, 0, "", f"cannot read the check results ({exc.strerror})")]) from None
     except JsonProblem as problem:

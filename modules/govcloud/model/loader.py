@@ -125,15 +125,23 @@ def environment_dir(inventories: Path, env: str) -> Path:
     if problem:
         raise InputError([Problem(display_path(inventories), 0, "env", problem)])
     root = inventories / env
-    if not (root / PLATFORM_FILE).is_file():
+    if root.is_symlink():  # the whole environment from elsewhere: refused like any link
+        raise InputError([Problem(display_path(root), 0, "", "symbolic links are not followed in inventories")])
+    if not (root / PLATFORM_FILE).exists() and not (root / PLATFORM_FILE).is_symlink():
         raise InputError([Problem(display_path(root / PLATFORM_FILE), 0, "", f"environment {env!r} has no {PLATFORM_FILE}")])
     return root
 
 
 def tenant_files(root: Path) -> list[Path]:
+    """The request files in ``root/tenants``; none when there is no tenants directory. A tenants
+    that is a link or not a directory is an error (it would otherwise validate 0 tenants)."""
     directory = root / TENANTS_DIR
-    if not directory.is_dir():
+    if directory.is_symlink():
+        raise InputError([Problem(display_path(directory), 0, "", "symbolic links are not followed in inventories")])
+    if not directory.exists():
         return []
+    if not directory.is_dir():
+        raise InputError([Problem(display_path(directory), 0, "", f"{TENANTS_DIR} must be a directory of tenant requests (<tenant-id>.yaml)")])
     return sorted(p for p in directory.iterdir() if p.suffix in (".yaml", ".yml"))
 
 
@@ -189,7 +197,12 @@ def load_environment(
         else:
             parts = partial(platform_doc.data)
 
-    files: dict[Path, bytes | None] = {p: None for p in tenant_files(root)}
+    try:
+        found_files = tenant_files(root)
+    except InputError as error:
+        problems += error.problems
+        found_files = []
+    files: dict[Path, bytes | None] = {p: None for p in found_files}
     for path, raw in (extra_tenants or {}).items():
         files[path] = raw
     requests: list[tuple[Path, SourceDocument, TenantRequest]] = []
@@ -213,7 +226,7 @@ def load_environment(
 
     waiver_doc = None
     waivers: list[tuple[int, Waiver]] = []
-    if (root / WAIVERS_FILE).exists():
+    if (root / WAIVERS_FILE).exists() or (root / WAIVERS_FILE).is_symlink():
         waiver_doc = read(root / WAIVERS_FILE)
         if waiver_doc is not None and waiver_doc.data is not None:
             parsed, found = parse_document(waiver_doc, WaiverFile)

@@ -8,6 +8,7 @@ keys, non-string keys, oversized or non-UTF-8 files, and absurd nesting.
 
 from __future__ import annotations
 
+import errno
 import math
 import re
 from dataclasses import dataclass
@@ -16,6 +17,7 @@ from typing import Any
 
 import yaml
 
+from ..files import read_regular
 from .errors import InputError, Problem, field_path
 
 _Loader: type[yaml.BaseLoader] | type[yaml.CBaseLoader]
@@ -131,14 +133,15 @@ def load_yaml_bytes(path: str, raw: bytes) -> SourceDocument:
 
 
 def read_file(path: Path, shown: str) -> bytes:
-    """The file's bytes, refusing oversized files before reading them."""
+    """The file's bytes, refusing oversized and non-regular files (a FIFO would block forever)
+    before reading them."""
     try:
-        size = path.stat().st_size
-        if size > MAX_FILE_BYTES:
-            raise _fail(shown, 0, "", f"file is {size} bytes; the limit is {MAX_FILE_BYTES} bytes")
-        return path.read_bytes()
+        return read_regular(path, MAX_FILE_BYTES)
     except OSError as exc:
-        raise _fail(shown, 0, "", f"cannot read file: {exc.strerror}") from None
+        message = exc.strerror or str(exc)
+        if exc.errno not in (errno.EINVAL, errno.EFBIG):
+            message = f"cannot read file: {message}"
+        raise _fail(shown, 0, "", message) from None
 
 
 def load_yaml_file(path: Path, display: str | None = None) -> SourceDocument:
