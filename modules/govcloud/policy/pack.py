@@ -83,7 +83,8 @@ class _IdentityCache:
 class _ContentCache:
     """Results keyed by a message's serialized content, for the same properties arriving in
     another message: a resource's in AnalyzeStack after its Analyze, and the provider's,
-    which comes with every resource of the stack. Least recently used entries go first."""
+    which comes with every resource of the stack. The oldest entries go first (no reordering
+    on a hit: the server's threads share the cache), and it holds more than a stack's resources."""
 
     def __init__(self, size: int = _CACHE_SIZE):
         self._entries: OrderedDict[tuple[str, bytes], Any] = OrderedDict()
@@ -96,7 +97,6 @@ class _ContentCache:
             key = (message.DESCRIPTOR.full_name, message.SerializeToString(deterministic=True))
             hit = self._entries.get(key)
             if hit is not None:
-                self._entries.move_to_end(key)
                 return hit
             result = function(message)
             self._entries[key] = result
