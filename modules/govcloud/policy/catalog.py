@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import importlib
 import pkgutil
+import threading
 from functools import lru_cache
 from pathlib import Path
 
@@ -81,12 +82,17 @@ def pack_files(pack_dir: Path, package_root: Path | None = None) -> list[tuple[s
     return files
 
 
+_PARSING = threading.Lock()
+
+
 def _imported_files(path: Path, root: Path) -> list[Path]:
     """The govcloud modules ``path`` imports (absolute ``govcloud.x`` or relative), as files."""
     import ast
 
     try:
-        tree = ast.parse(path.read_bytes(), filename=str(path))
+        source = path.read_bytes()
+        with _PARSING:  # CPython 3.11 before 3.11.8 breaks ast.parse run in two threads at once
+            tree = ast.parse(source, filename=str(path))
     except (OSError, SyntaxError, ValueError):
         return []
     if path.is_relative_to(root):
