@@ -38,77 +38,128 @@ def json_schema(name: str) -> dict[str, Any]:
     return schema
 
 
-def _type_of(prop: dict[str, Any]) -> str:
+EXAMPLES = Path(__file__).parent / "examples"
+
+
+def _type_of(prop: dict[str, Any]) -> list[tuple[str, str]]:
+    """The type of a property as Markdown segments: (text | code | link, words)."""
     if "$ref" in prop:
         name = prop["$ref"].rsplit("/", 1)[-1]
-        return f"[{name}](#{name.lower()})"
+        return [("link", name)]
     if "enum" in prop:
-        return " \\| ".join(f"`{v}`" for v in prop["enum"])
+        out: list[tuple[str, str]] = []
+        for value in prop["enum"]:
+            out += ([("text", " | ")] if out else []) + [("code", str(value))]
+        return out
     if "const" in prop:
-        return f"`{prop['const']}`"
-    if "anyOf" in prop:
-        return " or ".join(_type_of(p) for p in prop["anyOf"] if p.get("type") != "null")
+        return [("code", str(prop["const"]))]
+    for key in ("anyOf", "oneOf"):
+        if key in prop:
+            out = []
+            for option in (p for p in prop[key] if p.get("type") != "null"):
+                part = _type_of(option)
+                if part and part not in [out[i:i + len(part)] for i in range(len(out))]:
+                    out += ([("text", " or ")] if out else []) + part
+            return out
     kind = prop.get("type", "any")
     if kind == "array":
-        return f"list of {_type_of(prop.get('items', {}))}"
+        return [("text", "list of ")] + _type_of(prop.get("items", {}))
+    if kind == "object" and "additionalProperties" in prop:
+        return [("text", "map to ")] + _type_of(prop["additionalProperties"])
     if isinstance(kind, list):
-        return " or ".join(kind)
+        return [("text", " or ".join(kind))]
     fmt = prop.get("format")
-    return f"{kind} ({fmt})" if fmt else str(kind)
+    return [("text", f"{kind} ({fmt})" if fmt else str(kind))]
 
 
-def _constraints(prop: dict[str, Any]) -> str:
-    parts = []
+def _pattern_words() -> dict[str, str]:
+    from . import codes
+    from .types import SINGLE_LINE_PATTERN, TEXT_PATTERN
+
+    return {TEXT_PATTERN: "one line of text, not blank", SINGLE_LINE_PATTERN: "one line of text",
+            codes.DNS_LABEL_RE.pattern: "a DNS label (a-z, 0-9 and '-', starting with a letter)"}
+
+
+def _constraints(prop: dict[str, Any]) -> list[tuple[str, str]]:
+    parts: list[tuple[str, str]] = []
+    words = _pattern_words()
     for key, label in (("minimum", ">="), ("exclusiveMinimum", ">"), ("maximum", "<="), ("minLength", "min length"),
-                       ("maxLength", "max length"), ("minItems", "min items"), ("pattern", "pattern")):
+                       ("maxLength", "max length"), ("minItems", "min items"), ("maxItems", "max items"), ("pattern", "pattern")):
         target = prop
-        if key not in prop and "anyOf" in prop:
-            target = next((p for p in prop["anyOf"] if key in p), prop)
-        if key in target:
-            value = target[key]
-            parts.append(f"{label} `{value}`" if key == "pattern" else f"{label} {value}")
-    return "; ".join(parts)
+        if key not in prop:
+            having = [p for p in prop.get("anyOf", []) if key in p]
+            target = having[0] if len(having) == 1 else prop  # several ranges (a region code): the pattern says it
+        if key not in target:
+            continue
+        if key == "pattern" and target[key] in words:
+            parts += ([("text", "; ")] if parts else []) + [("text", words[target[key]])]
+        else:
+            parts += ([("text", "; ")] if parts else []) + [("text", f"{label} "), ("code" if key == "pattern" else "text", str(target[key]))]
+    if prop.get("uniqueItems"):
+        parts += ([("text", "; ")] if parts else []) + [("text", "no repeats")]
+    return parts
 
 
-def _table(schema: dict[str, Any]) -> list[str]:
+def _rows(schema: dict[str, Any]) -> list[dict[str, Any]]:
     required = set(schema.get("required", []))
-    rows = ["| field | type | required | default | description |", "| --- | --- | --- | --- | --- |"]
-    for field, prop in schema.get("properties", {}).items():
-        default = json.dumps(prop["default"], ensure_ascii=False) if "default" in prop else ""
-        description = prop.get("description", "")
-        extra = _constraints(prop)
-        if extra:
-            description = f"{description} ({extra})" if description else extra
-        description = description.replace("|", "\\|")
-        rows.append(f"| `{field}` | {_type_of(prop)} | {'yes' if field in required else 'no'} | {default} | {description} |")
-    return rows
+    return [{"field": name, "type": _type_of(prop), "required": name in required,
+             "default": json.dumps(prop["default"], ensure_ascii=False) if "default" in prop else "",
+             "description": prop.get("description", ""), "constraints": _constraints(prop)}
+            for name, prop in schema.get("properties", {}).items()]
+
+
+def _refs(prop: Any) -> list[str]:
+    """Definitions a property refers to, in the order they appear."""
+    found: list[str] = []
+    if isinstance(prop, dict):
+        if "$ref" in prop:
+            found.append(prop["$ref"].rsplit("/", 1)[-1])
+        for key in ("items", "anyOf", "oneOf", "allOf", "additionalProperties"):
+            value = prop.get(key)
+            for item in value if isinstance(value, list) else [value]:
+                found += _refs(item)
+    return found
+
+
+def sections(schema: dict[str, Any]) -> list[str]:
+    """The definitions in the order the document is written: depth first, from the top-level
+    fields in the order the model declares them."""
+    definitions = schema.get("$defs", {})
+    order: list[str] = []
+
+    def visit(properties: dict[str, Any]) -> None:
+        for prop in properties.values():
+            for name in _refs(prop):
+                if name not in order and name in definitions:
+                    order.append(name)
+                    visit(definitions[name].get("properties", {}))
+
+    visit(schema.get("properties", {}))
+    return order + sorted(set(definitions) - set(order))
+
+
+def example(name: str) -> str:
+    """The complete example of the document, without its editor line."""
+    text = (EXAMPLES / f"{name}.yaml").read_text(encoding="utf-8")
+    return "".join(line for line in text.splitlines(keepends=True) if not line.startswith("# yaml-language-server:"))
 
 
 def markdown_reference(name: str) -> str:
+    from .. import pages
+
     schema = json_schema(name)
     _, where, summary = DOCUMENTS[name]
-    lines = [
-        f"# `{name}` document reference",
-        "",
-        "<!-- generated by `govcloud schema export`; do not edit by hand -->",
-        "",
-        summary,
-        "",
-        f"File: `{where}`. Schema: [`{name}.schema.json`]({name}.schema.json). Unknown keys are errors.",
-        "",
-        "## Top level",
-        "",
-        *_table(schema),
-    ]
-    for def_name, definition in sorted(schema.get("$defs", {}).items()):
-        lines += ["", f"## {def_name}", ""]
-        if definition.get("description"):
-            lines += [definition["description"].strip(), ""]
-        if "properties" in definition:
-            lines += _table(definition)
-        else:
-            lines.append(f"Type: {_type_of(definition)}")
-    return "\n".join(lines) + "\n"
+    definitions = schema.get("$defs", {})
+    view = {
+        "name": name, "where": where, "summary": summary,
+        "top": _rows(schema),
+        "sections": [{"name": d, "description": (definitions[d].get("description") or "").strip(),
+                      "rows": _rows(definitions[d]), "type": None if "properties" in definitions[d] else _type_of(definitions[d])}
+                     for d in sections(schema)],
+        "example": example(name),
+        "fence": "`" * max(3, max((len(run) for run in example(name).split("\n") if set(run) == {"`"}), default=0) + 1),
+    }
+    return pages.markdown_text("schema-reference.md.j2", **view).rstrip("\n") + "\n"
 
 
 def rendered_files() -> dict[str, str]:

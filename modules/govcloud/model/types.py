@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from functools import lru_cache
-from typing import Annotated, Literal
+from ipaddress import IPv4Address, IPv4Network
+from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSchema
 
@@ -118,7 +120,7 @@ def supported_kubernetes_versions() -> tuple[str, ...]:
     """Minor versions whose OpenAPI schemas ship with kubernetes-validate."""
     from kubernetes_validate import utils
 
-    return tuple(utils.major_minor(v) for v in utils.all_versions())
+    return tuple(dict.fromkeys(utils.major_minor(v) for v in utils.all_versions()))
 
 
 def _kubernetes_version(value: str) -> str:
@@ -130,30 +132,88 @@ def _kubernetes_version(value: str) -> str:
     return value
 
 
-DnsLabel = Annotated[str, AfterValidator(_dns_label)]
+def _contiguous(numbers: list[int]) -> list[tuple[int, int]]:
+    runs: list[tuple[int, int]] = []
+    for number in sorted(numbers):
+        if runs and runs[-1][1] == number - 1:
+            runs[-1] = (runs[-1][0], number)
+        else:
+            runs.append((number, number))
+    return runs
+
+
+def _region_schema() -> dict:
+    """A GB/T 2260 code for editors: six digits starting with a province prefix, quoted or not."""
+    runs = _contiguous([int(p) for p in codes.PROVINCE_PREFIXES])
+    prefixes = "|".join(f"{a // 10}[{a % 10}-{b % 10}]" if a != b else str(a) for a, b in runs)
+    return {"anyOf": [{"type": "string", "pattern": f"^({prefixes})[0-9]{{4}}$"},
+                      *({"type": "integer", "minimum": a * 10000, "maximum": b * 10000 + 9999} for a, b in runs)],
+            "description": "GB/T 2260 code"}
+
+
+_IPV4 = r"(25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])(\.(25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])){3}"
+_IPV4_RE = re.compile(f"^{_IPV4}$")
+_CIDR_RE = re.compile(f"^{_IPV4}/(3[0-2]|[12]?[0-9])$")
+
+
+def _written_as(pattern: re.Pattern, example: str) -> Any:
+    """Addresses and networks are text in one spelling (YAML could give a number, and Python
+    would take 10.0.0.0 as a /32 or a netmask after the slash)."""
+    def check(value: object) -> object:
+        if isinstance(value, (IPv4Address, IPv4Network)):  # a model dumped and read again
+            return value
+        if not isinstance(value, str) or not pattern.fullmatch(value):
+            raise ValueError(f"{value!r} is not written like {example}")
+        return value
+    return check
+
+
+_DATE_RE = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
+
+
+def _date(value: object) -> object:
+    """A calendar date is written YYYY-MM-DD (YAML 1.2 keeps it text); a date object is one too."""
+    if isinstance(value, dt.date) and not isinstance(value, dt.datetime):
+        return value
+    if not isinstance(value, str) or not _DATE_RE.fullmatch(value):
+        raise ValueError(f"{value!r} is not a valid date: write YYYY-MM-DD")
+    return value
+
+
+Date = Annotated[dt.date, BeforeValidator(_date), WithJsonSchema({"type": "string", "format": "date", "pattern": _DATE_RE.pattern})]
+IPv4Text = Annotated[IPv4Address, BeforeValidator(_written_as(_IPV4_RE, "172.30.10.10")),
+                     WithJsonSchema({"type": "string", "pattern": _IPV4_RE.pattern})]
+CidrText = Annotated[IPv4Network, BeforeValidator(_written_as(_CIDR_RE, "172.30.10.0/24")),
+                     WithJsonSchema({"type": "string", "pattern": _CIDR_RE.pattern})]
+DnsLabel = Annotated[str, AfterValidator(_dns_label),
+                     Field(json_schema_extra=lambda schema: schema.update(
+                         pattern=codes.DNS_LABEL_RE.pattern, maxLength=min(schema.get("maxLength", codes.DNS_LABEL_MAX), codes.DNS_LABEL_MAX)))]
 RegionCode = Annotated[
     str,
     BeforeValidator(_region_code),
-    WithJsonSchema({"type": ["string", "integer"], "pattern": r"^[0-9]{6}$", "description": "GB/T 2260 code"}),
+    WithJsonSchema(_region_schema()),
 ]
 Quantity = Annotated[
     str,
     BeforeValidator(_quantity),
     WithJsonSchema(
         {
-            "type": ["string", "integer", "number"],
-            "pattern": codes.QUANTITY_RE.pattern,
+            "anyOf": [{"type": "string", "pattern": codes.QUANTITY_RE.pattern}, {"type": "number", "minimum": 0}],
             "description": "Kubernetes quantity, e.g. 500m, 4, 16Gi",
         }
     ),
 ]
-Text = Annotated[str, Field(min_length=1, max_length=500, json_schema_extra={"pattern": SINGLE_LINE_PATTERN}), AfterValidator(_text)]
-Uscc = Annotated[str, AfterValidator(_uscc), Field(pattern=r"^[0-9A-HJ-NPQRTUWXY]{18}$")]
+# Text for editors: one line (SINGLE_LINE_PATTERN) with something besides white space in it.
+_NOT_ON_ONE_LINE = SINGLE_LINE_PATTERN[len("^[^"):-len("]*$")]
+TEXT_PATTERN = f"^[^{_NOT_ON_ONE_LINE}]*[^\\s{_NOT_ON_ONE_LINE}][^{_NOT_ON_ONE_LINE}]*$"
+Text = Annotated[str, Field(min_length=1, max_length=500, json_schema_extra={"pattern": TEXT_PATTERN}), AfterValidator(_text)]
+Uscc = Annotated[str, AfterValidator(_uscc), Field(json_schema_extra={"pattern": codes.USCC_RE.pattern})]
 # POSIX-safe so that the same id can be an operating-system and a Kubernetes user name.
 Account = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_.-]{1,31}$")]
 MlpsLevel = Annotated[int, Field(ge=1, le=4, strict=True)]
 Port = Annotated[int, Field(ge=1, le=65535, strict=True)]
-KubernetesVersion = Annotated[str, Field(pattern=r"^1\.[0-9]+$"), AfterValidator(_kubernetes_version)]
+KubernetesVersion = Annotated[str, Field(pattern=r"^1\.[0-9]+$", json_schema_extra=lambda schema: schema.update(
+    enum=list(supported_kubernetes_versions()))), AfterValidator(_kubernetes_version)]
 Hostname = Annotated[
     str,
     Field(

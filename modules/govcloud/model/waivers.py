@@ -10,9 +10,9 @@ from __future__ import annotations
 import datetime as dt
 import fnmatch
 
-from pydantic import Field, model_validator
+from pydantic import ConfigDict, Field, model_validator
 
-from .types import Account, DnsLabel, Strict, Text
+from .types import Account, Date, DnsLabel, Strict, Text
 
 RULE_ID_PATTERN = r"^GOV-[A-Z]{3}-[0-9]{3}$"
 
@@ -20,8 +20,12 @@ RULE_ID_PATTERN = r"^GOV-[A-Z]{3}-[0-9]{3}$"
 class WaiverScope(Strict):
     """Exactly one of tenant, stack or a URN glob pattern."""
 
-    tenant: DnsLabel | None = None
-    stack: str | None = Field(None, pattern=r"^[a-z0-9-]+\.[a-z0-9-]+$")
+    # Editors check it too: exactly one selector given (and not null).
+    model_config = ConfigDict(json_schema_extra={"oneOf": [{"required": [key], "properties": {key: {"type": "string"}}}
+                                                           for key in ("tenant", "stack", "urn")]})
+
+    tenant: DnsLabel | None = Field(None, description="A tenant id: every stack of the tenant")
+    stack: str | None = Field(None, pattern=r"^[a-z0-9-]+\.[a-z0-9-]+$", description="A stack name, e.g. lab.t-430100-health")
     urn: str | None = Field(None, pattern=r"^urn:pulumi:[\x21-\x7e]+$", description="fnmatch pattern over URNs")
 
     @model_validator(mode="after")
@@ -40,17 +44,17 @@ class WaiverScope(Strict):
 
 
 class Waiver(Strict):
-    id: str = Field(pattern=r"^W-[0-9]{4}-[0-9]{3,5}$")
-    rule: str = Field(pattern=RULE_ID_PATTERN)
-    scope: WaiverScope
-    reason: Text
+    id: str = Field(pattern=r"^W-[0-9]{4}-[0-9]{3,5}$", description="Waiver id, W-<year>-<number>, e.g. W-2026-001")
+    rule: str = Field(pattern=RULE_ID_PATTERN, description="The policy rule waived, e.g. GOV-SVC-004")
+    scope: WaiverScope = Field(description="What the waiver covers: exactly one of tenant, stack or urn")
+    reason: Text = Field(description="Why, one line, e.g. the filing in progress and its number")
     approver: Account = Field(description="Account of a security team member")
-    created: dt.date
-    expires: dt.date
+    created: Date = Field(description="First day the waiver applies, YYYY-MM-DD")
+    expires: Date = Field(description="Last day the waiver applies, YYYY-MM-DD (at most policy.waiver_max_days after created)")
 
     def in_force(self, today: dt.date) -> bool:
         return self.created <= today <= self.expires
 
 
 class WaiverFile(Strict):
-    waivers: list[Waiver] = Field(default_factory=list)
+    waivers: list[Waiver] = Field(default_factory=list, description="The environment's waivers")
