@@ -77,7 +77,7 @@ def verify_command(
         report = verify(environment, connection, playbooks, hosts=host or None, control_ids=control or None)
     except KeyError as error:
         fail(str(error).strip("'\""))
-    if out:  # the folder was made by prepare_output before the hosts were read
+    if out:  # prepare_output checked the path before the hosts were read
         write_output(out, json.dumps(report, ensure_ascii=False, indent=2, sort_keys=True) + "\n")
     if output_of(ctx, output) == Output.json:
         print_json(report)

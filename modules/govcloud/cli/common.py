@@ -54,8 +54,9 @@ def settings(ctx: typer.Context) -> Settings:
 
 
 def env_name(ctx: typer.Context, env: str | None) -> str:
-    """A command's own ``--env`` wins over the global one."""
-    return env or settings(ctx).env
+    """A command's own ``--env`` wins over the global one (``--env ""`` too: it is refused, not
+    taken for "not given")."""
+    return settings(ctx).env if env is None else env
 
 
 def output_of(ctx: typer.Context, output: Output | None) -> Output:
@@ -189,7 +190,9 @@ def renamed_group(**renames: str) -> type[TyperGroup]:
 
 def stack_list(values: Iterable[str] | None) -> list[str] | None:
     """-s/--stack given zero or more times: None for "every stack"."""
-    names = [v for v in (values or []) if v]
+    names = list(values or [])
+    if any(not name for name in names):
+        fail("--stack takes a stack name, not an empty value")
     return names or None
 
 
@@ -214,8 +217,9 @@ def fail(message: str, code: int = 2) -> NoReturn:
 
 
 def prepare_output(path: Path | None, option: str = "--out", directory: bool = False) -> None:
-    """Before any work: make the folder an output goes to, or stop with one line (exit 2), so a
-    long run never ends in a traceback over a path that could not be written."""
+    """Before any work: stop with one line (exit 2) if an output could not be written there, so a
+    long run never ends in a traceback over a path. Nothing is created yet: the folders are made
+    when the output is written, so a command that stops on bad input leaves nothing behind."""
     if path is None:
         return
     if not directory:
@@ -227,12 +231,13 @@ def prepare_output(path: Path | None, option: str = "--out", directory: bool = F
     if directory and path.exists() and not path.is_dir():
         fail(f"{option} {path}: is a file; give a directory")
     folder = path if directory else path.parent
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-    except OSError as error:
-        fail(f"{option} {path}: cannot create {folder}: {error.strerror or error}")
-    if not os.access(folder, os.W_OK | os.X_OK):
-        fail(f"{option} {path}: {folder} is not writable")
+    existing = folder
+    while not existing.exists() and not existing.is_symlink() and existing != existing.parent:
+        existing = existing.parent
+    if not existing.is_dir():
+        fail(f"{option} {path}: cannot create {folder}: {existing} is not a directory")
+    if not os.access(existing, os.W_OK | os.X_OK):
+        fail(f"{option} {path}: {existing} is not writable")
 
 
 def report_input_error(error: InputError, as_json: bool = False) -> None:

@@ -107,7 +107,7 @@ def diff(
     text = {DiffFormat.md: to_markdown, DiffFormat.html: to_html, DiffFormat.json: lambda r: r.to_json()}[format](report)
     if out is None:
         sys.stdout.write(text)
-    else:  # the folder was made by prepare_output before the diff ran
+    else:  # prepare_output checked the path before the diff ran
         write_output(out, text)
         changed = len(report.changed_stacks)
         info(f"wrote {out} ({format.value}): {plural(changed, 'stack')} {'changes' if changed == 1 else 'change'}"

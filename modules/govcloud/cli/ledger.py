@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import getpass
 import json
+import os
+import stat
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -18,7 +20,7 @@ import typer
 from rich.table import Table
 
 from .. import note, signing
-from ..files import read_regular, write_output
+from ..files import kind_of, read_regular, write_output
 from ..ledger import KINDS, Ledger, LedgerError, ProofFailed, audit
 from ..ledger import witness as witnessing
 from ..ledger.records import MAX_SUMMARY, SignedCheckpoint, head_from_dict, load_head_file, load_json_file
@@ -120,6 +122,18 @@ def _trusted(key: Path | None, trusted_keys: Path | None) -> dict[str, signing.P
     return keys
 
 
+def _regular(path: Path, what: str) -> Path:
+    """``path`` if it is a regular file (or absent: the reader says so); a FIFO would block the
+    ledger's reader forever and a device would never end, so they are refused here first."""
+    try:
+        mode = os.stat(path).st_mode
+    except OSError:
+        return path
+    if not stat.S_ISREG(mode):
+        raise LedgerError(f"{path}: {what} is {kind_of(mode)}, not a regular file")
+    return path
+
+
 def _read(path: Path) -> bytes:
     try:
         return read_regular(path)
@@ -195,7 +209,7 @@ def verify(
         model = _model_ledger(ctx, env, meta.log_id)
         if model is not None:
             trusted = {**(trusted or {}), **model.trusted}
-        saved = load_head_file(since, meta.hash) if since else None
+        saved = load_head_file(_regular(since, "the saved tree head"), meta.hash) if since else None
         report = audit.verify_ledger(ledger, trusted, saved, evidence_root, model.policy if model else None)
     if output_of(ctx, output) == Output.json:
         print_json(report.as_dict())
@@ -246,7 +260,7 @@ def consistency(
 ) -> None:
     """Print a consistency proof (JSON) from a saved tree head to the latest one: the log only grew."""
     with _clean_errors():
-        saved = load_head_file(old_head, load_meta(ledger).hash)
+        saved = load_head_file(_regular(old_head, "the saved tree head"), load_meta(ledger).hash)
         _emit(Ledger(ledger).consistency(saved), out)
 
 
@@ -291,7 +305,7 @@ def check_proof(
         trusted = _trusted(key, trusted_keys) or {}
         if not trusted and env is None:
             raise LedgerError("give the public key you trust: --key FILE, --trust-store DIR or --env ENV")
-        document = load_json_file(proof, "proof")
+        document = load_json_file(_regular(proof, "the proof"), "proof")
         model = None
         if env is not None:
             head = (document.get("tree_head") or document.get("new_head")) if isinstance(document, dict) else None
@@ -308,7 +322,7 @@ def check_proof(
         else:
             proven = audit.check_inclusion(document, trusted, str(proof), policy)
             if evidence is not None:
-                audit.check_evidence_file(proven, evidence)
+                audit.check_evidence_file(proven, _regular(evidence, "the evidence"))
             result = {"ok": True, "kind": "inclusion", "entry": proven}
             size = proof_size(document["tree_head"])
             message = f"entry {proven['index']} ({proven['kind']}: {proven['summary']}) is in the signed tree of size {size}"

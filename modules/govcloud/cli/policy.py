@@ -226,6 +226,6 @@ def emit(report, format: CheckFormat, out: Path | None) -> None:
     text = {CheckFormat.json: formats.to_json, CheckFormat.sarif: formats.to_sarif, CheckFormat.junit: formats.to_junit}[format](report)
     if out is None:
         sys.stdout.write(text)
-    else:  # the folder was made by prepare_output before the check ran
+    else:  # prepare_output checked the path before the check ran
         write_output(out, text)
         info(f"wrote {out} ({format.value}); verdict {'fail' if report.blocking else 'pass'}")
