@@ -23,6 +23,9 @@ FORMAT = "govcloud.state/v1"
 REDACTED = "[secret]"
 STATE_FILE = "state.json"
 MANIFESTS_FILE = "manifests.yaml"
+# The input files (and their sha256) the state was rendered from: model.inputs.render_inputs.
+INPUTS_FILE = "inputs.json"
+INPUTS_FORMAT = "govcloud.render-inputs/v1"
 
 
 @dataclass(frozen=True)

@@ -70,9 +70,9 @@ def test_bad_arguments_exit_2(capsys, build, extra, message):
     assert code == 2 and message in out + err
 
 
-def test_missing_render_exits_2_naming_the_file(capsys, tmp_path):
+def test_missing_render_exits_2_in_one_line(capsys, tmp_path):
     code, _, err = check(capsys, tmp_path / "nothing")
-    assert code == 2 and "state.json" in err and "govcloud render --env lab" in err
+    assert code == 2 and "no render of lab in" in err and "govcloud render --env lab" in err and err.strip().count("\n") == 0
 
 
 def test_damaged_state_file_exits_2(capsys, build):

@@ -91,7 +91,10 @@ def test_json_has_rule_urn_stack_status_and_waiver(report):
         "stack": "lab.t-430100-health", "rule": "GOV-MGT-004", "urn": waived[0]["urn"], "type": "kubernetes:core/v1:Namespace",
         "status": "waived", "enforcement": "mandatory", "severity": "medium", "message": waived[0]["message"],
         "waiver": {"id": "W-2026-007", "expires": "2026-12-20", "reason": "变更单补录中", "approver": "sec-wangfang"},
+        "source": waived[0]["source"],
     }]
+    assert waived[0]["source"]["file"].endswith("inventories/lab/tenants/t-430100-health.yaml")
+    assert waived[0]["source"]["field"] == "change" and waived[0]["source"]["line"] > 1
     assert data["stacks"][0]["digest"].startswith("sha256:") and data["pack"]["version"] == "1.0.0"
     assert formats.to_json(report) == formats.to_json(report)  # deterministic
 
@@ -101,3 +104,42 @@ def test_table_shows_waived_findings(report):
     formats.print_table(report, Console(file=out, width=200))
     text = out.getvalue()
     assert "waived W-2026-007 until 2026-12-20" in text and "GOV-SEC-002" in text and "FAIL" in text
+
+
+def test_sarif_points_at_the_inventory_line_with_the_rendered_resource_related(report):
+    """Code scanning links a finding to what fixes it: the request's field, with its line."""
+    log = json.loads(formats.to_sarif(report))
+    result = next(r for r in log["runs"][0]["results"] if r["ruleId"] == "GOV-SEC-002")
+    [location] = result["locations"]
+    uri = location["physicalLocation"]["artifactLocation"]["uri"]
+    assert uri.endswith("inventories/lab/tenants/t-430100-health.yaml") and not uri.endswith("state.json")
+    line = location["physicalLocation"]["region"]["startLine"]
+    assert Path(uri).read_text(encoding="utf-8").splitlines()[line - 1].startswith("mlps_level:")
+    [related] = result["relatedLocations"]
+    assert related["physicalLocation"]["artifactLocation"]["uri"].endswith("lab.t-430100-health/state.json")
+    assert related["logicalLocations"][0]["fullyQualifiedName"] == result["locations"][0]["logicalLocations"][0]["fullyQualifiedName"]
+
+
+def test_sarif_fingerprints_do_not_change_with_the_wording(report):
+    """A waiver note or a reworded message must not make code scanning see a new finding."""
+    import dataclasses
+
+    before = {r["ruleId"]: r["partialFingerprints"] for r in json.loads(formats.to_sarif(report))["runs"][0]["results"]}
+    reworded = dataclasses.replace(report, stacks=tuple(
+        dataclasses.replace(s, results=tuple(dataclasses.replace(r, message=r.message + " (reworded)", note="W-1 expired on 2026-11-01")
+                                             for r in s.results)) for s in report.stacks))
+    after = {r["ruleId"]: r["partialFingerprints"] for r in json.loads(formats.to_sarif(reworded))["runs"][0]["results"]}
+    assert before == after and all("reworded" not in str(v) for v in after.values())
+
+
+def test_junit_advisory_findings_are_not_failures(tmp_path):
+    """The check exits 0 on advisory findings: JUnit must not turn a CI dashboard red for them."""
+    env = load_environment("lab", copy_lab(tmp_path).parent)
+    tourism = next(s for s in all_states(env) if s.stack == "lab.t-430600-tourism")  # MLPS 1 on the internet: GOV-SVC-004, advisory
+    with CheckSession(env, PACK) as session:
+        checked = session.check([tourism], dt.date(2026, 11, 25))
+    assert checked.exit_code == 0 and any(r.status == "failed" and r.enforcement == "advisory" for r in checked.results)
+    root = ET.fromstring(formats.to_junit(checked))
+    assert root.get("failures") == "0" and root.findall(".//failure") == []
+    advisory = [c for c in root.iter("testcase") if c.get("classname", "").endswith("GOV-SVC-004") and c.find("skipped") is not None]
+    assert advisory and advisory[0].find("skipped").get("message").startswith("advisory (not enforced)")

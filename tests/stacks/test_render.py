@@ -110,7 +110,7 @@ def test_render_is_byte_for_byte_deterministic_serial_and_parallel(lab, tmp_path
     assert all(r.ok for r in parallel.results)
     assert _files(lab.out) == _files(parallel.out)
     match, mismatch, errors = filecmp.cmpfiles(lab.out, parallel.out, _files(lab.out), shallow=False)
-    assert not mismatch and not errors and len(match) == 22
+    assert not mismatch and not errors and len(match) == 33  # state.json, manifests.yaml, inputs.json
 
 
 def test_state_round_trips_and_records_parents_dependencies_and_providers(lab):

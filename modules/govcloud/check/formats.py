@@ -14,7 +14,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from ..text import styled
+from ..text import plural, styled
 from .results import CheckReport, Result
 
 SARIF_SCHEMA = "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"
@@ -56,20 +56,39 @@ def to_sarif(report: CheckReport) -> str:
         })
     artifacts = {s.stack: s.state_file for s in report.stacks}
     results = []
+    seen: Counter = Counter()
     for result in report.results:
         if result.status == "passed":
             continue
+        rendered = {
+            "physicalLocation": {"artifactLocation": {"uri": artifacts[result.stack]}},
+            "logicalLocations": [{"fullyQualifiedName": result.urn, "kind": "resource"}],
+        }
+        if result.source is not None:
+            # The finding is fixed in the inventory (in git, with a line); the rendered resource is related.
+            location: dict[str, Any] = {
+                "physicalLocation": {"artifactLocation": {"uri": result.source["file"]},
+                                     "region": {"startLine": max(1, int(result.source["line"]))}},
+                "logicalLocations": [{"fullyQualifiedName": result.urn, "kind": "resource"}],
+            }
+            if result.source.get("field"):
+                location["message"] = {"text": f"{result.source['field']} in {result.source['file']}"}
+            related = [{"id": 1, **rendered, "message": {"text": f"rendered resource in {artifacts[result.stack]}"}}]
+        else:
+            location, related = rendered, []
+        # Stable across runs: the same finding keeps its fingerprint when its message or a waiver
+        # note changes wording (two findings of one rule on one resource are told apart by order).
+        key = (result.stack, result.rule, result.urn)
+        seen[key] += 1
         entry: dict[str, Any] = {
             "ruleId": result.rule,
             "ruleIndex": index.get(result.rule, -1),
             "kind": "fail",
             "level": _sarif_level(result),
             "message": {"text": result.message or result.rule},
-            "locations": [{
-                "physicalLocation": {"artifactLocation": {"uri": artifacts[result.stack]}},
-                "logicalLocations": [{"fullyQualifiedName": result.urn, "kind": "resource"}],
-            }],
-            "partialFingerprints": {"govcloud/v1": f"{result.rule}|{result.urn}|{result.message}"},
+            "locations": [location],
+            **({"relatedLocations": related} if related else {}),
+            "partialFingerprints": {"govcloud/v2": f"{result.stack}|{result.rule}|{result.urn}|{seen[key]}"},
             "properties": {"stack": result.stack, "status": result.status, "resourceType": result.resource_type,
                            **({"note": result.note} if result.note else {})},
         }
@@ -110,25 +129,32 @@ def to_sarif(report: CheckReport) -> str:
 
 # --- JUnit XML -----------------------------------------------------------------------------
 def to_junit(report: CheckReport) -> str:
-    """One testsuite per stack, one testcase per (rule, resource) verdict."""
+    """One testsuite per stack, one testcase per (rule, resource) verdict. Only what fails the
+    check fails a test: a mandatory finding is a <failure>; an advisory finding (exit status 0)
+    and a waived one are <skipped> with the reason, so CI dashboards agree with the exit status."""
     suites = ET.Element("testsuites", name=f"govcloud check {report.env}")
     totals: Counter[str] = Counter()
     for stack in report.stacks:
         counts = stack.counts
+        advisory = sum(1 for r in stack.results if r.status == "failed" and not r.blocking)
         suite = ET.SubElement(suites, "testsuite", name=stack.stack, tests=str(len(stack.results)),
-                              failures=str(counts["failed"]), skipped=str(counts["waived"]), errors="0")
+                              failures=str(stack.blocking), skipped=str(counts["waived"] + advisory), errors="0")
         properties = ET.SubElement(suite, "properties")
         ET.SubElement(properties, "property", name="digest", value=stack.digest)
         for result in stack.results:
             case = ET.SubElement(suite, "testcase", classname=f"{stack.stack}.{result.rule}", name=f"{result.rule} {result.urn}")
-            if result.status == "failed":
+            where = f"\n{result.source['file']}:{result.source['line']} {result.source['field']}" if result.source else ""
+            if result.blocking:
                 failure = ET.SubElement(case, "failure", message=result.message, type=result.enforcement)
-                failure.text = result.message + (f"\n{result.note}" if result.note else "")
+                failure.text = result.message + (f"\n{result.note}" if result.note else "") + where
+            elif result.status == "failed":
+                skipped = ET.SubElement(case, "skipped", message=f"advisory (not enforced): {result.message}")
+                skipped.text = result.message + (f"\n{result.note}" if result.note else "") + where
             elif result.status == "waived":
                 waiver = result.waiver
                 assert waiver is not None
                 ET.SubElement(case, "skipped", message=f"waived by {waiver.id} until {waiver.expires}: {result.message}")
-        totals.update({"tests": len(stack.results), "failures": counts["failed"], "skipped": counts["waived"]})
+        totals.update({"tests": len(stack.results), "failures": stack.blocking, "skipped": counts["waived"] + advisory})
     for key in ("tests", "failures", "skipped"):
         suites.set(key, str(totals[key]))
     suites.set("errors", "0")
@@ -163,5 +189,5 @@ def print_table(report: CheckReport, console: Console) -> None:
         console.print(table)
     summary = Counter(r.status for r in report.results)
     verdict = styled("[bold red]FAIL[/]") if report.blocking else styled("[bold green]PASS[/]")
-    console.print(verdict + Text(f": {len(report.stacks)} stacks, {summary['passed']} passed, {summary['failed']} failed "
+    console.print(verdict + Text(f": {plural(len(report.stacks), 'stack')}, {summary['passed']} passed, {summary['failed']} failed "
                                  f"({report.blocking} blocking), {summary['waived']} waived"))

@@ -39,6 +39,8 @@ class Result:
     waiver: WaiverRef | None = None
     # Waivers that matched but were not in force (expired or not yet valid): why they did not apply.
     note: str = ""
+    # Where in the inventory a finding is fixed (file, line, field); findings only (check.sources).
+    source: dict[str, Any] | None = None
 
     @property
     def blocking(self) -> bool:
@@ -63,6 +65,8 @@ class Result:
             data["waiver"] = self.waiver.as_dict()
         if self.note:
             data["note"] = self.note
+        if self.source is not None:
+            data["source"] = self.source
         return data
 
 

@@ -10,21 +10,26 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import json
 import os
 from collections import defaultdict
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 from pathlib import Path
 from typing import Callable, Iterable
 
 from ..model import Environment, InputError, Problem
+from ..model.inputs import render_inputs, tenant_sources
 from ..model.loader import display_path
 from ..policy.catalog import pack_digest, rules
 from ..policy.config import build_config, config_digest
-from ..state import STATE_FILE, StackState, digest_of
+from ..state import INPUTS_FILE, STATE_FILE, StackState, digest_of
 from ..state import render_dir as default_render_dir
+from ..text import plural
 from .analyzer import PackInfo, PackProcess, StackOutcome, pack_metadata, pack_python, reconcile_config
 from .cache import Session, StackVerdicts, VerdictCache, fingerprint, runtime
 from .results import CheckReport, Result, StackReport
+from .sources import Locator
 from .waivers import apply_waivers, require_known_rules, waiver_summary
 
 STACK_TYPE = "pulumi:pulumi:Stack"
@@ -64,6 +69,44 @@ def load_state(path: Path, env: str, stack: str) -> StackState:
     if state.env != env or state.stack != stack:
         raise InputError([Problem(where, 0, "stack", f"holds stack {state.env}/{state.stack}, expected {env}/{stack}")])
     return state
+
+
+def render_problem(render_dir: Path, env: Environment, names: list[str]) -> tuple[str | None, int]:
+    """Why the render in ``render_dir`` cannot be checked as the inventory stands now, in one
+    line (None when it can), and how many of the stacks record no inputs (rendered by an older
+    govcloud, or written by hand: their freshness cannot be told). A render is stale when an
+    input file it recorded (``inputs.json``: platform.yaml, requests) has another digest now."""
+    shown = display_path(render_dir)
+    missing = [n for n in names if not state_path(render_dir, n).is_file()]
+    if missing and len(missing) == len(names):
+        return f"no render of {env.name} in {shown}: run `govcloud render --env {env.name}` first", 0
+    if missing:
+        listed = ", ".join(missing[:5]) + (f" and {len(missing) - 5} more" if len(missing) > 5 else "")
+        return (f"{plural(len(missing), 'stack')} of {env.name} not rendered in {shown} ({listed}): "
+                f"run `govcloud render --env {env.name}` first"), 0
+    requests = tenant_sources(env)
+    stale: list[tuple[str, list[str]]] = []
+    unrecorded = 0
+    for name in names:
+        try:
+            recorded = json.loads((render_dir / name / INPUTS_FILE).read_text(encoding="utf-8"))["inputs"]
+        except FileNotFoundError:
+            unrecorded += 1
+            continue
+        except (OSError, ValueError, KeyError, TypeError):
+            stale.append((name, [INPUTS_FILE]))
+            continue
+        current = render_inputs(env, env.stack(name), requests)
+        changed = sorted(k for k in set(current) | set(recorded) if current.get(k) != recorded.get(k))
+        if changed:
+            stale.append((name, changed))
+    if stale:
+        first, files = stale[0]
+        more = f" and {plural(len(stale) - 1, 'other stack')}" if len(stale) > 1 else ""
+        return (f"the render in {shown} is older than the inventory: {first}{more} {'was' if len(stale) == 1 else 'were'} rendered before "
+                f"{', '.join(files)} changed; run `govcloud render --env {env.name}`"
+                + (f" (or -s {' -s '.join(n for n, _ in stale)})" if len(stale) <= 3 else "")), unrecorded
+    return None, unrecorded
 
 
 def file_digests(render_dir: Path, names: Iterable[str]) -> dict[str, str]:
@@ -140,9 +183,13 @@ def build_report(env: Environment, session: Session, pack_dir: Path, render_dir:
     """The report: waivers applied on ``today`` to each stack's verdicts, and the pack's rules."""
     reports: list[StackReport] = []
     applied: set[str] = set()
+    locator = Locator(env)
+    clusters = {s.name: s.cluster for s in env.stacks}
     for stack in verdicts:
         results, used = apply_waivers(stack.results, env.waivers, stack.tenant, today)
         applied |= used
+        results = [r if r.status == "passed" else replace(r, source=locator.locate(stack.kind, stack.tenant, clusters.get(stack.stack, ""), r.rule))
+                   for r in results]
         reports.append(StackReport(
             stack=stack.stack,
             kind=stack.kind,

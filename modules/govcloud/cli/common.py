@@ -211,8 +211,11 @@ def print_json(data: Any) -> None:
 
 
 def fail(message: str, code: int = 2) -> NoReturn:
-    """One clear line on stderr and a non-zero exit; no traceback."""
+    """One clear line on stderr and a non-zero exit; no traceback. Asked for JSON (-o json), the
+    command also says it on standard output, in the form its bad-input errors take."""
     err_console.print(styled("[bold red]error:[/] {}", message), soft_wrap=True)
+    if wants_json_from_argv(sys.argv[1:]) and sys.argv and Path(sys.argv[0]).name == "govcloud":
+        print_json({"ok": False, "problems": [{"file": "", "line": 0, "field": "", "message": message}]})
     raise typer.Exit(code)
 
 

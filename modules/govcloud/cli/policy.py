@@ -171,6 +171,7 @@ def check(
     environment = load(ctx, env)
     names = selected_stacks(environment, stack)
     states_dir = render_dir_of(render_dir, build, environment.name)
+    require_current_render(environment, states_dir, names)
     root = None if no_cache else cache_dir()
     verdict_cache = VerdictCache(root / "check" / environment.name) if root is not None else None
     report = _checking(len(names), lambda step: check_stacks(environment, names, pack, day, states_dir, verdict_cache, step))
@@ -188,6 +189,18 @@ def check(
                f"{counts['failed']} failed ({counts['blocking']} blocking), {counts['waived']} waived; verdict {counts['verdict']}",
                {"today": report.today, "pack_digest": report.pack["digest"], "format": format.value})
     raise typer.Exit(report.exit_code)
+
+
+def require_current_render(environment, render_dir: Path, names: list[str]) -> None:
+    """Before a check: one line and exit 2 without a render, or with one older than the inventory."""
+    from ..check.run import render_problem
+
+    problem, unrecorded = render_problem(render_dir, environment, names)
+    if problem:
+        fail(problem)
+    if unrecorded:
+        info(f"note: {plural(unrecorded, 'stack')} in {render_dir} record no inputs (rendered by an older govcloud, or by hand): "
+             "whether the render is older than the inventory cannot be told")
 
 
 def execute_check(environment, states, pack: Path, day: dt.date, render_dir: Path, digests: dict[str, str] | None = None):

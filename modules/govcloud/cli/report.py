@@ -12,7 +12,7 @@ from ..canonical import JsonProblem, load_json
 from ..files import read_regular, write_output
 from ..model.loader import display_path
 from .common import BuildOption, EnvOption, RenderDirOption, console, fail, load, plural, prepare_output, renamed, render_dir_of
-from .policy import PackOption, TodayOption, execute_check, parse_day
+from .policy import PackOption, TodayOption, execute_check, parse_day, require_current_render
 from .review import ReviewsOption, TrustOption, trust_dir
 
 BASELINE_DEFAULT = Path("build/compliance.json")  # where `govcloud baseline verify --out` is shown writing it
@@ -90,6 +90,7 @@ def report(
     else:
         names = stack_names(environment)
         states_dir = render_dir_of(render_dir, build, environment.name)
+        require_current_render(environment, states_dir, names)
         states = load_states(states_dir, environment, names)
         results = execute_check(environment, states, pack, day, states_dir, file_digests(states_dir, names)).as_dict()
         check_source = {"file": f"run on {display_path(states_dir)}", "today": results["today"],

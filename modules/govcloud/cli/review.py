@@ -31,7 +31,7 @@ from .common import (
     styled,
 )
 from .ledger import RecordKeyOption, RecordOption, open_for_recording, record, refuse_recorded
-from .policy import PackOption, print_check_failures
+from .policy import PackOption, print_check_failures, require_current_render
 
 review_app = typer.Typer(help="Review certificates: issue one for a stack, verify one.", invoke_without_command=True)
 
@@ -102,6 +102,7 @@ def review(
         prepare_output(target, "--out" if out else "--reviews")
         refuse_recorded(log, target, "--out" if out else "--reviews")
     states_dir = render_dir_of(render_dir, build, environment.name)
+    require_current_render(environment, states_dir, names)
     states = load_states(states_dir, environment, names)
     try:
         private = signing.load_private_key(key)

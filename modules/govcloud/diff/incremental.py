@@ -1,13 +1,8 @@
 """Which stacks a revision diff must render and check, proven from the model's input digests.
 
 Both sides render with the same (current) code, so a stack's desired state can only differ if
-an input file the program reads for it differs. ``Environment.sources`` holds the sha256 of
-every input file; what the stacks/ program reads for a stack is:
-
-- a foundation stack: ``platform.yaml`` (clusters, zones, flows, hosts, data pool);
-- a tenant stack: ``platform.yaml`` (its level's template, its cluster, zone, flows, data pool),
-  its own request ``tenants/<id>.yaml``, and the requests of the tenants whose datasets it
-  consumes (their sharing class decides its data pool access).
+an input file the program reads for it differs (``model.inputs``: platform.yaml, the tenant's
+request, the requests of the tenants whose datasets it consumes).
 
 A stack whose input digests are equal on both sides renders to the same state: it needs no
 render. (tests/audit check this against full renders.) When ``platform.yaml`` differs,
@@ -27,38 +22,11 @@ from __future__ import annotations
 import fnmatch
 import hashlib
 from dataclasses import dataclass, field
-from pathlib import PurePosixPath
 
 from ..model import Environment, Stack
-from ..model.loader import PLATFORM_FILE, TENANTS_DIR
+from ..model.inputs import render_inputs, tenant_sources
+from ..model.loader import PLATFORM_FILE
 from ..text import plural
-
-ABSENT = "absent"
-
-
-def tenant_sources(env: Environment) -> dict[str, str]:
-    """Tenant id -> the key of its request in ``env.sources``."""
-    found = {}
-    for key in env.sources:
-        path = PurePosixPath(key)
-        if path.parts[:1] == (TENANTS_DIR,) and path.suffix == ".yaml":
-            found[path.stem] = key
-    return found
-
-
-def render_inputs(env: Environment, stack: Stack, requests: dict[str, str] | None = None) -> dict[str, str]:
-    """The input files the program reads for ``stack``, with their digests."""
-    requests = tenant_sources(env) if requests is None else requests
-    inputs = {PLATFORM_FILE: env.sources.get(PLATFORM_FILE, ABSENT)}
-    if stack.kind == "tenant":
-        assert stack.tenant is not None
-        tenant = env.tenant(stack.tenant)
-        ids = {tenant.id} | {c.dataset.split("/", 1)[0] for c in tenant.request.datasets.consumes}
-        for tenant_id in sorted(ids):
-            key = requests.get(tenant_id)
-            # A request that is not where the loader keeps requests cannot be proven equal: never skip it.
-            inputs[key or f"{TENANTS_DIR}/{tenant_id}.yaml"] = env.sources.get(key, ABSENT) if key else f"unknown:{id(env)}"
-    return inputs
 
 
 def fingerprint(env: Environment, stack: Stack, requests: dict[str, str] | None = None) -> str:

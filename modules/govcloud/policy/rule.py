@@ -146,6 +146,11 @@ class Rule:
     check: Callable
     kinds: tuple[str, ...] = ()  # Kubernetes kinds a resource rule looks at
     facts: tuple[str, ...] = ()  # model facts the rule reads from its configuration
+    # Where a finding is fixed in the inventory: a field of the tenant's request (change.approvals)
+    # for tenant stacks, a field of the cluster's entry in platform.yaml (registry) for foundations.
+    # Code scanning points there (SARIF); without one, at the request or the cluster entry.
+    request_field: str = ""
+    cluster_field: str = ""
 
     def __post_init__(self) -> None:
         problems = []
@@ -190,6 +195,8 @@ class Rule:
             "scope": self.scope,
             "kinds": list(self.kinds),
             "facts": list(self.facts),
+            **({"request_field": self.request_field} if self.request_field else {}),
+            **({"cluster_field": self.cluster_field} if self.cluster_field else {}),
         }
 
     # -- the CrossGuard side -------------------------------------------------------------
@@ -248,15 +255,17 @@ def _rule_decorator(scope: str, **meta: Any) -> Callable[[Callable], Rule]:
 
 
 def resource_rule(*, id: str, title: str, clause: str, severity: str, enforcement: str, remediation: str,
-                  kinds: tuple[str, ...], facts: tuple[str, ...] = ()) -> Callable[[ResourceCheck], Rule]:
+                  kinds: tuple[str, ...], facts: tuple[str, ...] = (), request_field: str = "",
+                  cluster_field: str = "") -> Callable[[ResourceCheck], Rule]:
     return _rule_decorator("resource", id=id, title=title, clause=clause, severity=severity, enforcement=enforcement,
-                           remediation=remediation, kinds=kinds, facts=facts)
+                           remediation=remediation, kinds=kinds, facts=facts, request_field=request_field,
+                           cluster_field=cluster_field)
 
 
 def stack_rule(*, id: str, title: str, clause: str, severity: str, enforcement: str, remediation: str,
-               facts: tuple[str, ...] = ()) -> Callable[[StackCheck], Rule]:
+               facts: tuple[str, ...] = (), request_field: str = "", cluster_field: str = "") -> Callable[[StackCheck], Rule]:
     return _rule_decorator("stack", id=id, title=title, clause=clause, severity=severity, enforcement=enforcement,
-                           remediation=remediation, facts=facts)
+                           remediation=remediation, facts=facts, request_field=request_field, cluster_field=cluster_field)
 
 
 def iter_strings(values: Any) -> Iterator[str]:

@@ -10,6 +10,7 @@ it are removed) and the render fails, naming stack, resource and field.
 from __future__ import annotations
 
 import gc
+import json
 import multiprocessing
 import os
 import shutil
@@ -22,6 +23,7 @@ import yaml
 from .. import state as state_format
 from ..components import program as stack_program
 from ..model import Environment, Stack
+from ..model.inputs import render_inputs, tenant_sources
 from . import desired, schemas
 from .runtime import RenderError, run_program
 
@@ -51,6 +53,7 @@ class Job:
     out: Path
     program: Path = PROGRAM
     foundation_outputs: dict[str, dict[str, Any]] = field(default_factory=dict)
+    requests: dict[str, str] | None = None  # tenant id -> its request in env.sources (model.inputs), found once
 
     def config(self, stack: Stack) -> stack_program.StackConfiguration:
         """The stack's configuration as the engine gets it, secrets as placeholders."""
@@ -91,6 +94,10 @@ def render_one(job: Job, stack: Stack) -> StackResult:
     text = stack_state.to_json()  # once: written and digested (RFC 8785 is encoded in Python, slowly)
     (directory / state_format.STATE_FILE).write_text(text, encoding="utf-8")
     (directory / state_format.MANIFESTS_FILE).write_text(_dump_manifests(manifests), encoding="utf-8")
+    # What it was rendered from: check and review refuse a render older than the inventory.
+    (directory / state_format.INPUTS_FILE).write_text(json.dumps(
+        {"format": state_format.INPUTS_FORMAT, "env": env.name, "stack": stack.name, "inputs": render_inputs(env, stack, job.requests)},
+        sort_keys=True, indent=2) + "\n", encoding="utf-8")
     result.resources = len(stack_state.resources)
     result.objects = len(manifests)
     result.digest = state_format.digest_of(text)
@@ -99,7 +106,7 @@ def render_one(job: Job, stack: Stack) -> StackResult:
 
 
 def _remove(directory: Path) -> None:
-    for name in (state_format.STATE_FILE, state_format.MANIFESTS_FILE):
+    for name in (state_format.STATE_FILE, state_format.MANIFESTS_FILE, state_format.INPUTS_FILE):
         (directory / name).unlink(missing_ok=True)
 
 
@@ -133,7 +140,7 @@ def render(env: Environment, inventories: Path, out: Path, *, only: list[str] | 
     """Render ``only`` (stack names) or every stack of ``env`` into ``out``; results in stack order."""
     targets = [env.stack(n) for n in only] if only else list(env.stacks)
     stack_program.remember(env, inventories)
-    job = Job(env, inventories, out, program)
+    job = Job(env, inventories, out, program, requests=tenant_sources(env))
     results: dict[str, StackResult] = {}
 
     def collect(batch: list[StackResult]) -> None:

@@ -7,6 +7,7 @@ from ...rule import resource_rule
 
 @resource_rule(
     id="GOV-DAT-002",
+    request_field="datasets.consumes",
     title="Conditional datasets are granted only with the approval reference the request records",
     clause="政务信息资源共享管理暂行办法 (国发〔2016〕51号) 有条件共享; GB/T 22239-2019 8.1.4.2 (访问控制)",
     severity="high",

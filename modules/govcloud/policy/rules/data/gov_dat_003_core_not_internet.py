@@ -6,6 +6,7 @@ from ...rule import resource_rule
 
 @resource_rule(
     id="GOV-DAT-003",
+    request_field="datasets.consumes",
     title="Core datasets are never reachable from the internet zone",
     clause="中华人民共和国数据安全法 第二十一条 (核心数据 stricter management); GB/T 22239-2019 8.1.2.1",
     severity="critical",

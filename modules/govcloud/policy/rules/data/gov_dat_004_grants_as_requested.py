@@ -6,6 +6,7 @@ from ...rule import resource_rule
 
 @resource_rule(
     id="GOV-DAT-004",
+    request_field="datasets.consumes",
     title="Dataset grants match the request; not-shared and unknown datasets are never granted",
     clause="政务信息资源共享管理暂行办法 (国发〔2016〕51号) 不予共享; GB/T 22239-2019 8.1.4.2 (访问控制)",
     severity="critical",

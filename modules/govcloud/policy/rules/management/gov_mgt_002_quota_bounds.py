@@ -15,6 +15,7 @@ HARD_KEYS = {
 
 @resource_rule(
     id="GOV-MGT-002",
+    request_field="quotas",
     title="ResourceQuota present on every dimension and within the level template's maximum",
     clause="govcloud platform standard: tenant templates per MLPS level; GB/T 22239-2019 8.2.4 (云计算 资源控制)",
     severity="high",

@@ -6,6 +6,7 @@ from ...rule import NotApplicable, as_list, as_map, resource_rule
 
 @resource_rule(
     id="GOV-MGT-003",
+    request_field="limits",
     title="LimitRange sets container defaults and maxima within the level template",
     clause="govcloud platform standard: tenant templates per MLPS level; GB/T 22239-2019 8.2.4 (云计算 资源控制)",
     severity="medium",

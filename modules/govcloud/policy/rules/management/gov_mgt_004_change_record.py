@@ -8,6 +8,7 @@ REQUIRED = (labels.DEPARTMENT, labels.REQUESTED_BY, labels.CHANGE_REASON)
 
 @resource_rule(
     id="GOV-MGT-004",
+    request_field="change",
     title="Tenant namespaces record department, requester and change reason",
     clause="GB/T 22239-2019 8.1.10 (安全运维管理: 变更管理, change records)",
     severity="medium",

@@ -7,6 +7,7 @@ from ...rule import NotApplicable, resource_rule
 
 @resource_rule(
     id="GOV-MGT-005",
+    request_field="change.approvals",
     title="MLPS level 3+ tenants carry a security approval recorded in their request",
     clause="GB/T 22239-2019 8.1.9 (安全建设管理: 定级备案, security review before going live); govcloud platform standard",
     severity="high",

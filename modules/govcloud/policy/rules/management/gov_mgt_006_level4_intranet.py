@@ -6,6 +6,7 @@ from ...rule import NotApplicable, resource_rule
 
 @resource_rule(
     id="GOV-MGT-006",
+    request_field="mlps_level",
     title="MLPS level 4 tenants only in egov-intranet zones",
     clause="GB/T 22239-2019 9 (第四级安全要求); govcloud platform standard: level 4 only in the isolated intranet",
     severity="critical",

@@ -9,6 +9,7 @@ ORDER = {"privileged": 0, "baseline": 1, "restricted": 2}
 
 @resource_rule(
     id="GOV-SEC-002",
+    request_field="mlps_level",
     title="Tenant namespaces enforce Pod Security restricted from MLPS level 2",
     clause="GB/T 22239-2019 8.1.4.2 d) (least privilege) and 8.1.4.4 (入侵防范); govcloud platform standard: PSA by level",
     severity="high",

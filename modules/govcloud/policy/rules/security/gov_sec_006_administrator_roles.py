@@ -7,6 +7,7 @@ from ...rule import stack_rule
 
 @stack_rule(
     id="GOV-SEC-006",
+    request_field="administrators",
     title="Three administrator roles bound to three distinct, requested subjects",
     clause="GB/T 22239-2019 8.1.4.2 d) (权限分离) and 8.1.5.1-8.1.5.3 (系统管理员, 审计管理员, 安全管理员)",
     severity="high",

@@ -7,6 +7,8 @@ from ...rule import resource_rule
 
 @resource_rule(
     id="GOV-SEC-010",
+    request_field="zone",
+    cluster_field="zone",
     title="No flow the zone matrix does not allow",
     clause="GB/T 22239-2019 8.1.2.1 (网络架构: zones with their own address plans) and 8.1.3.2 (访问控制)",
     severity="critical",

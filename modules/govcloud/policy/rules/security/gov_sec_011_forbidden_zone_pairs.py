@@ -15,6 +15,8 @@ FORBIDDEN = {
 
 @stack_rule(
     id="GOV-SEC-011",
+    request_field="zone",
+    cluster_field="zone",
     title="No connection between internet and egov-intranet, none from internet straight into data",
     clause="GB/T 22239-2019 8.1.2.1 (网络架构); 电子政务内网与互联网物理隔离 (中办发〔2002〕17号)",
     severity="critical",

@@ -6,6 +6,7 @@ from ...rule import NotApplicable, resource_rule
 
 @resource_rule(
     id="GOV-SVC-001",
+    request_field="services",
     title="Routes publish only the public services the tenant requested",
     clause="govcloud platform standard: public services are requested (services[]) and reviewed",
     severity="high",

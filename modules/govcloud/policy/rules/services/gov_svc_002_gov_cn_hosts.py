@@ -6,6 +6,7 @@ from ...rule import resource_rule
 
 @resource_rule(
     id="GOV-SVC-002",
+    request_field="services",
     title="Public service host names are under .gov.cn",
     clause="政府网站发展指引 (国办发〔2017〕47号): 政府网站使用 gov.cn 域名",
     severity="medium",

@@ -7,6 +7,7 @@ TLS_PROTOCOLS = {"HTTPS", "TLS"}
 
 @resource_rule(
     id="GOV-SVC-003",
+    request_field="services",
     title="Public entry points terminate TLS: every Ingress host and every Gateway listener",
     clause="GB/T 22239-2019 8.1.2.2 (通信传输); GB/T 39786-2021 (commercial cryptography for web services)",
     severity="high",

@@ -9,6 +9,7 @@ from ...rule import NotApplicable, resource_rule
 
 @resource_rule(
     id="GOV-SVC-004",
+    request_field="mlps_level",
     title="Internet-facing tenants should be MLPS level 2 or higher",
     clause="GB/T 22239-2019 7 (第二级安全要求) for systems serving the public; govcloud platform standard",
     severity="medium",

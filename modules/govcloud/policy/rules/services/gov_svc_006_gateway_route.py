@@ -6,6 +6,7 @@ from ...rule import NotApplicable, resource_rule
 
 @resource_rule(
     id="GOV-SVC-006",
+    request_field="services",
     title="Public services only in zones the internet reaches through a gateway on 443",
     clause="GB/T 22239-2019 8.1.3.1 (边界防护); govcloud platform standard: internet traffic enters through the gateway",
     severity="critical",

@@ -10,6 +10,7 @@ def registry_allows(registry: str, image: str) -> bool:
 
 @resource_rule(
     id="GOV-TEC-001",
+    cluster_field="registry",
     title="Images only from the cluster's approved registry",
     clause="GB/T 22239-2019 8.2.4 (云计算: 镜像和快照保护) and 8.2.6 (供应链管理); govcloud platform standard: one registry per cluster",
     severity="high",

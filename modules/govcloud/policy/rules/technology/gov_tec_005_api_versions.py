@@ -33,6 +33,7 @@ def _minor(version: str) -> int | None:
 
 @resource_rule(
     id="GOV-TEC-005",
+    cluster_field="kubernetes_version",
     title="No API versions removed in the cluster's Kubernetes version",
     clause="govcloud platform standard: supported Kubernetes versions (clusters[].kubernetes_version)",
     severity="medium",

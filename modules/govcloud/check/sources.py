@@ -1,0 +1,56 @@
+"""Where in the inventory a finding is fixed: the file, line and field of a tenant's request or
+of its cluster's entry in platform.yaml (the model knows the source of everything it loaded).
+
+A rule names the field (``Rule.request_field``, ``Rule.cluster_field``); without one, a finding
+points at the request (tenant stacks) or the cluster entry (foundation stacks). Code scanning
+(SARIF) links a finding there, with the rendered resource as a related location.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from ..model import Environment, InputError
+from ..model.errors import field_path
+from ..model.loader import PLATFORM_FILE, display_path
+from ..model.source import SourceDocument, load_yaml_file
+from ..policy.catalog import rules
+
+
+class Locator:
+    """Finds the inventory line for (stack, rule); each source file is read once."""
+
+    def __init__(self, env: Environment):
+        self.env = env
+        self._docs: dict[str, SourceDocument | None] = {}
+        self._rules = {r.id: r for r in rules()}
+
+    def _doc(self, path: Path) -> SourceDocument | None:
+        key = str(path)
+        if key not in self._docs:
+            try:
+                self._docs[key] = load_yaml_file(path)
+            except (InputError, OSError):
+                self._docs[key] = None  # the model loaded it moments ago; a file replaced since has no lines to give
+        return self._docs[key]
+
+    def locate(self, kind: str, tenant: str | None, cluster: str, rule_id: str) -> dict[str, Any] | None:
+        rule = self._rules.get(rule_id)
+        if kind == "tenant" and tenant is not None:
+            try:
+                path = Path(self.env.tenant(tenant).file)
+            except KeyError:
+                return None
+            field = rule.request_field if rule is not None else ""
+            loc: tuple = tuple(part for part in field.split(".") if part)
+        else:
+            path = self.env.root / PLATFORM_FILE
+            index = next((i for i, c in enumerate(self.env.platform.clusters) if c.id == cluster), None)
+            if index is None:
+                return None
+            field = rule.cluster_field if rule is not None else ""
+            loc = ("clusters", index) + ((field,) if field else ())
+        doc = self._doc(path)
+        line = doc.line_of(loc) if doc is not None else 1
+        return {"file": display_path(path), "line": line, "field": field_path(loc)}
