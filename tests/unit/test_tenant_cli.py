@@ -117,3 +117,22 @@ def test_validate_a_draft_where_it_is_against_an_environment(workdir: Path) -> N
                      encoding="utf-8")
     done = run("tenant", "validate", draft, "--env", "lab", cwd=workdir)
     assert done.returncode == 1 and "GOV-MGT-005" in done.stdout, done.stdout + done.stderr
+
+
+def test_the_readme_quick_start_works_as_written(workdir: Path) -> None:
+    """The department quick start in the README, run as written in a copy of the lab."""
+    import shlex
+
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    block = readme.split("### Departments: request a tenant (quick start)", 1)[1].split("```", 2)[1]
+    commands = [shlex.split(line.split("#", 1)[0]) for line in block.replace("\\\n", " ").splitlines() if line.startswith("govcloud tenant")]
+    assert [c[:3] for c in commands] == [["govcloud", "tenant", "new"], ["govcloud", "tenant", "validate"]]
+    new, validate = commands
+    done = run(*new[1:], cwd=workdir)
+    assert done.returncode == 0, done.stdout + done.stderr
+    written = workdir / "inventories/lab/tenants/t-430100-water.yaml"
+    draft = workdir / validate[3]
+    draft.parent.mkdir(parents=True, exist_ok=True)
+    draft.write_text(written.read_text(encoding="utf-8"), encoding="utf-8")
+    done = run(*validate[1:], cwd=workdir)
+    assert done.returncode == 0 and "validates against environment lab" in done.stdout, done.stdout + done.stderr
