@@ -72,6 +72,7 @@ def test_markdown_and_html_show_the_verdicts(repo: LabRepo) -> None:
     assert "⚠ W-2026-101 (GOV-MGT-005, tenant t-430000-finance) expires 2026-12-10 (15 days from 2026-11-25)" in markdown
     html = repo.diff("--from", repo.before, "--to", repo.after, "--today", TODAY, "--output", "html").stdout
     assert 'id="new_findings"' in html and 'id="fixed_findings"' in html and "W-2026-100" in html
+    assert '<span class="nowrap">GOV-MGT-005</span>' in html or '<span class="nowrap">GOV-SVC-004</span>' in html  # rule ids do not wrap
 
 
 def test_same_revisions_have_no_verdict_changes(repo: LabRepo) -> None:
