@@ -55,6 +55,7 @@ COMMANDS: list[tuple[str, tuple[str, ...]]] = [
     ("report --baseline", ("report", "--report-dir", "out/report", "--baseline", "{f}")),
     ("report --check-report", ("report", "--report-dir", "out/report", "--check-report", "{f}")),
     ("tenant validate (draft)", ("tenant", "validate", "--no-check", "{f}")),
+    ("policy rules --readme", ("policy", "rules", "--readme", "{f}")),
 ]
 
 

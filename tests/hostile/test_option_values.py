@@ -96,3 +96,31 @@ def test_control_characters_in_the_reason_flag(govcloud, workspace, controls: st
     flags = {**TENANT_NEW, "--reason": f"文旅{controls}资讯"}
     with Unchanged(workspace):
         refused(govcloud("tenant", "new", "--no-check", *[i for p in flags.items() for i in p], cwd=workspace))
+
+
+@pytest.fixture
+def repository(workspace):
+    """The workspace as a git repository with the lab inventory committed."""
+    import subprocess
+
+    for args in (("init", "-q"), ("add", "-A"), ("-c", "user.name=t", "-c", "user.email=t@example.invalid", "commit", "-q", "-m", "lab")):
+        subprocess.run(["git", *args], cwd=workspace, check=True, capture_output=True)
+    return workspace
+
+
+@pytest.mark.parametrize("revision", ["$(id)", "--output=/tmp/govcloud-pwned", "-h", "HEAD;id", "[/x]", "HEAD\n", "", "HEAD@{", "a" * 5000])
+def test_revisions(govcloud, repository, revision: str) -> None:
+    """A revision is never an option or a shell word for git (rev-parse --end-of-options)."""
+    with Unchanged(repository):
+        refused(govcloud("diff", "--env", "lab", "--from", revision, "--worktree", "--no-policy", cwd=repository))
+
+
+def test_a_broken_inventory_at_a_revision_is_named_with_it(govcloud, repository) -> None:
+    import subprocess
+
+    tourism = repository / "inventories" / "lab" / "tenants" / "t-430600-tourism.yaml"
+    tourism.write_text(tourism.read_text(encoding="utf-8").replace("mlps_level: 1", "mlps_level: 1\n'[/x]': 1"), encoding="utf-8")
+    subprocess.run(["git", "-c", "user.name=t", "-c", "user.email=t@example.invalid", "commit", "-q", "-am", "broken"], cwd=repository, check=True)
+    with Unchanged(repository):
+        refused(govcloud("diff", "--env", "lab", "--from", "HEAD~1", "--to", "HEAD", "--no-policy", cwd=repository),
+                "inventories/lab/tenants/t-430600-tourism.yaml", "unknown key '[/x]'")

@@ -18,7 +18,7 @@ from ..check.analyzer import ConfigError, PackError
 from ..check.cache import VerdictCache
 from ..check.results import CheckReport
 from ..check.run import check_stacks, run_check
-from ..files import write_output
+from ..files import read_regular, write_output
 from ..policy.catalog import rules
 from ..policy.config import build_config, config_digest, config_path, write_config
 from .common import (
@@ -86,7 +86,12 @@ def rules_command(
     """List the rules of the pack: id, standard, severity, default enforcement, title, clause."""
     found = rules()
     if readme is not None:
-        text = readme.read_text(encoding="utf-8")
+        try:
+            text = read_regular(readme, 16 << 20).decode("utf-8")
+        except OSError as error:
+            fail(f"{readme}: {error.strerror or error}")
+        except UnicodeDecodeError as error:
+            fail(f"{readme}: not valid UTF-8 (byte 0x{error.object[error.start]:02x} at offset {error.start})")
         begin, end = text.find(README_BEGIN), text.find(README_END)
         if begin < 0 or end < begin:
             fail(f"{readme}: no {README_BEGIN} ... {README_END} markers")
