@@ -67,6 +67,9 @@ def generate(out: Path, name: str, *, cities: int, counties: int, tenants: int, 
         kind_counts[kind] = count
         remaining -= count
     lab_clusters = {c["zone"]: c for c in platform["clusters"]}
+    # API endpoints in the management zone, after the lab's own hosts and endpoints.
+    management = ipaddress.IPv4Network(next(z["cidr"] for z in platform["zones"] if z["kind"] == "management"))
+    api_addresses = (str(a) for a in list(management.hosts())[99:])
     for kind, _, ratio in plan:
         n = max(1, math.ceil(kind_counts[kind] / TENANTS_PER_CLUSTER))
         ids = []
@@ -77,6 +80,7 @@ def generate(out: Path, name: str, *, cities: int, counties: int, tenants: int, 
                 **base,
                 "id": cid,
                 "kube_context": f"{name}-{cid}",
+                "api": {"address": next(api_addresses), "port": 6443},
                 "capacity": {"cpu": "4000", "memory": "16Ti", "storage": "400Ti", "pods": 40000},
                 "overcommit": ratio,
             })

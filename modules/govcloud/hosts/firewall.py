@@ -59,8 +59,8 @@ class ForwardRule:
 
 
 def router_address(zone: Zone) -> IPv4Address:
-    """The zone router's address in a zone: the first host address of its plan."""
-    return next(zone.cidr.hosts())
+    """The zone router's address in a zone (``Zone.router_address``)."""
+    return zone.router_address
 
 
 def _gateway(env: Environment, flow: Flow) -> Host | None:

@@ -57,6 +57,11 @@ class Zone(Strict):
     max_level: MlpsLevel = Field(description="Highest MLPS level a tenant or host in this zone may have")
     description: Text | None = Field(None, description="What the zone is for")
 
+    @property
+    def router_address(self) -> IPv4Address:
+        """The zone router's address in the zone: the first host address of its plan."""
+        return next(self.cidr.hosts())
+
 
 class Flow(Strict):
     """An allowed connection between zones. Everything not listed is denied."""
@@ -89,6 +94,14 @@ class Capacity(Strict):
     pods: int = Field(gt=0, strict=True, description="Pods the cluster's nodes can run")
 
 
+class ClusterApi(Strict):
+    """Where the cluster's API server listens: a management interface, so an address in a
+    management zone (where deployments and administrators work from), never a host's."""
+
+    address: IPv4Address = Field(description="API server address, in a management zone, unique, not a host's or the zone router's")
+    port: Port = Field(6443, description="API server port (HTTPS)")
+
+
 class Cluster(Strict):
     """A shared Kubernetes cluster in one zone; tenants get namespaces on it."""
 
@@ -97,6 +110,7 @@ class Cluster(Strict):
     region: RegionCode = Field(description="Region whose big data bureau operates the cluster")
     kubernetes_version: KubernetesVersion = Field(description="Minor version, e.g. '1.37'")
     kube_context: str = Field(pattern=r"^[A-Za-z0-9@._:/-]{1,200}$", description="kubeconfig context of the cluster")
+    api: ClusterApi = Field(description="The API server's endpoint")
     capacity: Capacity = Field(description="Allocatable capacity of the cluster's nodes")
     overcommit: float = Field(ge=1.0, le=4.0, strict=True, description="Ratio applied to cpu and memory when checking quotas")
     registry: Registry = Field(description="The only image registry workloads may pull from")

@@ -108,6 +108,12 @@ def check_platform(doc: SourceDocument, platform: Platform) -> list[Problem]:
             add(doc.problem(loc + ("zone",), f"clusters for tenants live in {', '.join(TENANT_ZONE_KINDS)} zones, not {zone.kind}"))
         if cluster.region not in regions:
             add(doc.problem(loc + ("region",), f"region {cluster.region} is not defined"))
+        problems += _api_problems(doc, loc + ("api", "address"), cluster.api.address, platform)
+    api_owner: dict = {}
+    for i, cluster in enumerate(platform.clusters):
+        owner = api_owner.setdefault(cluster.api.address, cluster.id)
+        if owner != cluster.id:
+            add(doc.problem(("clusters", i, "api", "address"), f"duplicate API address {cluster.api.address} (also cluster {owner})"))
 
     pool = platform.datapool
     pool_zone = zones.get(pool.zone)
@@ -191,6 +197,23 @@ def _evidence_problems(doc: SourceDocument, platform: Platform, regions) -> list
         if ledger.quorum > len(set(ledger.witnesses)):
             problems.append(doc.problem(loc + ("quorum",), f"a quorum of {ledger.quorum} cannot be met by {plural(len(set(ledger.witnesses)), 'witness', 'witnesses')}"))
     return problems
+
+
+def _api_problems(doc: SourceDocument, loc: tuple, address, platform: Platform) -> Iterator[Problem]:
+    """A cluster's API endpoint is a management interface: a host address of a management
+    zone, neither a host's nor the zone router's."""
+    zone = next((z for z in platform.zones if address in z.cidr), None)
+    if zone is None or zone.kind != "management":
+        where = f"zone {zone.id} ({zone.kind})" if zone else "no zone"
+        yield doc.problem(loc, f"{address} must be in a management zone, not in {where}: the API server is a management interface")
+    elif address in (zone.cidr.network_address, zone.cidr.broadcast_address):
+        yield doc.problem(loc, f"{address} is not a host address of zone {zone.id} ({zone.cidr})")
+    elif address == zone.router_address:
+        yield doc.problem(loc, f"{address} is the zone router's address in zone {zone.id}")
+    else:
+        host = next((h for h in platform.hosts if h.address == address), None)
+        if host is not None:
+            yield doc.problem(loc, f"{address} is the address of host {host.name}")
 
 
 def _exceeds(value: str, bound: str) -> bool:
