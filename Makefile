@@ -9,7 +9,7 @@ ENV ?= lab
 # Reinstall when the dependency list or the Debian package list changes.
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml scripts/debian-packages.txt 2>/dev/null | sha256sum | cut -c1-12)
 
-.PHONY: install binaries demo test test-fast lint bench schemas clean
+.PHONY: install binaries control-planes demo test test-fast lint bench schemas clean
 
 install: $(STAMP)
 
@@ -26,10 +26,15 @@ $(STAMP): pyproject.toml scripts/debian-packages.txt scripts/install-debian-pack
 binaries: install
 	$(BIN)/govcloud tools build
 
-demo: install
+# What the lab's control planes run (etcd, kube-apiserver per Kubernetes minor): the cluster tests
+# (tests/clusters) and the demo need them; built once per pin, reused from the cache after that.
+control-planes: install
+	$(BIN)/govcloud tools build --control-planes
+
+demo: install control-planes
 	scripts/demo $(ENV)
 
-test: install
+test: install control-planes
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 # Everything that needs no lab (no root, no namespaces), one worker per core, for the developer's

@@ -39,7 +39,10 @@ ZONE_PLAN = [("egov-extranet", 70, 1.5), ("internet", 20, 1.2), ("egov-intranet"
 TENANTS_PER_CLUSTER = 400
 
 
-def generate(out: Path, name: str, *, cities: int, counties: int, tenants: int, seed: int) -> int:
+def generate(out: Path, name: str, *, cities: int, counties: int, tenants: int, seed: int,
+             zone_plan: list[tuple[str, int, float]] | None = None, services: bool = True) -> int:
+    """``zone_plan``: (zone kind, percentage of tenants, overcommit) instead of ZONE_PLAN (e.g. one
+    zone: one cluster); ``services=False``: no public services (they need an internet cluster)."""
     rng = random.Random(seed)
     platform = yaml.safe_load(LAB_PLATFORM.read_text(encoding="utf-8"))
     province = "430000"
@@ -61,7 +64,7 @@ def generate(out: Path, name: str, *, cities: int, counties: int, tenants: int, 
     zone_id = {z["kind"]: z["id"] for z in platform["zones"]}
     kind_counts = {}
     remaining = tenants
-    plan = ZONE_PLAN
+    plan = zone_plan or ZONE_PLAN
     for index, (kind, share, _) in enumerate(plan):
         count = remaining if index == len(plan) - 1 else tenants * share // 100
         kind_counts[kind] = count
@@ -146,7 +149,7 @@ def generate(out: Path, name: str, *, cities: int, counties: int, tenants: int, 
             if consumes:
                 doc["datasets"]["consumes"] = consumes
             published.append((f"{tid}/records", sharing, sensitivity, kind))
-        if kind != "egov-intranet" and rng.random() < 0.2:
+        if services and kind != "egov-intranet" and rng.random() < 0.2:
             doc["services"] = [{"name": "web", "host": f"{slug}.{region}.hunan.gov.cn", "path": "/", "port": 8080}]
         documents.append((tid, doc))
     for tid, doc in documents:

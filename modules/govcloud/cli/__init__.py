@@ -15,7 +15,7 @@ import typer
 from typer.core import TyperOption
 
 from ..model import InputError
-from . import baseline, diff, inventory, keys, lab, ledger, policy, report, review, stacks, tenant, tools
+from . import baseline, cluster, diff, drift, inventory, keys, lab, ledger, policy, report, review, stacks, tenant, tools
 from .common import DEFAULT_ENV, Output, Settings, console, err_console, report_input_error, set_verbosity, styled, wants_json_from_argv
 
 app = typer.Typer(
@@ -70,8 +70,10 @@ stacks.register(app)
 policy.register(app)
 review.register(app)
 lab.register(app)
+cluster.register(app)
 baseline.register(app)
 diff.register(app)
+drift.register(app)
 report.register(app)
 tools.register(app)
 

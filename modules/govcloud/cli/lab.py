@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import os
+import shutil
 import time
-from typing import Optional
+from typing import List, Optional
 
 import typer
 from rich.table import Table
@@ -29,8 +31,13 @@ def _lab(ctx: typer.Context, env: str | None) -> Lab:
 
 
 @lab_app.command("up")
-def up(ctx: typer.Context, env: Optional[str] = EnvOption) -> None:
-    """Build (once) the base image, then start every host, the bridges and the zone router. Idempotent."""
+def up(ctx: typer.Context, env: Optional[str] = EnvOption,
+       clusters: bool = typer.Option(True, "--clusters/--no-clusters",
+                                     help="Also bring up the control planes (govcloud cluster up).")) -> None:
+    """Build (once) the base image, then start every host, the bridges, the zone router and the control planes. Idempotent."""
+    from .cluster import bring_up, planes_for
+
+    planes = planes_for(ctx, env) if clusters else None  # a bad API address stops before anything starts
     lab = _lab(ctx, env)
     started = time.monotonic()
     try:
@@ -42,11 +49,16 @@ def up(ctx: typer.Context, env: Optional[str] = EnvOption) -> None:
         f"({time.monotonic() - started:.1f} s; image {timings['image']:.1f} s, boot {timings['boot']:.1f} s, ssh {timings['ssh']:.1f} s)"
     ))
     console.print(f"  inventory: {lab.paths.inventory}\n  ssh:       ssh -F {lab.paths.ssh_config} <host>")
+    if planes is not None:
+        bring_up(planes)
 
 
 @lab_app.command("down")
 def down(ctx: typer.Context, env: Optional[str] = EnvOption) -> None:
-    """Stop the machines and remove exactly what the lab created (processes by PID, mounts, namespace, files)."""
+    """Stop the control planes and machines and remove exactly what the lab created (processes by PID, mounts, namespace, files)."""
+    from .cluster import planes_for, take_down
+
+    take_down(planes_for(ctx, env))
     lab = _lab(ctx, env)
     try:
         removed = lab.down()
@@ -87,3 +99,25 @@ def status(ctx: typer.Context, env: Optional[str] = EnvOption, output: Optional[
     console.print(zones)
     if not state["up"]:
         raise typer.Exit(1)
+
+
+@lab_app.command("exec", context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
+def exec_(ctx: typer.Context, env: Optional[str] = EnvOption,
+          command: List[str] = typer.Argument(..., help="The command and its arguments (after --).")) -> None:
+    """Run a command inside the lab's network namespace with KUBECONFIG set to the lab's kubeconfig
+    (e.g. `govcloud lab exec -- pulumi up`, `govcloud lab exec -- kubectl --context lab-egov-1 get ns`)."""
+    from ..lab.preflight import check_root
+    from .cluster import planes_for
+
+    planes = planes_for(ctx, env)
+    try:
+        check_root()
+    except LabError as error:
+        fail(str(error))
+    access = planes.access
+    if not os.path.exists(f"/run/netns/{access.namespace}"):
+        fail(f"the lab namespace {access.namespace} does not exist: run `govcloud lab up` or `govcloud cluster up` first")
+    if shutil.which(command[0]) is None:
+        fail(f"{command[0]}: command not found")
+    argv = access.command(list(command))
+    os.execvpe(argv[0], argv, access.environment())

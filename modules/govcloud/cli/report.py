@@ -39,6 +39,7 @@ def report(
                                          help="`govcloud check -o json` results (default: run the check on the render)."),
     baseline: Optional[Path] = typer.Option(None, "--baseline", metavar="FILE",
                                             help=f"`govcloud baseline verify` JSON (default: {BASELINE_DEFAULT} when it is for ENV)."),
+    drift: Optional[Path] = typer.Option(None, "--drift", metavar="FILE", help="`govcloud drift -o json` report to show (cluster drift)."),
     ledger: Optional[Path] = typer.Option(None, "--ledger", envvar="GOVCLOUD_LEDGER", metavar="DIR",
                                           help="The evidence ledger: its latest tree head, and the check reports it recorded (the trend)."),
     evidence_root: Optional[Path] = typer.Option(None, "--evidence-root", metavar="DIR",
@@ -64,6 +65,13 @@ def report(
     day = parse_day(today)
     prepare_output(out, "--report-dir", directory=True)
     environment = load(ctx, env)
+    drift_data = None
+    if drift is not None:
+        drift_data = _json_file(drift, "drift report")
+        if not isinstance(drift_data, dict) or drift_data.get("format") != "govcloud.drift/v1":
+            fail(f"{drift}: not a `govcloud drift -o json` report (format govcloud.drift/v1 expected)")
+        if drift_data.get("env") != environment.name:
+            fail(f"{drift}: the drift report is for environment {drift_data.get('env')!r}, not {environment.name!r}")
     baseline_data, baseline_source = None, None
     candidate = baseline or (BASELINE_DEFAULT if BASELINE_DEFAULT.is_file() else None)
     if candidate is not None:
@@ -102,8 +110,10 @@ def report(
     except LedgerError as error:
         fail(str(error), error.exit_code)
     data = collect.collect(environment, results, today=day, within_days=within_days, baseline=baseline_data,
-                           certificates=certificates, ledger=head, history=history,
-                           sources={"check": check_source, "baseline": baseline_source, "reviews": display_path(reviews / environment.name)})
+                           certificates=certificates, ledger=head, history=history, drift=drift_data,
+                           sources={"check": check_source, "baseline": baseline_source, "reviews": display_path(reviews / environment.name),
+                                    "drift": {"file": display_path(drift), "generated_at": drift_data.get("generated_at")}
+                                    if drift is not None and drift_data is not None else None})
     write_output(out / "posture.json", json.dumps(data, ensure_ascii=False, indent=2, sort_keys=True) + "\n")
     write_output(out / "index.html", page.to_html(data))
     summary = data["summary"]

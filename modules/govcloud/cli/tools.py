@@ -23,10 +23,13 @@ def register(app: typer.Typer) -> None:
 def build(
     names: Optional[list[str]] = typer.Argument(None, help="Components to build (default: all)."),
     force: bool = typer.Option(False, "--force", help="Rebuild even when the cache holds the same build."),
+    control_planes: bool = typer.Option(False, "--control-planes", help="Only what the lab's control planes run (etcd, kube-apiserver per minor)."),
 ) -> None:
     """Build components into the cache (once per pinned version; later runs and clones reuse them)."""
+    from ..toolchain.components import CONTROL_PLANE
+
     try:
-        for name in names or sorted(toolchain.COMPONENTS):
+        for name in names or (CONTROL_PLANE if control_planes else sorted(toolchain.COMPONENTS)):
             built = toolchain.build(name, log=lambda message: console.print(message), force=force)
             if built.cached:
                 console.print(styled("[green]✓[/] {} {} (cached) {}", name, built.version, built.binary))

@@ -103,9 +103,17 @@ def split_stack_name(stack: str) -> tuple[str, str]:
     return env, rest
 
 
+PROVIDER_PREFIX = "cluster-"
+
+
 def provider_for(cluster: Cluster) -> KubernetesProvider:
     """A Kubernetes provider per cluster, from the kubeconfig context named in platform.yaml."""
-    return KubernetesProvider(f"cluster-{cluster.id}", context=cluster.kube_context)
+    return KubernetesProvider(f"{PROVIDER_PREFIX}{cluster.id}", context=cluster.kube_context)
+
+
+def cluster_of_provider(provider_urn: str) -> str:
+    """The cluster id a resource goes to, from its provider's URN (``...::cluster-<id>``)."""
+    return provider_urn.rsplit("::", 1)[-1].removeprefix(PROVIDER_PREFIX)
 
 
 def stack_reference(stack: str) -> pulumi.StackReference:

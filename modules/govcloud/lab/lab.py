@@ -204,6 +204,14 @@ class Lab:
         keys.datapool_extra_vars(p.extra_vars, passwords)
         return public_key
 
+    def ensure_network(self) -> None:
+        """The lab's namespace, bridges and control node without any machine: what the control
+        planes (govcloud.cluster) need. Idempotent; `down` removes it."""
+        preflight.check_root()
+        self.paths.root.mkdir(parents=True, exist_ok=True)
+        self.paths.root.chmod(0o700)
+        self._network()
+
     def _network(self) -> None:
         ns = self.plan.namespace
         netns.create(ns)

@@ -12,6 +12,7 @@ import ctypes
 import os
 import socket
 import subprocess
+import threading
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -56,6 +57,7 @@ def create(namespace: str) -> None:
 
 
 def delete(namespace: str) -> None:
+    Sockets.forget(namespace)
     if exists(namespace):
         subprocess.run(["ip", "netns", "delete", namespace], capture_output=True, text=True)
 
@@ -75,21 +77,103 @@ def ensure_bridge(namespace: str, name: str) -> None:
     ip(namespace, "link", "set", name, "up")
 
 
+def join(namespace: str) -> None:
+    """Move the calling thread (only it: setns is per thread) into the namespace."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    fd = os.open(NETNS_DIR / namespace, os.O_RDONLY)
+    try:
+        if libc.setns(fd, CLONE_NEWNET) != 0:
+            raise OSError(ctypes.get_errno(), "setns")
+    finally:
+        os.close(fd)
+
+
+def _identity(namespace: str) -> tuple[int, int]:
+    try:
+        stat = (NETNS_DIR / namespace).stat()
+    except OSError:
+        return (0, 0)
+    return (stat.st_dev, stat.st_ino)
+
+
+def command(namespace: str, argv: list[str]) -> list[str]:
+    """The argv that runs ``argv`` inside the namespace (as ``ip netns exec`` does, without
+    its private mount namespace): what a program that talks to the lab runs under."""
+    return ["nsenter", f"--net={NETNS_DIR / namespace}", "--", *argv]
+
+
+class Sockets:
+    """Sockets that belong to the lab's namespace, usable from any thread.
+
+    A socket's network namespace is fixed when it is created: one worker thread that joined
+    the namespace creates them, and the caller connects and uses them in its own thread. HTTP
+    clients (the ``kubernetes`` client's urllib3 pools, see ``govcloud.cluster.access``) open
+    their connections through ``create_connection`` and need nothing else.
+    """
+
+    _shared: dict[str, "Sockets"] = {}
+    _lock = threading.Lock()
+
+    def __init__(self, namespace: str):
+        if not exists(namespace):
+            raise LabError(f"network namespace {namespace} does not exist: is the lab up?")
+        self.namespace = namespace
+        self.identity = _identity(namespace)
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"netns-{namespace}",
+                                        initializer=join, initargs=(namespace,))
+
+    @classmethod
+    def of(cls, namespace: str) -> "Sockets":
+        """The shared socket maker of a namespace; a namespace deleted and made again (same
+        name, new namespace) gets a new one, and the old worker leaves the old namespace."""
+        with cls._lock:
+            current = cls._shared.get(namespace)
+            if current is None or current.identity != _identity(namespace):
+                if current is not None:
+                    current.close()
+                cls._shared[namespace] = cls(namespace)
+            return cls._shared[namespace]
+
+    @classmethod
+    def forget(cls, namespace: str) -> None:
+        """Stop the worker of a namespace about to be deleted (a thread inside keeps it alive)."""
+        with cls._lock:
+            current = cls._shared.pop(namespace, None)
+        if current is not None:
+            current.close()
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=True)
+
+    def socket(self, family: int = socket.AF_INET, kind: int = socket.SOCK_STREAM, proto: int = 0) -> socket.socket:
+        return self._pool.submit(socket.socket, family, kind, proto).result()
+
+    def create_connection(self, address: tuple[str, int], timeout: float | None = None,
+                          socket_options: list | None = None) -> socket.socket:
+        """``socket.create_connection`` with the socket made in the namespace."""
+        host, port = address
+        error: OSError | None = None
+        for family, kind, proto, _, sockaddr in socket.getaddrinfo(host, port, 0, socket.SOCK_STREAM):
+            sock = self.socket(family, kind, proto)
+            try:
+                for option in socket_options or ():
+                    sock.setsockopt(*option)
+                if timeout is not None:
+                    sock.settimeout(timeout)
+                sock.connect(sockaddr)
+                return sock
+            except OSError as exc:
+                error = exc
+                sock.close()
+        raise error or OSError(f"cannot resolve {host}")
+
+
 class Prober:
     """TCP connections from the lab's namespace (the control node's point of view)."""
 
     def __init__(self, namespace: str, workers: int = 16):
         self.namespace = namespace
-        self._pool = ThreadPoolExecutor(max_workers=workers, initializer=self._join)
-
-    def _join(self) -> None:
-        libc = ctypes.CDLL(None, use_errno=True)
-        fd = os.open(NETNS_DIR / self.namespace, os.O_RDONLY)
-        try:
-            if libc.setns(fd, CLONE_NEWNET) != 0:
-                raise OSError(ctypes.get_errno(), "setns")
-        finally:
-            os.close(fd)
+        self._pool = ThreadPoolExecutor(max_workers=workers, initializer=join, initargs=(namespace,))
 
     @staticmethod
     def _banner(address: str, port: int, timeout: float) -> str | None:

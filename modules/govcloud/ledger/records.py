@@ -44,6 +44,7 @@ KINDS = {
     "deploy": "the record of a deployment (e.g. pulumi up output)",
     "diff": "an infrastructure diff report",
     "migration": "a change of the ledger's own format (govcloud ledger migrate)",
+    "drift": "a drift report: live clusters against the rendered desired state",
 }
 SUBJECT_KEYS = ("env", "stack", "tenant")
 ENTRY_KEYS = {"index", "kind", "subject", "actor", "time", "summary", "evidence", "details"}

@@ -312,16 +312,34 @@ def trend(env: Environment, ledger: Path | None, current: dict[str, Any], today:
 
 
 # --- the document --------------------------------------------------------------------------------------
+def drift_rows(report: dict[str, Any]) -> dict[str, Any]:
+    """What a `govcloud drift` report (``govcloud.drift/v1``) says, one row per drifted object."""
+    def name(item: dict[str, Any]) -> str:
+        return f"{item['kind']} {item['namespace'] + '/' if item.get('namespace') else ''}{item['name']}"
+
+    def managers(item: dict[str, Any]) -> list[str]:
+        return sorted({m["manager"] for m in item.get("managers", [])})
+
+    rows = [{"state": "missing", "cluster": i["cluster"], "stack": i.get("stack"), "object": name(i), "fields": [], "by": []}
+            for i in report.get("missing", [])]
+    rows += [{"state": "changed", "cluster": i["cluster"], "stack": i.get("stack"), "object": name(i),
+              "fields": [f["path"] for f in i.get("fields", [])], "by": managers(i)} for i in report.get("changed", [])]
+    rows += [{"state": "unmanaged", "cluster": i["cluster"], "stack": None, "object": name(i), "fields": [], "by": managers(i)}
+             for i in report.get("unmanaged", [])]
+    return {"generated_at": report.get("generated_at"), "summary": report.get("summary", {}), "rows": rows}
+
+
 def collect(env: Environment, check: dict[str, Any], *, today: dt.date, within_days: int = 30,
             baseline: dict[str, Any] | None = None, certificates: list[dict[str, Any]] | None = None,
             ledger: dict[str, Any] | None = None, sources: dict[str, Any] | None = None,
-            history: dict[str, Any] | None = None) -> dict[str, Any]:
+            history: dict[str, Any] | None = None, drift: dict[str, Any] | None = None) -> dict[str, Any]:
     certificates = certificates or []
     by_stack = {c["stack"]: c for c in certificates}
     tenants = tenant_rows(env, check, by_stack, today, within_days)
     rules = rule_rows(check)
     waivers = waiver_rows(env, check, today, within_days)
     hosts = host_rows(baseline) if baseline is not None else None
+    drifted = drift_rows(drift) if drift is not None else None
     summary = check.get("summary", {})
     warnings = {
         "waivers": [w for w in waivers if w["warning"]],
@@ -345,6 +363,7 @@ def collect(env: Environment, check: dict[str, Any], *, today: dt.date, within_d
             "findings": {k: summary.get(k, 0) for k in ("passed", "failed", "waived", "blocking")},
             "tenants_failing": sum(1 for t in tenants if t["verdict"] == "fail"),
             "hosts_failing": None if hosts is None else sum(1 for h in hosts["hosts"] if h["fail"]),
+            "drifted_objects": None if drifted is None else len(drifted["rows"]),
             "certificates": dict(sorted(Counter(c["state"] for c in certificates).items())),
             "warnings": {k: len(v) for k, v in warnings.items()},
         },
@@ -352,6 +371,7 @@ def collect(env: Environment, check: dict[str, Any], *, today: dt.date, within_d
         "tenants": tenants,
         "rules": rules,
         "hosts": hosts,
+        "drift": drifted,
         "waivers": waivers,
         "certificates": certificates,
         "warnings": warnings,

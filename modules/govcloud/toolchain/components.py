@@ -77,6 +77,20 @@ def _kube_apiserver(minor: str) -> Component:
     )
 
 
+def _kube_controller_manager(minor: str) -> Component:
+    """The controllers a control plane needs even without nodes: resource quota status (quota
+    admission enforces only what the controller has observed), service accounts, namespace
+    deletion, garbage collection."""
+    return Component(
+        name=f"kube-controller-manager-{minor}",
+        binary="kube-controller-manager",
+        module="k8s.io/kubernetes",
+        package="k8s.io/kubernetes/cmd/kube-controller-manager",
+        summary=f"Kubernetes controller manager {minor} (the lab's control planes)",
+        ldflags=_kube_apiserver(minor).ldflags,
+    )
+
+
 COMPONENTS: dict[str, Component] = {c.name: c for c in (
     Component(
         name="etcd",
@@ -87,6 +101,8 @@ COMPONENTS: dict[str, Component] = {c.name: c for c in (
     ),
     _kube_apiserver("1.37"),
     _kube_apiserver("1.36"),
+    _kube_controller_manager("1.37"),
+    _kube_controller_manager("1.36"),
     Component(
         name="pulumi",
         binary="pulumi",
@@ -110,10 +126,15 @@ COMPONENTS: dict[str, Component] = {c.name: c for c in (
 )}
 
 
-def kube_apiserver_for(kubernetes_version: str) -> Component:
-    """The API server component for a cluster's ``kubernetes_version`` (``"1.37"``)."""
-    name = f"kube-apiserver-{kubernetes_version}"
+# What the lab's control planes run (govcloud.cluster): `make test` and `make demo` build these.
+CONTROL_PLANE = tuple(sorted(name for name in COMPONENTS if name == "etcd" or name.startswith(("kube-apiserver-", "kube-controller-manager-"))))
+
+
+def kube_apiserver_for(kubernetes_version: str, binary: str = "kube-apiserver") -> Component:
+    """The API server (or ``kube-controller-manager``) component for a cluster's
+    ``kubernetes_version`` (``"1.37"``)."""
+    name = f"{binary}-{kubernetes_version}"
     if name not in COMPONENTS:
-        known = ", ".join(sorted(c.split("-")[-1] for c in COMPONENTS if c.startswith("kube-apiserver-")))
-        raise LookupError(f"no kube-apiserver build for Kubernetes {kubernetes_version} (govcloud builds {known})")
+        known = ", ".join(sorted(c.split("-")[-1] for c in COMPONENTS if c.startswith(f"{binary}-")))
+        raise LookupError(f"no {binary} build for Kubernetes {kubernetes_version} (govcloud builds {known})")
     return COMPONENTS[name]
