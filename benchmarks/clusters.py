@@ -98,10 +98,10 @@ def apply_render(planes: ControlPlanes, out: Path) -> tuple[int, float]:
 
 
 def admission_suite(planes: ControlPlanes, out: Path) -> tuple[int, float]:
-    from govcloud.cluster.access import dynamic as dynamic_client
-
     from clusters import test_admission as suite
     from stacks.admission_cases import CASES
+
+    from govcloud.cluster.access import dynamic as dynamic_client
 
     clients = {p.id: planes.access.client(p.cluster.kube_context) for p in planes.planes}
     submitter = suite.Submitter(planes, {c: dynamic_client(api) for c, api in clients.items()})

@@ -16,8 +16,9 @@ import pytest
 
 TESTS = Path(__file__).resolve().parent
 # The area marker of each test directory (declared in pyproject.toml): `pytest -m policy` runs
-# the policy tests, `make test-fast` everything but `lab` (and the future `engine`/`cluster`).
-AREAS = {"unit": "unit", "stacks": "stacks", "policies": "policy", "audit": "audit", "ledger": "ledger", "infra": "lab", "hostile": "hostile"}
+# the policy tests, `make test-fast` everything but `lab`, `cluster` (the live control planes) and `engine`.
+AREAS = {"unit": "unit", "stacks": "stacks", "policies": "policy", "audit": "audit", "ledger": "ledger", "infra": "lab", "hostile": "hostile",
+         "clusters": "cluster"}
 
 
 def pytest_configure(config: pytest.Config) -> None:

@@ -21,16 +21,13 @@ import time
 import pytest
 from kubernetes.dynamic import DynamicClient
 from kubernetes.dynamic.exceptions import ConflictError, DynamicApiError
-
-from govcloud.cluster.access import dynamic as dynamic_client
-from govcloud.components.roles import ROLE_RULES
-
 from stacks.admission import review
 from stacks.admission_cases import ADMITTED, CASES, DENIED, PLACES, Case
 from stacks.admission_cases import pod as case_pod
 from stacks.test_guardrails_cel import request_of
 
-pytestmark = pytest.mark.cluster
+from govcloud.cluster.access import dynamic as dynamic_client
+from govcloud.components.roles import ROLE_RULES
 
 VERBS = {"CREATE": "create", "UPDATE": "patch"}
 # The API server validates an object before validating admission runs: a Job's pod template is

@@ -13,8 +13,6 @@ from pathlib import Path
 import pytest
 from kubernetes.dynamic.exceptions import NotFoundError
 
-pytestmark = pytest.mark.cluster
-
 REPO = Path(__file__).resolve().parents[2]
 GOVCLOUD = Path(sys.executable).parent / "govcloud"
 HEALTH_NS = "t-430100-health-app"

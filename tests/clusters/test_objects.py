@@ -6,14 +6,11 @@ from __future__ import annotations
 
 import pytest
 from kubernetes.dynamic.exceptions import ForbiddenError
-
-from govcloud.cluster.apply import desired_objects
-from govcloud.drift.compare import object_changes
-
 from stacks.admission_cases import LEVEL_KEY, TENANT_KEY, ZONE_KEY
 from stacks.admission_cases import pod as case_pod
 
-pytestmark = pytest.mark.cluster
+from govcloud.cluster.apply import desired_objects
+from govcloud.drift.compare import object_changes
 
 
 def test_the_api_servers_accept_every_rendered_object(applied, rendered):

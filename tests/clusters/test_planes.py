@@ -14,8 +14,6 @@ from kubernetes.client.rest import ApiException
 from govcloud.cluster import access
 from govcloud.cluster.planes import _alive
 
-pytestmark = pytest.mark.cluster
-
 
 def test_every_cluster_is_ready_at_its_kubernetes_version(planes):
     state = planes.status()

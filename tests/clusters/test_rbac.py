@@ -6,10 +6,9 @@ from __future__ import annotations
 
 import pytest
 from kubernetes.client import AuthorizationV1Api, V1ResourceAttributes, V1SubjectAccessReview, V1SubjectAccessReviewSpec
-from govcloud.cluster.access import dynamic as dynamic_client
 from kubernetes.dynamic.exceptions import ForbiddenError
 
-pytestmark = pytest.mark.cluster
+from govcloud.cluster.access import dynamic as dynamic_client
 
 HEALTH = "t-430100-health"
 OTHER = "t-430100-hrss"  # another tenant on the same cluster (egov-1)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from enum import Enum
 from pathlib import Path
-from typing import List, Optional
+from typing import Optional
 
 import typer
 
@@ -25,7 +25,7 @@ def register(app: typer.Typer) -> None:
 def drift(
     ctx: typer.Context,
     env: Optional[str] = EnvOption,
-    stack: Optional[List[str]] = StacksOption,
+    stack: Optional[list[str]] = StacksOption,
     output: Optional[DriftFormat] = typer.Option(None, "--output", "-o", help="table, json or md (default: table)."),
     out: Optional[Path] = typer.Option(None, "--out", metavar="FILE", help="Write the report to this file instead of standard output."),
     render_dir: Optional[Path] = typer.Option(None, "--render-dir", metavar="DIR",

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import shutil
 import time
-from typing import List, Optional
+from typing import Optional
 
 import typer
 from rich.table import Table
@@ -103,7 +103,7 @@ def status(ctx: typer.Context, env: Optional[str] = EnvOption, output: Optional[
 
 @lab_app.command("exec", context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
 def exec_(ctx: typer.Context, env: Optional[str] = EnvOption,
-          command: List[str] = typer.Argument(..., help="The command and its arguments (after --).")) -> None:
+          command: list[str] = typer.Argument(..., help="The command and its arguments (after --).")) -> None:
     """Run a command inside the lab's network namespace with KUBECONFIG set to the lab's kubeconfig
     (e.g. `govcloud lab exec -- pulumi up`, `govcloud lab exec -- kubectl --context lab-egov-1 get ns`)."""
     from ..lab.preflight import check_root

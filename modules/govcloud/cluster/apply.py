@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Iterable
 
-from ..state import STATE_FILE, REDACTED, StackState
+from ..state import REDACTED, STATE_FILE, StackState
 
 FIELD_MANAGER = "govcloud"
 # Namespaces and cluster-wide objects first (objects in a namespace need it; guardrails should

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 import subprocess
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -32,7 +32,7 @@ def version() -> str:
     return pinned_version(BUILD_MODULE / "go.mod", MODULE)
 
 
-@lru_cache(maxsize=None)
+@cache
 def module_dir() -> Path:
     """The pinned module, downloaded once into the Go module cache and checked against go.sum."""
     env = go_environment()

@@ -9,11 +9,11 @@ still says what is wanted (subject, names, issuer); anything else is made again.
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
 import ipaddress
 import os
 import secrets
-import base64
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -72,7 +72,10 @@ class Authority:
             write_private(self.pair.key, _key_pem(key))
             self.pair.cert.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
         self.cert = x509.load_pem_x509_certificate(self.pair.cert.read_bytes())
-        self._key = serialization.load_pem_private_key(self.pair.key.read_bytes(), password=None)
+        loaded = serialization.load_pem_private_key(self.pair.key.read_bytes(), password=None)
+        if not isinstance(loaded, ec.EllipticCurvePrivateKey):
+            raise ValueError(f"{self.pair.key}: not an EC key (remove the lab's clusters/pki to make a new CA)")
+        self._key = loaded
 
     def issue(self, pair: Pair, common_name: str, *, organizations: tuple[str, ...] = (), server: bool = False,
               client: bool = False, dns: tuple[str, ...] = (), ips: tuple[str, ...] = ()) -> Pair:
@@ -118,7 +121,11 @@ class Authority:
         fresh = cert.not_valid_after_utc > dt.datetime.now(dt.timezone.utc) + dt.timedelta(days=1)
         return (cert.subject == subject and cert.issuer == self.cert.subject and fresh
                 and sorted(map(str, present)) == sorted(map(str, names))
-                and key.public_key().public_numbers() == cert.public_key().public_numbers())
+                and _spki(key.public_key()) == _spki(cert.public_key()))
+
+
+def _spki(public_key) -> bytes:
+    return public_key.public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
 
 
 def signing_key(path: Path) -> Path:

@@ -14,6 +14,7 @@ kubeconfig.
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import json
 import os
@@ -171,9 +172,9 @@ class ControlPlanes:
                 self.log(f"{plane.id}: started etcd (pid {record['etcd_pid']}, 127.0.0.1:{record['etcd_port']} in {self.namespace})")
             self._save(state)
         for plane in started_etcd:
+            pid, data = records[plane.id]["etcd_pid"], plane.etcd_data
             self._wait_port("127.0.0.1", records[plane.id]["etcd_port"], ETCD_READY_SECONDS,
-                            lambda p=plane: _alive(records[p.id]["etcd_pid"], "etcd", p.etcd_data, self.namespace),
-                            f"etcd of {plane.id}", plane.log("etcd"))
+                            functools.partial(_alive, pid, "etcd", data, self.namespace), f"etcd of {plane.id}", plane.log("etcd"))
         timings["etcd"] = time.monotonic() - mark
 
         mark = time.monotonic()

@@ -62,8 +62,8 @@ def field_changes(desired: Any, live: Any, path: str = "", secret_paths: frozens
         if not isinstance(live, list) or len(live) != len(desired):
             return [FieldChange(path, desired, live)]
         changes = []
-        for index, (d, l) in enumerate(zip(desired, live)):
-            changes += field_changes(d, l, f"{path}[{index}]", secret_paths)
+        for index, (wanted, found) in enumerate(zip(desired, live, strict=True)):
+            changes += field_changes(wanted, found, f"{path}[{index}]", secret_paths)
         return changes
     if live is MISSING or not _same_scalar(desired, live):
         return [FieldChange(path, desired, live)]

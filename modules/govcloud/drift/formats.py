@@ -7,8 +7,8 @@ from typing import Any
 from rich.markup import escape
 from rich.table import Table
 
+from ..pages import value_text
 from ..text import plural
-from ..webpage import value_text
 from .run import DriftReport
 
 MD_ITEMS = 50
@@ -80,15 +80,15 @@ def markdown(report: DriftReport) -> str:
     if drift.missing:
         lines += ["## Missing", "", "| stack | cluster | object |", "| --- | --- | --- |"]
         lines += [f"| {_md(i['stack'])} | {_md(i['cluster'])} | {_md(_name(i))} |" for i in drift.missing[:MD_ITEMS]]
-        lines += ([f"", f"… and {len(drift.missing) - MD_ITEMS} more (see the JSON)."] if len(drift.missing) > MD_ITEMS else []) + [""]
+        lines += (["", f"… and {len(drift.missing) - MD_ITEMS} more (see the JSON)."] if len(drift.missing) > MD_ITEMS else []) + [""]
     if drift.changed:
         lines += ["## Changed", "", "| stack | object | field | desired | live | changed by |", "| --- | --- | --- | --- | --- | --- |"]
         rows = [(i, c) for i in drift.changed for c in i["fields"]]
         lines += [f"| {_md(i['stack'])} | {_md(i['cluster'] + ': ' + _name(i))} | {_md(c['path'])} | {_md(_value(c, 'desired'))} "
                   f"| {_md(_value(c, 'live'))} | {_md(_who(i)) if _who(i) else ''} |" for i, c in rows[:MD_ITEMS]]
-        lines += ([f"", f"… and {len(rows) - MD_ITEMS} more (see the JSON)."] if len(rows) > MD_ITEMS else []) + [""]
+        lines += (["", f"… and {len(rows) - MD_ITEMS} more (see the JSON)."] if len(rows) > MD_ITEMS else []) + [""]
     if drift.unmanaged:
         lines += ["## Unmanaged", "", "| cluster | object | created or changed by |", "| --- | --- | --- |"]
         lines += [f"| {_md(i['cluster'])} | {_md(_name(i))} | {_md(_who(i)) if _who(i) else ''} |" for i in drift.unmanaged[:MD_ITEMS]]
-        lines += ([f"", f"… and {len(drift.unmanaged) - MD_ITEMS} more (see the JSON)."] if len(drift.unmanaged) > MD_ITEMS else []) + [""]
+        lines += (["", f"… and {len(drift.unmanaged) - MD_ITEMS} more (see the JSON)."] if len(drift.unmanaged) > MD_ITEMS else []) + [""]
     return "\n".join(lines).rstrip() + "\n"

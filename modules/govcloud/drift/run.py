@@ -117,7 +117,7 @@ def compute(env_name: str, desired: list[DesiredObject], dynamic: dict[str, Any]
     jobs = [(c, av, k) for c, kinds in sorted(kinds_by_cluster.items()) if c in dynamic for av, k in sorted(kinds)]
     resources = [resolve(dynamic[c], av, k) for c, av, k in jobs]  # discovery from this thread only
     with ThreadPoolExecutor(max_workers=workers) as pool:
-        listed = dict(zip(jobs, pool.map(list_live, resources)))
+        listed = dict(zip(jobs, pool.map(list_live, resources), strict=True))
 
     drift = Drift()
     declared: set[tuple[str, str, str, str]] = set()

@@ -145,7 +145,7 @@ class Sockets:
     def close(self) -> None:
         self._pool.shutdown(wait=True)
 
-    def socket(self, family: int = socket.AF_INET, kind: int = socket.SOCK_STREAM, proto: int = 0) -> socket.socket:
+    def new_socket(self, family: int = socket.AF_INET, kind: int = socket.SOCK_STREAM, proto: int = 0) -> socket.socket:
         return self._pool.submit(socket.socket, family, kind, proto).result()
 
     def create_connection(self, address: tuple[str, int], timeout: float | None = None,
@@ -154,7 +154,7 @@ class Sockets:
         host, port = address
         error: OSError | None = None
         for family, kind, proto, _, sockaddr in socket.getaddrinfo(host, port, 0, socket.SOCK_STREAM):
-            sock = self.socket(family, kind, proto)
+            sock = self.new_socket(family, kind, proto)
             try:
                 for option in socket_options or ():
                     sock.setsockopt(*option)

@@ -6,6 +6,7 @@ Only shapes live here; rules that relate one part of the document to another are
 
 from __future__ import annotations
 
+from ipaddress import IPv4Address
 from typing import Annotated, Any, Literal
 
 from pydantic import ConfigDict, Field
@@ -98,7 +99,7 @@ class ClusterApi(Strict):
     """Where the cluster's API server listens: a management interface, so an address in a
     management zone (where deployments and administrators work from), never a host's."""
 
-    address: IPv4Address = Field(description="API server address, in a management zone, unique, not a host's or the zone router's")
+    address: IPv4Text = Field(description="API server address, in a management zone, unique, not a host's or the zone router's")
     port: Port = Field(6443, description="API server port (HTTPS)")
 
 
