@@ -168,7 +168,8 @@ def test_bad_inputs_are_exit_2(workspace, tmp_path) -> None:
     junk.write_text('{"format": "something else"}', encoding="utf-8")
     for args, message in ((("--check-report", junk), "not a govcloud.check/v1 document"),
                           (("--baseline", tmp_path / "missing.json"), "cannot read the baseline verification"),
-                          (("--render-dir", tmp_path / "empty-build"), "run `govcloud render --env lab` first")):
+                          (("--render-dir", tmp_path / "empty-build"), "run `govcloud render --env lab` first"),
+                          (("--drift", junk), "not a `govcloud drift -o json` report")):
         done = govcloud("--inventories", workspace / "inventories", "report", "--env", "lab", "--report-dir", tmp_path / "out",
                         "--pack", REPO / "policies", *args, cwd=workspace)
         assert done.returncode == 2 and message in done.stderr, (args, done.stderr)

@@ -60,13 +60,13 @@ def pinned_version(go_mod: Path, module: str) -> str:
     raise LookupError(f"{go_mod}: no require line for {module}")
 
 
-def _kube_apiserver(minor: str) -> Component:
+def _kube_apiserver(minor: str, binary: str = "kube-apiserver", summary: str = "Kubernetes API server") -> Component:
     return Component(
-        name=f"kube-apiserver-{minor}",
-        binary="kube-apiserver",
+        name=f"{binary}-{minor}",
+        binary=binary,
         module="k8s.io/kubernetes",
-        package="k8s.io/kubernetes/cmd/kube-apiserver",
-        summary=f"Kubernetes API server {minor} (the lab's control planes)",
+        package=f"k8s.io/kubernetes/cmd/{binary}",
+        summary=f"{summary} {minor} (the lab's control planes)",
         ldflags=(
             "-X k8s.io/component-base/version.gitVersion={version}",
             "-X k8s.io/component-base/version.gitMajor=1",
@@ -74,20 +74,6 @@ def _kube_apiserver(minor: str) -> Component:
             "-X k8s.io/component-base/version.gitTreeState=clean",
             "-X k8s.io/client-go/pkg/version.gitVersion={version}",
         ),
-    )
-
-
-def _kube_controller_manager(minor: str) -> Component:
-    """The controllers a control plane needs even without nodes: resource quota status (quota
-    admission enforces only what the controller has observed), service accounts, namespace
-    deletion, garbage collection."""
-    return Component(
-        name=f"kube-controller-manager-{minor}",
-        binary="kube-controller-manager",
-        module="k8s.io/kubernetes",
-        package="k8s.io/kubernetes/cmd/kube-controller-manager",
-        summary=f"Kubernetes controller manager {minor} (the lab's control planes)",
-        ldflags=_kube_apiserver(minor).ldflags,
     )
 
 
@@ -101,8 +87,11 @@ COMPONENTS: dict[str, Component] = {c.name: c for c in (
     ),
     _kube_apiserver("1.37"),
     _kube_apiserver("1.36"),
-    _kube_controller_manager("1.37"),
-    _kube_controller_manager("1.36"),
+    # The garbage collector and namespace controllers: without them an object deleted with
+    # foreground propagation (as the Kubernetes provider deletes) or a namespace is never removed.
+    # The resource quota controller: quota admission enforces only quotas whose status it wrote.
+    _kube_apiserver("1.37", "kube-controller-manager", "Kubernetes controller manager"),
+    _kube_apiserver("1.36", "kube-controller-manager", "Kubernetes controller manager"),
     Component(
         name="pulumi",
         binary="pulumi",

@@ -1,4 +1,4 @@
-// The kube-apiserver of the lab's control planes for Kubernetes 1.36, built from k8s.io/kubernetes.
+// The kube-controller-manager of the lab's control planes for Kubernetes 1.36 (garbage collector, namespace lifecycle), built from k8s.io/kubernetes.
 // Every staging module is required at its published v0.<minor>.<patch> release, as importers of k8s.io/kubernetes do.
 module govcloud.local/build/kube-controller-manager
 
