@@ -99,6 +99,9 @@ def test_field_changes_compare_only_what_the_desired_state_sets():
     assert [c.path for c in field_changes(desired, live)][0] == "spec.hard"
     assert field_changes({"metadata": {"labels": {"a.b/c": "x"}}}, {"metadata": {"labels": {}}})[0].path == 'metadata.labels["a.b/c"]'
     assert field_changes({"a": 1}, {})[0].live is MISSING
+    # zero values are omitted when the API server serializes: false/0/""/empty match an absent field
+    assert field_changes({"globalDefault": False, "n": 0, "s": "", "l": []}, {}) == []
+    assert field_changes({"globalDefault": False}, {"globalDefault": True})[0].path == "globalDefault"
 
 
 def test_secret_values_are_never_compared_or_shown():

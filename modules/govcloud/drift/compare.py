@@ -3,7 +3,9 @@
 Only fields the desired manifest sets are compared: everything the API server adds (status,
 uid, defaults such as a Service's clusterIP or a rule's protocol) is not govcloud's to judge.
 Lists are compared whole when their lengths differ (an extra NetworkPolicy rule is one change
-of ``spec.egress``), item by item otherwise. Quantities compare by value (``1000m`` = ``1``).
+of ``spec.egress``), item by item otherwise. Quantities compare by value (``1000m`` = ``1``), and
+a zero value the desired state sets (``false``, ``0``, ``""``, empty) matches an absent field:
+the API server omits them when it serializes.
 Secret values are never read into a report: a redacted path only needs its key to exist.
 """
 
@@ -50,7 +52,14 @@ def _same_scalar(desired: Any, live: Any) -> bool:
     return False
 
 
+def _zero(value: Any) -> bool:
+    """The values the API server omits when it serializes (``omitempty``): false, 0, "", empty."""
+    return value is None or value is False or (type(value) in (int, float) and value == 0) or value in ("", [], {})
+
+
 def field_changes(desired: Any, live: Any, path: str = "", secret_paths: frozenset[str] = frozenset()) -> list[FieldChange]:
+    if live is MISSING and _zero(desired):
+        return []  # e.g. a PriorityClass's globalDefault: false is stored, and read back absent
     if isinstance(desired, dict):
         if not isinstance(live, dict):
             return [FieldChange(path, desired, live)]
