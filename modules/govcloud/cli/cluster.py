@@ -6,11 +6,11 @@ import time
 from typing import Optional
 
 import typer
-from rich.markup import escape
 from rich.table import Table
+from rich.text import Text
 
 from ..lab import LabError
-from .common import EnvOption, Output, OutputOption, console, fail, load, output_of, print_json
+from .common import EnvOption, Output, OutputOption, console, fail, load, output_of, print_json, styled
 
 cluster_app = typer.Typer(help="Real control planes (etcd + kube-apiserver, no nodes) for the clusters of an environment, "
                                "inside the lab's network namespace.", no_args_is_help=True)
@@ -24,7 +24,7 @@ def planes_for(ctx: typer.Context, env: str | None):
     from ..cluster.planes import ControlPlanes
 
     try:
-        return ControlPlanes(load(ctx, env), log=lambda message: console.print(f"[dim]{escape(message)}[/]"))
+        return ControlPlanes(load(ctx, env), log=lambda message: console.print(Text(message, style="dim")))
     except LabError as error:
         fail(str(error))
 
@@ -35,13 +35,13 @@ def bring_up(planes) -> None:
         timings = planes.up()
     except LabError as error:
         fail(str(error))
-    console.print(f"[green]✓[/] {len(planes.planes)} control planes of {planes.env.name} are ready "
-                  f"({time.monotonic() - started:.1f} s; etcd {timings['etcd']:.1f} s, kube-apiserver {timings['apiserver']:.1f} s, "
-                  f"bootstrap {timings['bootstrap']:.1f} s)")
+    console.print(styled("[green]✓[/] {}", f"{len(planes.planes)} control planes of {planes.env.name} are ready "
+                         f"({time.monotonic() - started:.1f} s; etcd {timings['etcd']:.1f} s, kube-apiserver {timings['apiserver']:.1f} s, "
+                         f"controllers and bootstrap {timings['bootstrap']:.1f} s)"))
     for plane in planes.planes:
-        console.print(f"  {escape(plane.cluster.kube_context)}: {plane.server} (Kubernetes {plane.cluster.kubernetes_version})")
-    console.print(f"  kubeconfig: {planes.kubeconfig}\n"
-                  f"  use:        govcloud lab exec --env {escape(planes.env.name)} -- CMD   (runs CMD in the lab namespace with KUBECONFIG)")
+        console.print(Text(f"  {plane.cluster.kube_context}: {plane.server} (Kubernetes {plane.cluster.kubernetes_version})"))
+    console.print(Text(f"  kubeconfig: {planes.kubeconfig}\n"
+                       f"  use:        govcloud lab exec --env {planes.env.name} -- CMD   (runs CMD in the lab namespace with KUBECONFIG)"))
 
 
 def take_down(planes) -> None:
@@ -50,7 +50,7 @@ def take_down(planes) -> None:
     except LabError as error:
         fail(str(error))
     for item in removed:
-        console.print(f"  removed {escape(item)}")
+        console.print(Text(f"  removed {item}"))
 
 
 @cluster_app.command("up")
@@ -77,17 +77,17 @@ def status(ctx: typer.Context, env: Optional[str] = EnvOption, output: Optional[
     if output_of(ctx, output) == Output.json:
         print_json(state)
     else:
-        console.print(f"control planes of {escape(state['env'])}: {'[green]ready[/]' if state['up'] else '[red]not ready[/]'} "
-                      f"(namespace {state['namespace']}{'' if state['namespace_exists'] else ' missing'}; "
-                      f"kubeconfig {state['kubeconfig'] or 'not written'}; Gateway API {state['gateway_api']})")
+        console.print(styled("control planes of {}: " + ("[green]ready[/]" if state["up"] else "[red]not ready[/]") + " {}", state["env"],
+                             f"(namespace {state['namespace']}{'' if state['namespace_exists'] else ' missing'}; "
+                             f"kubeconfig {state['kubeconfig'] or 'not written'}; Gateway API {state['gateway_api']})"))
         table = Table()
         for column in ("cluster", "zone", "context", "server", "version", "etcd", "kube-apiserver", "controller manager", "ready"):
             table.add_column(column)
         for c in state["clusters"]:
-            table.add_row(escape(c["cluster"]), escape(c["zone"]), escape(c["kube_context"]), c["server"],
+            table.add_row(Text(c["cluster"]), Text(c["zone"]), Text(c["kube_context"]), c["server"],
                           c["version"] or f"({c['kubernetes_version']})", str(c["etcd_pid"] or "-"), str(c["apiserver_pid"] or "-"),
                           str(c["controller_manager_pid"] or "-"),
-                          "[green]yes[/]" if c["ready"] else "[red]no[/]")
+                          Text("yes", style="green") if c["ready"] else Text("no", style="red"))
         console.print(table)
     if not state["up"]:
         raise typer.Exit(1)

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Optional
 
 import typer
+from rich.text import Text
 
 from .common import EnvOption, Output, StacksOption, console, fail, info, load, output_of, prepare_output, selected_stacks, settings
 from .ledger import ActorOption, RecordKeyOption, RecordOption, open_for_recording, record
@@ -67,7 +68,7 @@ def drift(
     else:
         for table in formats.tables(report):
             console.print(table)
-        console.print(("[red]" if report.drifted else "[green]") + formats.summary_line(report) + "[/]")
+        console.print(Text(formats.summary_line(report), style="red" if report.drifted else "green"))
     if log is not None:
         path = out if (out is not None and format == DriftFormat.json) else (
             evidence or Path("build") / "drift" / report.env / f"drift-{report.generated_at.replace(':', '')}.json")

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from rich.markup import escape
 from rich.table import Table
+from rich.text import Text
 
 from ..pages import value_text
 from ..text import plural
@@ -50,7 +50,7 @@ def tables(report: DriftReport) -> list[Table]:
         for column in ("stack", "cluster", "object"):
             t.add_column(column)
         for item in report.drift.missing:
-            t.add_row(escape(item["stack"]), escape(item["cluster"]), escape(_name(item)))
+            t.add_row(Text(item["stack"]), Text(item["cluster"]), Text(_name(item)))
         out.append(t)
     if report.drift.changed:
         t = Table(title="changed (live differs from the rendered desired state)")
@@ -58,15 +58,15 @@ def tables(report: DriftReport) -> list[Table]:
             t.add_column(column)
         for item in report.drift.changed:
             for change in item["fields"]:
-                t.add_row(escape(item["stack"]), escape(item["cluster"]), escape(_name(item)), escape(change["path"]),
-                          escape(_value(change, "desired")), escape(_value(change, "live")), escape(_who(item)))
+                t.add_row(Text(item["stack"]), Text(item["cluster"]), Text(_name(item)), Text(change["path"]),
+                          Text(_value(change, "desired")), Text(_value(change, "live")), Text(_who(item)))
         out.append(t)
     if report.drift.unmanaged:
         t = Table(title="unmanaged (in tenant namespaces, declared by no stack)")
         for column in ("cluster", "object", "created or changed by"):
             t.add_column(column)
         for item in report.drift.unmanaged:
-            t.add_row(escape(item["cluster"]), escape(_name(item)), escape(_who(item)))
+            t.add_row(Text(item["cluster"]), Text(_name(item)), Text(_who(item)))
         out.append(t)
     return out
 
