@@ -163,6 +163,7 @@ class ControlPlanes:
                 record["etcd_port"] = next(p for p in range(ETCD_FIRST_PORT, 65000, 2) if p not in taken)
             if not _alive(record.get("etcd_pid"), "etcd", plane.etcd_data, self.namespace):
                 plane.etcd_data.mkdir(parents=True, exist_ok=True, mode=0o700)
+                self._wait_port_free("127.0.0.1", record["etcd_port"], f"the etcd port of {plane.id}")
                 f = files[plane.id]
                 argv = config.etcd_command(etcd.binary, plane.id, plane.etcd_data, record["etcd_port"], record["etcd_port"] + 1,
                                            f["etcd_ca"], f["etcd_server_cert"], f["etcd_server_key"])
@@ -182,6 +183,7 @@ class ControlPlanes:
             record = records[plane.id]
             if not _alive(record.get("apiserver_pid"), "kube-apiserver", plane.etcd_data.parent, self.namespace):
                 plane.audit_log.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+                self._wait_port_free(plane.address, plane.port, f"the API address of {plane.id}")
                 argv = config.apiserver_command(apiservers[plane.id].binary, address=plane.address, port=plane.port,
                                                 etcd_port=record["etcd_port"], files=files[plane.id])
                 record["apiserver_pid"] = self._spawn(argv, plane.log("kube-apiserver"))
@@ -301,6 +303,20 @@ class ControlPlanes:
                 pass
             if not alive() or time.monotonic() > deadline:
                 raise LabError(f"{what} {'exited' if not alive() else 'did not listen'}: {_tail(log)} (see {log})")
+            time.sleep(0.1)
+
+    def _wait_port_free(self, host: str, port: int, what: str, seconds: float = 15.0) -> None:
+        """A process that just died may still hold its listening socket for a moment (its memory
+        goes before its files): wait for the port rather than start a process that cannot bind."""
+        sockets = netns.Sockets.of(self.namespace)
+        deadline = time.monotonic() + seconds
+        while True:
+            try:
+                sockets.create_connection((host, port), 0.5).close()
+            except OSError:
+                return
+            if time.monotonic() > deadline:
+                raise LabError(f"{what} ({host}:{port}) is taken by a process govcloud did not start (or cannot recognise)")
             time.sleep(0.1)
 
     def _wait_ready(self, plane: Plane, record: dict) -> None:
