@@ -311,10 +311,12 @@ def read_certificate(path: Path) -> tuple[dict[str, Any] | None, list[str]]:
         return None, ["the certificate is not a JSON object"]
     if "payloadType" in document or "payload" in document:
         return _read_envelope(path, document, raw)
-    if document.get("format") == FORMAT:
-        shape = shape_problem(document)
-        if shape:
-            raise MalformedCertificate(f"{path}: not a well-formed certificate: {shape}")
+    if document.get("format") != FORMAT:
+        # Neither a DSSE envelope nor a certificate of the first format: not a certificate at all.
+        raise MalformedCertificate(f"{path}: not a review certificate (neither a DSSE envelope nor a {FORMAT} document)")
+    shape = shape_problem(document)
+    if shape:
+        raise MalformedCertificate(f"{path}: not a well-formed certificate: {shape}")
     if canonical(document).encode("utf-8") != raw:
         return document, ["the certificate is not in canonical form: altered after signing"]
     return document, []

@@ -91,11 +91,6 @@ def _bad_file(root: Path, kind: str) -> Path:
     return path
 
 
-# A JSON object that is neither a DSSE envelope nor a certificate is read as a certificate with
-# no environment, and review verify then complains about inventories/trusted-keys (exit 2, but
-# the certificate is not named). govcloud.review.read_certificate is being reworked for DSSE by
-# its owner; strict, so that the fix shows here as an unexpected pass to remove this mark.
-KNOWN = {("review verify", "wrong types"), ("review verify (json)", "wrong types")}
 # Commands whose file is evidence to compare, not a document to parse: any content is a verdict
 # (exit 1 when it is not the entry's evidence); only what cannot be read is bad input.
 CONTENT_IS_A_VERDICT = {"ledger check-proof --evidence"}
@@ -104,9 +99,7 @@ CONTENT_IS_A_VERDICT = {"ledger check-proof --evidence"}
 def _cases():
     for name, argv in COMMANDS:
         for kind in [k for k in KINDS if k in SPECIAL] if name in CONTENT_IS_A_VERDICT else KINDS:
-            marks = [pytest.mark.xfail(strict=True, reason="review.read_certificate accepts any JSON object as a certificate")] \
-                if (name, kind) in KNOWN else []
-            yield pytest.param(name, argv, kind, id=f"{name}-{kind}", marks=marks)
+            yield pytest.param(name, argv, kind, id=f"{name}-{kind}")
 
 
 @pytest.mark.parametrize("name, argv, kind", list(_cases()))
