@@ -10,7 +10,7 @@ import json
 from html.parser import HTMLParser
 from pathlib import Path
 
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 from markdown_it import MarkdownIt
 
@@ -46,6 +46,9 @@ def texts(tokens) -> str:
 
 @settings(max_examples=400, deadline=None)
 @given(SPECIAL)
+@example("    #")  # four leading spaces: an indented code block (found by Hypothesis)
+@example("   #")  # three: a heading
+@example("    - x")
 def test_escaped_text_renders_as_exactly_that_text(text: str) -> None:
     for document in (f"- {escape(text)}\n", f"{escape(text)}\n", f"**x** {escape(text)} y\n"):
         tokens = inline_tokens(document)

@@ -19,6 +19,7 @@ _BREAKS = re.compile(r"[\x00-\x1f\x7f\u0085\u2028\u2029]+")
 _INLINE = re.compile(r"([\\`*_\[\]~$])")
 # What would start a block when the value opens a line or a list item.
 _BLOCK_START = re.compile(r"^(\s*)([#+\-=>]|\d+[.)])")
+_LEADING_SPACES = re.compile(r"^ {2,}")
 _HTML = {"&": "&amp;", "<": "&lt;", ">": "&gt;"}
 
 
@@ -35,7 +36,9 @@ def escape(value: Any) -> MarkdownText:
     character references (a Markdown renderer shows ``<script>`` as text, runs nothing)."""
     if isinstance(value, MarkdownText):
         return value
-    text = one_line(value)
+    # Four leading spaces at the start of a line open an indented code block (``    #`` is code,
+    # not text); a renderer shows a run of spaces as one anyway (and none at a line's start).
+    text = _LEADING_SPACES.sub(" ", one_line(value))
     text = _INLINE.sub(r"\\\1", text)
     text = "".join(_HTML.get(c, c) for c in text)
     text = _BLOCK_START.sub(lambda m: m.group(1) + "\\" + m.group(2) if not m.group(2)[0].isdigit()
