@@ -271,11 +271,35 @@ def _cases() -> list[Case]:
         with_init = copy.deepcopy(base)
         with_init["spec"]["initContainers"] = [_rogue("init")]
         add(f"{kind} privileged docker.io init container", wrap(kind, with_init), DENIED, {REGISTRY_RAIL, PRIVILEGED_RAIL})
-        if kind != "Pod":  # a Pod's spec is immutable but for images; see the Pod updates below
+        if kind not in ("Pod", "Job"):  # a Pod's spec is immutable but for images, a Job's template but for a few fields: below
             add(f"{kind} update adds a privileged docker.io container", wrap(kind, rogue_pod), DENIED, {REGISTRY_RAIL, PRIVILEGED_RAIL},
                 operation="UPDATE", old=wrap(kind, base))
             add(f"{kind} compliant update", wrap(kind, _with_image(base, APPROVED.replace(":1.4", ":1.5"))), ADMITTED,
                 operation="UPDATE", old=wrap(kind, base))
+
+    # A Job's pod template is immutable (the API server refuses the update before admission runs),
+    # except while the Job is suspended and has never started: then the template's labels,
+    # annotations and scheduling directives may change, and the guardrails must see that too.
+    job = wrap("Job", base)
+    suspended = copy.deepcopy(job)
+    suspended["spec"]["suspend"] = True
+    unconfined = copy.deepcopy(suspended)
+    unconfined["spec"]["template"]["metadata"]["annotations"] = {"container.apparmor.security.beta.kubernetes.io/web": "unconfined"}
+    add("Job update (suspended, never started) unconfines its pod template's AppArmor profile", unconfined, DENIED, {CONFINEMENT_RAIL},
+        operation="UPDATE", old=suspended, note="annotations of a suspended Job's template are mutable (batch/v1 validation)")
+    claimed = copy.deepcopy(suspended)
+    claimed["spec"]["template"]["metadata"]["labels"][TENANT_KEY] = HEALTH
+    add("Job update (suspended, never started) hands its pod template to another tenant", claimed, DENIED, {LABELS_RAIL},
+        operation="UPDATE", old=suspended)
+    unlabelled_job = copy.deepcopy(job)
+    del unlabelled_job["metadata"]["labels"][LEVEL_KEY]
+    add("Job update drops the MLPS level label", unlabelled_job, DENIED, {LABELS_RAIL}, operation="UPDATE", old=job,
+        note="a Job's own labels are mutable whether or not it runs")
+    scheduled = copy.deepcopy(suspended)
+    scheduled["spec"]["template"]["spec"]["nodeSelector"] = {"kubernetes.io/os": "linux"}
+    add("Job compliant update (suspended, never started): a node selector on its pod template", scheduled, ADMITTED,
+        operation="UPDATE", old=suspended)
+    add("Job compliant update: more parallelism", {**job, "spec": {**job["spec"], "parallelism": 2}}, ADMITTED, operation="UPDATE", old=job)
 
     # A running Pod: images may change on UPDATE; ephemeral containers arrive through a subresource.
     add("Pod update swaps an image for docker.io", _with_image(base, "docker.io/library/nginx:1.27"), DENIED, {REGISTRY_RAIL},
@@ -391,6 +415,8 @@ def _cases() -> list[Case]:
     other = copy.deepcopy(base)
     other["metadata"]["labels"][TENANT_KEY] = HEALTH
     add("workload claiming another tenant", other, DENIED, {LABELS_RAIL})
+    add("Deployment whose pod template claims another tenant", wrap("Deployment", other) | {"metadata": copy.deepcopy(base["metadata"]) | {"name": "web"}},
+        DENIED, {LABELS_RAIL}, note="the Pods its ReplicaSets make carry the template's labels")
     bare_template = wrap("CronJob", base)
     del bare_template["spec"]["jobTemplate"]["spec"]["template"]["metadata"]
     add("CronJob pod template without metadata", bare_template, DENIED, {LABELS_RAIL})

@@ -253,6 +253,12 @@ REQUIRED_LABELS = Guardrail(
             f" || object.metadata.labels[{_cel_string(labels.TENANT)}] == namespaceObject.metadata.labels[{_cel_string(labels.TENANT)}]",
             "the tenant label must name the tenant that owns the namespace",
         ),
+        Validation(
+            # The Pods a controller makes carry the template's labels: they must name the same tenant.
+            f"!has(variables.podMeta.labels) || !({_cel_string(labels.TENANT)} in variables.podMeta.labels)"
+            f" || variables.podMeta.labels[{_cel_string(labels.TENANT)}] == namespaceObject.metadata.labels[{_cel_string(labels.TENANT)}]",
+            "the pod template's tenant label must name the tenant that owns the namespace",
+        ),
     ),
 )
 
