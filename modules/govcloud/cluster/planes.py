@@ -133,6 +133,10 @@ class ControlPlanes:
     def up(self) -> dict[str, float]:
         """Converge every control plane; returns seconds per phase."""
         preflight.check_root()
+        # The kubernetes client resolves its modules lazily, on first attribute access; several
+        # threads doing that at once deadlock on its module locks (seen on a cold `cluster up`).
+        from kubernetes import config as _kube_config  # noqa: F401
+        from kubernetes.client import ApiClient, Configuration, CoreV1Api  # noqa: F401
         started = time.monotonic()
         timings: dict[str, float] = {}
         try:
@@ -222,6 +226,17 @@ class ControlPlanes:
         with open(log, "ab") as handle:
             process = subprocess.Popen(netns.command(self.namespace, argv), stdin=subprocess.DEVNULL, stdout=handle,
                                        stderr=subprocess.STDOUT, start_new_session=True, cwd=log.parent)
+        # nsenter execs the binary: until it has, the process is nsenter, outside the namespace,
+        # and _alive (rightly) does not recognise it; on a loaded machine that took long enough
+        # for the readiness checks to report a healthy process as exited. Wait for the exec.
+        deadline = time.monotonic() + 10.0
+        while process.poll() is None and time.monotonic() < deadline:
+            try:
+                if Path(f"/proc/{process.pid}/cmdline").read_bytes().split(b"\0")[0] == argv[0].encode():
+                    break
+            except OSError:
+                break
+            time.sleep(0.01)
         return process.pid
 
     def _files(self) -> dict[str, dict[str, Path]]:
