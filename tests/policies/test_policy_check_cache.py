@@ -13,6 +13,7 @@ import sys
 from pathlib import Path
 
 import pytest
+import yaml
 
 from govcloud import labels
 from govcloud.check import analyzer
@@ -55,6 +56,16 @@ class Workspace:
     def hits(self, err: str) -> int:
         [line] = [line for line in err.splitlines() if "verdict cache:" in line]
         return int(line.split("verdict cache:")[1].split()[0])
+
+    def asked(self, err: str) -> list[str]:
+        """The stacks a run asked of the pack (named when others came from the cache)."""
+        [line] = [line for line in err.splitlines() if "verdict cache:" in line]
+        return line.split("asked of the pack: ", 1)[1].split(", ") if "asked of the pack: " in line else []
+
+    def reads(self) -> dict[str, list[list[str]]]:
+        """stack -> the fact lookups its cached verdicts depend on."""
+        bodies = [json.loads(p.read_bytes())["body"] for p in self.entries()]
+        return {b["stack"]: b["reads"] for b in bodies}
 
     def fresh(self, *extra: str, **options) -> str:
         """The same check without the cache: what every cached run must equal."""
@@ -132,12 +143,46 @@ def test_a_fact_the_rules_read_invalidates_and_a_field_they_do_not_read_does_not
     patch_yaml(request, [{"set": ["change", "reason"], "value": "quarterly review of the health platform"}])
     code, out, err = ws.check(pack_allowed=False)
     assert ws.hits(err) == 11  # no rule reads a request's reason: the pack would see the same
-    # The approval references are a fact (GOV-MGT-005 compares them with the namespace's).
+    # The approval references are a fact (GOV-MGT-005 compares them with the namespace's), read
+    # by the rules for that tenant's objects only: exactly its stack is asked again.
     patch_yaml(request, [{"set": ["change", "approvals", 0, "reference"], "value": "HNSJ-AQ-2026-099"}])
     code, out, err = ws.check()
-    assert ws.hits(err) == 0
+    assert ws.hits(err) == 10 and ws.asked(err) == [HEALTH]
     assert out == ws.fresh()
     assert any(r["rule"] == "GOV-MGT-005" and r["status"] == "failed" for r in json.loads(out)["results"])
+
+
+def test_a_shared_fact_invalidates_exactly_the_stacks_whose_rules_read_it(ws):
+    """The flow matrix is read by the rules that judge traffic between zones; a stack whose
+    rules never looked at it keeps its verdicts, every stack that did is asked again."""
+    ws.check()
+    readers = {name for name, reads in ws.reads().items() if any(view == "flows" for view, key, digest in reads)}
+    assert readers and readers != set(ws.reads())  # the test means something either way
+    platform = ws.root / "lab" / "platform.yaml"
+    flows = yaml.safe_load(platform.read_text(encoding="utf-8"))["flows"]
+    flows.append({"from": "egov-extranet", "to": "data", "protocol": "tcp", "ports": [5433], "purpose": "第二个数据库端口"})
+    patch_yaml(platform, [{"set": ["flows"], "value": flows}])
+    before = ws.reads()
+    code, out, err = ws.check()
+    assert ws.hits(err) == 11 - len(readers)
+    assert {name for name, reads in ws.reads().items() if reads != before[name]} == readers  # the entries written again
+    assert out == ws.fresh()
+
+
+def test_a_derived_fact_invalidates_the_stacks_that_asked_about_what_changed(ws):
+    """Whose namespace is this: rules ask it of every object's namespace, a question over all
+    tenants' requests. A tenant giving up a namespace reaches exactly the stacks that asked about
+    that namespace or read that tenant's entry, not every stack that asked about some namespace."""
+    ws.check()
+    gone = json.dumps("t-430100-health-data")
+    owner_readers = {name for name, reads in ws.reads().items() if any(view == "namespace_owner" for view, key, digest in reads)}
+    askers = {name for name, reads in ws.reads().items()
+              if {("namespace_owner", gone), ("tenants", json.dumps("t-430100-health"))} & {(v, k) for v, k, d in reads}}
+    assert HEALTH in askers and owner_readers - askers  # other stacks asked about other namespaces
+    patch_yaml(ws.root / "lab" / "tenants" / "t-430100-health.yaml", [{"set": ["namespaces"], "value": ["app"]}])
+    code, out, err = ws.check()
+    assert set(ws.asked(err)) == askers
+    assert out == ws.fresh()
 
 
 def test_waivers_and_the_day_are_applied_afresh_to_cached_verdicts(ws):

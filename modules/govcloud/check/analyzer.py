@@ -25,6 +25,7 @@ from typing import Any, Iterable, Iterator
 import jsonschema
 import yaml
 
+from ..policy.facts import ENV_TRACE as FACT_TRACE_ENV
 from ..state import REDACTED, ResourceState, StackState
 
 # The engine's wire forms (pulumi sdk/go/common/resource/properties.go).
@@ -234,8 +235,9 @@ def reconcile_config(info: PackInfo, given: dict[str, Any], validate: bool = Tru
 class PackProcess:
     """One running pack, spoken to over the analyzer protocol; use as a context manager."""
 
-    def __init__(self, pack_dir: Path):
+    def __init__(self, pack_dir: Path, fact_trace: Path | None = None):
         self.pack_dir = pack_dir.resolve()
+        self.fact_trace = fact_trace  # where the pack records the facts each stack's rules read
         self.metadata = pack_metadata(self.pack_dir)
         self.version = str(self.metadata.get("version", ""))
         self._process: subprocess.Popen | None = None
@@ -257,6 +259,9 @@ class PackProcess:
 
         env = {k: v for k, v in os.environ.items() if not k.startswith("PULUMI_")}
         env["PYTHONUNBUFFERED"] = "1"
+        env.pop(FACT_TRACE_ENV, None)
+        if self.fact_trace is not None:
+            env[FACT_TRACE_ENV] = str(self.fact_trace)
         command = [pack_python(self.pack_dir, self.metadata), "-u", "-m", "pulumi.policy", ENGINE_ADDRESS, "."]
         self._process = subprocess.Popen(
             command, cwd=self.pack_dir, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE

@@ -7,10 +7,15 @@ entry is found under a key made of exactly that:
 - the stack's desired state: the sha256 of its ``state.json`` as rendered (``StackState.digest``);
 - the pack: ``pack_digest`` (its program, the rules, their framework and what they import) and
   the runtime it runs on (interpreter, the policy SDK, protobuf and gRPC versions);
-- the pack's configuration: the enforcement of every rule and the model facts the rules
-  declare (``policy.config.build_config`` puts in only declared facts, so a model change that
-  no rule reads, such as a tenant's quotas or its change reason, changes nothing here);
-- the check's own code (``govcloud.check``, the state reader), which turns answers into verdicts.
+- the pack's configuration: the enforcement of every rule and which facts each rule is given;
+- the check's own code (``govcloud.check``, the state reader), which turns answers into verdicts;
+- the model facts the stack's rules *read*: while the pack checks a stack for the cache it
+  records every lookup its rules make in the facts (``policy.facts``: GOVCLOUD_FACT_TRACE), and
+  the entry keeps the digest of what each lookup returned. An entry is used only while every one
+  of those lookups returns the same now, so a changed fact invalidates exactly the stacks whose
+  rules looked at it (a tenant's approvals: that tenant's stack; the zones: every stack that
+  placed something in a zone), and a model change no rule reads (a tenant's quotas, its change
+  reason) invalidates nothing.
 
 The waivers and the day they are judged on are not part of the key because they are not part
 of what is cached: an entry holds the verdicts *before* waivers, and every run applies the
@@ -37,10 +42,11 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+from ..policy.facts import Facts
 from .analyzer import PackInfo, PolicyInfo
 from .results import Result
 
-FORMAT = "govcloud.check-cache/1"
+FORMAT = "govcloud.check-cache/2"
 # The distributions whose code runs between the engine's protocol and the rules.
 RUNTIME_DISTRIBUTIONS = ("pulumi-policy", "pulumi", "protobuf", "grpcio")
 
@@ -124,11 +130,16 @@ class VerdictCache:
         self.used: set[Path] = set()
         self.hits = 0
         self.misses = 0
+        self.missed: list[str] = []
 
     # -- keys ---------------------------------------------------------------------------------
     @staticmethod
-    def session_key(pack_digest: str, pack_runtime: dict[str, str], config_fingerprint: str) -> str:
-        return fingerprint({"format": FORMAT, "pack": pack_digest, "runtime": pack_runtime, "config": config_fingerprint,
+    def session_key(pack_digest: str, pack_runtime: dict[str, str], config: dict[str, Any]) -> str:
+        """The pack, its runtime, the check's code, and the configuration's shape: every rule's
+        enforcement and the facts it is given (their values are each entry's business)."""
+        shape = {rule: {"enforcementLevel": entry.get("enforcementLevel"), "facts": sorted(set(entry) - {"enforcementLevel"})}
+                 for rule, entry in config.items()}
+        return fingerprint({"format": FORMAT, "pack": pack_digest, "runtime": pack_runtime, "config": shape,
                             "code": code_digest()})
 
     @staticmethod
@@ -193,21 +204,27 @@ class VerdictCache:
         })
 
     # -- stacks -------------------------------------------------------------------------------
-    def get(self, key: str, stack: str) -> StackVerdicts | None:
+    def get(self, key: str, stack: str, facts: "FactDigests") -> StackVerdicts | None:
+        """The stack's cached verdicts, if its rules would read the same facts now."""
         body = self._read("stacks", key)
         verdicts = _verdicts(body, stack) if body is not None else None
+        if verdicts is not None and not facts.unchanged(body.get("reads")):  # type: ignore[union-attr]
+            verdicts = None
         if verdicts is None:
             self.misses += 1
+            self.missed.append(stack)
         else:
             self.hits += 1
         return verdicts
 
-    def put(self, key: str, verdicts: StackVerdicts) -> None:
+    def put(self, key: str, verdicts: StackVerdicts, reads: list[list[str]]) -> None:
+        """Store verdicts with what their rules read: [view, key, digest of the value] each."""
         self._write("stacks", key, {
             "stack": verdicts.stack,
             "kind": verdicts.kind,
             "tenant": verdicts.tenant,
             "results": [[r.rule, r.urn, r.resource_type, r.status, r.enforcement, r.severity, r.message] for r in verdicts.results],
+            "reads": reads,
         })
 
     def prune(self) -> None:
@@ -217,6 +234,53 @@ class VerdictCache:
             for path in (self.root / kind).glob("*/*.json"):
                 if path not in self.used:
                     path.unlink(missing_ok=True)
+
+
+class FactDigests:
+    """The digests of what fact lookups return now, computed once per (view, key) a run asks about."""
+
+    def __init__(self, facts: dict[str, Any]):
+        self._facts = Facts(facts)
+        self._digests: dict[tuple[str, str], str] = {}
+
+    def digest(self, view: str, key: str) -> str:
+        found = self._digests.get((view, key))
+        if found is None:
+            found = self._digests[(view, key)] = fingerprint(self._facts.lookup(view, key))
+        return found
+
+    def unchanged(self, reads: Any) -> bool:
+        if not isinstance(reads, list):
+            return False
+        try:
+            return all(self.digest(view, key) == digest for view, key, digest in reads)
+        except (KeyError, TypeError, ValueError):  # a view or key this govcloud does not know
+            return False
+
+    def reads(self, lookups: Any) -> list[list[str]]:
+        """``[view, key, digest]`` of each lookup, sorted."""
+        return [[view, key, self.digest(view, key)] for view, key in sorted(set(lookups))]
+
+
+def read_traces(paths: Any) -> dict[str, set[tuple[str, str]]]:
+    """stack -> the (view, key) lookups its rules made, from the pack's trace files; lookups no
+    stack could be told for are under ``ANY_STACK`` and count for every stack (``lookups_of``)."""
+    found: dict[str, set[tuple[str, str]]] = {}
+    for path in paths:
+        try:
+            lines = Path(path).read_text(encoding="utf-8").splitlines()
+        except FileNotFoundError:
+            continue
+        for line in lines:
+            stack, view, key = json.loads(line)
+            found.setdefault(stack, set()).add((view, key))
+    return found
+
+
+def lookups_of(traces: dict[str, set[tuple[str, str]]], stack: str) -> set[tuple[str, str]]:
+    from ..policy.facts import ANY_STACK
+
+    return traces.get(stack, set()) | traces.get(ANY_STACK, set())
 
 
 def _verdicts(body: dict[str, Any], stack: str) -> StackVerdicts | None:

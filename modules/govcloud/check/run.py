@@ -12,6 +12,7 @@ import datetime as dt
 import functools
 import json
 import os
+import tempfile
 from collections import defaultdict
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
@@ -22,12 +23,12 @@ from ..model import Environment, InputError, Problem
 from ..model.inputs import render_inputs, tenant_sources
 from ..model.loader import display_path
 from ..policy.catalog import pack_digest, rules
-from ..policy.config import build_config, config_digest
+from ..policy.config import build_config, build_facts, config_digest
 from ..state import INPUTS_FILE, STATE_FILE, StackState, digest_of
 from ..state import render_dir as default_render_dir
 from ..text import plural
 from .analyzer import PackInfo, PackProcess, StackOutcome, pack_metadata, pack_python, reconcile_config
-from .cache import Session, StackVerdicts, VerdictCache, fingerprint, runtime
+from .cache import FactDigests, Session, StackVerdicts, VerdictCache, lookups_of, read_traces, runtime
 from .results import CheckReport, Result, StackReport
 from .sources import Locator
 from .waivers import apply_waivers, require_known_rules, waiver_summary
@@ -228,12 +229,14 @@ class CheckSession:
     """
 
     def __init__(self, env: Environment, pack_dir: Path, render_dir: Path | None = None, workers: int = 1,
-                 config: dict | None = None, validated: bool = False):
+                 config: dict | None = None, validated: bool = False, fact_traces: Path | None = None):
         self.env = env
         self.pack_dir = pack_dir
         self.render_dir = render_dir or default_render_dir(Path("build"), env.name)
         self.config = config if config is not None else build_config(env)
-        self._packs = [PackProcess(pack_dir) for _ in range(max(1, workers))]
+        # fact_traces: a directory where each pack records the facts each stack's rules read
+        self._packs = [PackProcess(pack_dir, fact_traces / f"pack-{i}.jsonl" if fact_traces else None)
+                       for i in range(max(1, workers))]
         self._validated = validated
 
     @functools.cached_property
@@ -342,39 +345,48 @@ def check_stacks(
                 problems += error.problems
     if problems:
         raise InputError(problems)
-    config = build_config(env)
+    facts = build_facts(env)
+    config = build_config(env, facts)
     found: dict[str, StackVerdicts] = {}
-    session, session_key, pack = None, "", None
+    session, session_key, pack, validated = None, "", None, False
+    fact_digests = FactDigests(facts)
     if cache is not None:
         resolved = pack_dir.resolve()
         python = pack_python(resolved, pack_metadata(resolved))
         pack = pack_digest(pack_dir)
-        session_key = cache.session_key(pack, runtime(python), fingerprint(config))
+        session_key = cache.session_key(pack, runtime(python), config)
         session = cache.session(session_key)
         if session is not None:
             require_known_rules(env, (p.name for p in session.info.policies))
             for name in names:
-                hit = cache.get(cache.entry_key(session_key, name, digests[name]), name)
+                hit = cache.get(cache.entry_key(session_key, name, digests[name]), name, fact_digests)
                 if hit is not None:
                     found[name] = hit
                     if progress is not None:
                         progress(name)
+            # The facts' values are not in the session's key: the report's digest is this run's.
+            current_digest = config_digest(config)
+            validated, session = session.config_digest == current_digest, replace(session, config_digest=current_digest)
     missing = [name for name in names if name not in found]
     if missing or session is None:
         states = load_states(render_dir, env, missing)
-        # A cached session means this configuration passed this pack's schemas before.
-        with CheckSession(env, pack_dir, render_dir, workers=default_workers(states), config=config,
-                          validated=session is not None) as checking:
-            fresh = checking.verdicts(states, progress)
-            if session is not None:  # the same configuration: its digest is known
-                checking.config_digest = session.config_digest
-            session = checking.session
+        with tempfile.TemporaryDirectory(prefix="govcloud-facts-") as traces:
+            # A cached session with this very configuration means it passed this pack's schemas before.
+            with CheckSession(env, pack_dir, render_dir, workers=default_workers(states), config=config,
+                              validated=session is not None and validated,
+                              fact_traces=Path(traces) if cache is not None else None) as checking:
+                fresh = checking.verdicts(states, progress)
+                if session is not None:  # the same configuration: its digest is known
+                    checking.config_digest = session.config_digest
+                session = checking.session
+            read = read_traces(sorted(Path(traces).glob("*.jsonl")))
         for stack in fresh:
             found[stack.stack] = stack
         if cache is not None:
             cache.store_session(session_key, session)
             for stack in fresh:
-                cache.put(cache.entry_key(session_key, stack.stack, digests[stack.stack]), stack)
+                cache.put(cache.entry_key(session_key, stack.stack, digests[stack.stack]), stack,
+                          fact_digests.reads(lookups_of(read, stack.stack)))
     if cache is not None and set(names) == {s.name for s in env.stacks}:
         cache.prune()
     return build_report(env, session, pack_dir, render_dir, today, (found[name] for name in names), digests, pack)

@@ -181,8 +181,10 @@ def check(
     verdict_cache = VerdictCache(root / "check" / environment.name) if root is not None else None
     report = _checking(len(names), lambda step: check_stacks(environment, names, pack, day, states_dir, verdict_cache, step))
     if verdict_cache is not None:
+        asked = sorted(verdict_cache.missed)  # named when some were cached: which ones the change reached
+        shown = (": " + ", ".join(asked[:5]) + (f" and {len(asked) - 5} more" if len(asked) > 5 else "")) if asked and verdict_cache.hits else ""
         detail(f"verdict cache: {verdict_cache.hits} of {plural(len(names), 'stack')} unchanged since checked, "
-               f"{len(names) - verdict_cache.hits} asked of the pack")
+               f"{len(names) - verdict_cache.hits} asked of the pack{shown}")
     emit(report, format, out)
     if log is not None:
         assert out is not None  # open_for_recording needs --out

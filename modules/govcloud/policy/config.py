@@ -77,12 +77,13 @@ def enforcement_problems(env: Environment) -> list[Problem]:
     ]
 
 
-def build_config(env: Environment) -> dict[str, Any]:
-    """The policy pack configuration for ``env`` (raises InputError on unknown rule ids)."""
+def build_config(env: Environment, facts: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The policy pack configuration for ``env`` (raises InputError on unknown rule ids);
+    ``facts``: ``build_facts(env)`` when the caller has it already."""
     problems = enforcement_problems(env)
     if problems:
         raise InputError(problems)
-    facts = build_facts(env)
+    facts = facts if facts is not None else build_facts(env)
     overrides = env.platform.policy.enforcement
     config: dict[str, Any] = {}
     for rule in rules():

@@ -8,7 +8,13 @@ imports nothing from the model: the pack process stays small and the rules stay 
 
 from __future__ import annotations
 
+import contextvars
 import ipaddress
+import json
+import os
+import threading
+from collections.abc import Iterator, Set
+from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import cached_property
 from typing import Any, Mapping
@@ -91,8 +97,153 @@ class Flow:
     gateway: str | None
 
 
+# --- what a check read (the verdict cache's dependencies) ------------------------------------
+# With GOVCLOUD_FACT_TRACE=FILE the pack appends, for every stack, each fact it looked up: one
+# JSON line [stack, view, key], key "" for a whole view (iterated or counted), else the JSON of the
+# key looked up. `govcloud check` keys a stack's cached verdicts on the values of exactly these, so
+# a model change invalidates the stacks whose rules read what changed, and no other.
+ENV_TRACE = "GOVCLOUD_FACT_TRACE"
+WHOLE = ""
+ANY_STACK = "*"  # a read no stack can be told for: every stack of the run depends on it
+VIEWS = ("zones", "flows", "clusters", "templates", "tenants", "namespace_owner", "administrators", "tenant_accounts",
+         "approvals", "services", "datasets", "consumes")
+
+_reading_for: contextvars.ContextVar[str | None] = contextvars.ContextVar("govcloud_fact_stack", default=None)
+
+
+class _Trace:
+    def __init__(self, path: str):
+        self.path = path
+        self.seen: set[tuple[str, str, str]] = set()
+        self.lock = threading.Lock()
+
+    def record(self, view: str, key: str) -> None:
+        item = (_reading_for.get() or ANY_STACK, view, key)
+        if item in self.seen:
+            return
+        with self.lock:
+            if item in self.seen:
+                return
+            self.seen.add(item)
+            with open(self.path, "a", encoding="utf-8") as trace:
+                trace.write(json.dumps(list(item), ensure_ascii=False) + "\n")
+
+
+_TRACE: _Trace | None = _Trace(os.environ[ENV_TRACE]) if os.environ.get(ENV_TRACE) else None
+
+
+def stack_of(urn: str) -> str | None:
+    """The stack a URN (urn:pulumi:<stack>::<project>::...) belongs to."""
+    head = urn.split("::", 1)[0]
+    return head[len("urn:pulumi:"):] if head.startswith("urn:pulumi:") and "::" in urn else None
+
+
+@contextmanager
+def reading_for(stack: str | None) -> Iterator[None]:
+    """Attribute the facts read inside the block to ``stack`` (when tracing)."""
+    token = _reading_for.set(stack)
+    try:
+        yield
+    finally:
+        _reading_for.reset(token)
+
+
+def key_of(key: Any) -> str:
+    return json.dumps(key, ensure_ascii=False, sort_keys=True)
+
+
+class _TrackedMap(Mapping):
+    __slots__ = ("_view", "_data", "_trace")
+
+    def __init__(self, view: str, data: Mapping, trace: _Trace):
+        self._view, self._data, self._trace = view, data, trace
+
+    def __getitem__(self, key: Any) -> Any:
+        self._trace.record(self._view, key_of(key))
+        return self._data[key]
+
+    def get(self, key: Any, default: Any = None) -> Any:
+        self._trace.record(self._view, key_of(key))
+        return self._data.get(key, default)
+
+    def __contains__(self, key: object) -> bool:
+        self._trace.record(self._view, key_of(key))
+        return key in self._data
+
+    def __iter__(self) -> Iterator:
+        self._trace.record(self._view, WHOLE)
+        return iter(self._data)
+
+    def __len__(self) -> int:
+        self._trace.record(self._view, WHOLE)
+        return len(self._data)
+
+    def keys(self):
+        self._trace.record(self._view, WHOLE)
+        return self._data.keys()
+
+    def values(self):
+        self._trace.record(self._view, WHOLE)
+        return self._data.values()
+
+    def items(self):
+        self._trace.record(self._view, WHOLE)
+        return self._data.items()
+
+
+class _TrackedSet(Set):
+    __slots__ = ("_view", "_data", "_trace")
+
+    def __init__(self, view: str, data: Set, trace: _Trace):
+        self._view, self._data, self._trace = view, data, trace
+
+    def __contains__(self, key: object) -> bool:
+        self._trace.record(self._view, key_of(key))
+        return key in self._data
+
+    def __iter__(self) -> Iterator:
+        self._trace.record(self._view, WHOLE)
+        return iter(self._data)
+
+    def __len__(self) -> int:
+        self._trace.record(self._view, WHOLE)
+        return len(self._data)
+
+
+def _tracked(view: str, value: Any) -> Any:
+    trace = _TRACE
+    if trace is None:
+        return value
+    if isinstance(value, Mapping):
+        return _TrackedMap(view, value, trace)
+    if isinstance(value, Set):
+        return _TrackedSet(view, value, trace)
+    trace.record(view, WHOLE)  # a list: whatever a rule does with it, it saw all of it
+    return value
+
+
+def plain(value: Any) -> Any:
+    """A view's value as JSON data (for the cache's digests of what a rule read)."""
+    if isinstance(value, (Zone, Flow)):
+        return {k: plain(v) for k, v in vars(value).items()}
+    if isinstance(value, (ipaddress.IPv4Network, ipaddress.IPv6Network)):
+        return str(value)
+    if isinstance(value, Mapping):
+        return {str(k): plain(v) for k, v in sorted(value.items(), key=lambda kv: str(kv[0]))}
+    if isinstance(value, (set, frozenset)):
+        return sorted((plain(v) for v in value), key=key_of)
+    if isinstance(value, (list, tuple)):
+        return [plain(v) for v in value]
+    return value
+
+
 class Facts:
-    """Typed, lazily parsed view of one policy's configuration."""
+    """Typed, lazily parsed view of one policy's configuration.
+
+    Rules read the public views (``zones``, ``tenants``, ``namespace_owner``, ...); under
+    GOVCLOUD_FACT_TRACE each lookup in a view is recorded for the stack being checked.
+    ``view(name)`` is the untraced value, for the cache's side and for derived views.
+    """
 
     def __init__(self, config: Mapping[str, Any]):
         self._config = config
@@ -105,13 +256,132 @@ class Facts:
             raise KeyError(f"fact {name!r} is missing from the policy configuration; generate it with `govcloud policy config`")
         return self._config[name]
 
+    def view(self, name: str) -> Any:
+        if name not in VIEWS:
+            raise KeyError(f"{name!r} is not a view of the facts")
+        return getattr(self, f"_{name}")
+
+    def lookup(self, name: str, key: str) -> Any:
+        """What a rule saw when it looked up ``key`` (``key_of``'s JSON, WHOLE for all) in a view."""
+        value = self.view(name)
+        if key == WHOLE:
+            return plain(value)
+        wanted = json.loads(key)
+        if isinstance(value, Set):
+            return wanted in value
+        try:
+            return {"found": plain(value[wanted])} if wanted in value else {"absent": True}
+        except TypeError:  # an unhashable key was never in a view
+            return {"absent": True}
+
+    # -- the views, untraced -----------------------------------------------------------------
     @cached_property
-    def zones(self) -> dict[str, Zone]:
+    def _zones(self) -> dict[str, Zone]:
         return {
             zone_id: Zone(zone_id, str(z["kind"]), ipaddress.ip_network(str(z["cidr"]), strict=False), _int(z["max_level"]))
             for zone_id, z in self.raw("zones").items()
         }
 
+    @cached_property
+    def _flows(self) -> list[Flow]:
+        return [
+            Flow(str(f["from"]), str(f["to"]), str(f["protocol"]), frozenset(_int(p) for p in f.get("ports") or ()),
+                 str(f["gateway"]) if f.get("gateway") else None)
+            for f in self.raw("flows")
+        ]
+
+    @cached_property
+    def _clusters(self) -> dict[str, Mapping[str, Any]]:
+        return dict(self.raw("clusters"))
+
+    @cached_property
+    def _templates(self) -> dict[int, Mapping[str, Any]]:
+        return {_int(level): template for level, template in self.raw("templates").items()}
+
+    @cached_property
+    def _tenants(self) -> dict[str, Mapping[str, Any]]:
+        return dict(self.raw("tenants"))
+
+    @cached_property
+    def _namespace_owner(self) -> dict[str, str]:
+        return {str(ns): tenant for tenant, t in self._tenants.items() for ns in t.get("namespaces") or ()}
+
+    @cached_property
+    def _administrators(self) -> dict[str, Mapping[str, str]]:
+        return dict(self.raw("administrators"))
+
+    @cached_property
+    def _tenant_accounts(self) -> frozenset[str]:
+        return frozenset(str(a) for admins in self._administrators.values() for a in admins.values())
+
+    @cached_property
+    def _approvals(self) -> dict[str, set[str]]:
+        return {tenant: {str(r) for r in refs} for tenant, refs in self.raw("approvals").items()}
+
+    @cached_property
+    def _services(self) -> dict[str, list[Mapping[str, Any]]]:
+        return {tenant: list(items) for tenant, items in self.raw("services").items()}
+
+    @cached_property
+    def _datasets(self) -> dict[str, Mapping[str, Any]]:
+        return dict(self.raw("datasets"))
+
+    @cached_property
+    def _consumes(self) -> dict[str, Mapping[str, str]]:
+        return {tenant: dict(refs) for tenant, refs in self.raw("consumes").items()}
+
+    # -- the views rules read -----------------------------------------------------------------
+    @property
+    def zones(self) -> Mapping[str, Zone]:
+        return _tracked("zones", self._zones)
+
+    @property
+    def flows(self) -> list[Flow]:
+        return _tracked("flows", self._flows)
+
+    @property
+    def clusters(self) -> Mapping[str, Mapping[str, Any]]:
+        return _tracked("clusters", self._clusters)
+
+    @property
+    def templates(self) -> Mapping[int, Mapping[str, Any]]:
+        return _tracked("templates", self._templates)
+
+    @property
+    def tenants(self) -> Mapping[str, Mapping[str, Any]]:
+        return _tracked("tenants", self._tenants)
+
+    @property
+    def namespace_owner(self) -> Mapping[str, str]:
+        """Namespace -> the tenant whose request lists it."""
+        return _tracked("namespace_owner", self._namespace_owner)
+
+    @property
+    def administrators(self) -> Mapping[str, Mapping[str, str]]:
+        return _tracked("administrators", self._administrators)
+
+    @property
+    def tenant_accounts(self) -> Set[str]:
+        """Every tenant administrator's account."""
+        return _tracked("tenant_accounts", self._tenant_accounts)
+
+    @property
+    def approvals(self) -> Mapping[str, set[str]]:
+        return _tracked("approvals", self._approvals)
+
+    @property
+    def services(self) -> Mapping[str, list[Mapping[str, Any]]]:
+        return _tracked("services", self._services)
+
+    @property
+    def datasets(self) -> Mapping[str, Mapping[str, Any]]:
+        return _tracked("datasets", self._datasets)
+
+    @property
+    def consumes(self) -> Mapping[str, Mapping[str, str]]:
+        return _tracked("consumes", self._consumes)
+
+    # -- questions rules ask ----------------------------------------------------------------------
     def zone_kind(self, zone_id: str | None) -> str | None:
         zone = self.zones.get(zone_id or "")
         return zone.kind if zone else None
@@ -127,14 +397,6 @@ class Facts:
         """Whether ``network`` holds addresses of no zone (the zones' plans do not cover it)."""
         return not any(network.subnet_of(z.network) for z in self.zones_overlapping(network))
 
-    @cached_property
-    def flows(self) -> list[Flow]:
-        return [
-            Flow(str(f["from"]), str(f["to"]), str(f["protocol"]), frozenset(_int(p) for p in f.get("ports") or ()),
-                 str(f["gateway"]) if f.get("gateway") else None)
-            for f in self.raw("flows")
-        ]
-
     def flow_allows(self, source: str, destination: str, protocol: str, port: int | None) -> bool:
         """Whether the matrix allows ``protocol/port`` from ``source`` to ``destination`` (port None: any port)."""
         for flow in self.flows:
@@ -148,49 +410,9 @@ class Facts:
                 return True
         return False
 
-    @cached_property
-    def clusters(self) -> dict[str, Mapping[str, Any]]:
-        return dict(self.raw("clusters"))
-
-    @cached_property
-    def templates(self) -> dict[int, Mapping[str, Any]]:
-        return {_int(level): template for level, template in self.raw("templates").items()}
-
-    @cached_property
-    def tenants(self) -> dict[str, Mapping[str, Any]]:
-        return dict(self.raw("tenants"))
-
     def tenant_level(self, tenant: str) -> int | None:
         found = self.tenants.get(tenant)
         return _int(found["level"]) if found else None
-
-    @cached_property
-    def namespace_owner(self) -> dict[str, str]:
-        return {str(ns): tenant for tenant, t in self.tenants.items() for ns in t.get("namespaces") or ()}
-
-    @cached_property
-    def administrators(self) -> dict[str, Mapping[str, str]]:
-        return dict(self.raw("administrators"))
-
-    @cached_property
-    def tenant_accounts(self) -> set[str]:
-        return {str(a) for admins in self.administrators.values() for a in admins.values()}
-
-    @cached_property
-    def approvals(self) -> dict[str, set[str]]:
-        return {tenant: {str(r) for r in refs} for tenant, refs in self.raw("approvals").items()}
-
-    @cached_property
-    def services(self) -> dict[str, list[Mapping[str, Any]]]:
-        return {tenant: list(items) for tenant, items in self.raw("services").items()}
-
-    @cached_property
-    def datasets(self) -> dict[str, Mapping[str, Any]]:
-        return dict(self.raw("datasets"))
-
-    @cached_property
-    def consumes(self) -> dict[str, Mapping[str, str]]:
-        return {tenant: dict(refs) for tenant, refs in self.raw("consumes").items()}
 
 
 _CACHE: dict[tuple, tuple[tuple, Facts]] = {}

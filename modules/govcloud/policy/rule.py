@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Any, Callable, Iterable, Iterator
 
 from .. import labels
-from .facts import FACT_SCHEMAS, Facts, facts_for
+from .facts import FACT_SCHEMAS, Facts, facts_for, reading_for, stack_of
 
 SEVERITIES = ("low", "medium", "high", "critical")
 ENFORCEMENTS = ("advisory", "mandatory", "disabled")
@@ -233,16 +233,19 @@ class Rule:
             args.not_applicable("looks only at Kubernetes objects" if ANY_KIND in self.kinds else f"looks only at {', '.join(self.kinds)}")
         obj = K8sObject(args.urn, args.resource_type, args.name, args.props)
         try:
-            for message in self.check(obj, facts_for(args.get_config())):
-                report_violation(message, None)
+            with reading_for(stack_of(args.urn)):
+                for message in self.check(obj, facts_for(args.get_config())):
+                    report_violation(message, None)
         except NotApplicable as reason:
             args.not_applicable(reason.reason)
 
     def _validate_stack(self, args, report_violation) -> None:
         view = StackView([K8sObject(r.urn, r.resource_type, r.name, r.props) for r in args.resources])
+        stacks = {stack_of(o.urn) for o in view.objects}
         try:
-            for urn, message in self.check(view, facts_for(args.get_config())):
-                report_violation(message, urn)
+            with reading_for(stacks.pop() if len(stacks) == 1 else None):
+                for urn, message in self.check(view, facts_for(args.get_config())):
+                    report_violation(message, urn)
         except NotApplicable as reason:
             args.not_applicable(reason.reason)
 
