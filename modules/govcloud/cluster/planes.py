@@ -34,6 +34,7 @@ from .. import toolchain
 from ..lab import netns, preflight
 from ..lab.errors import LabError
 from ..lab.lab import Lab
+from ..lab.processes import send_signal, wait_gone
 from ..model import Environment
 from ..model.platform import Cluster
 from . import config, gateway, pki
@@ -449,15 +450,15 @@ class ControlPlanes:
                 data = (self.root / cid / "etcd") if process == "etcd" else (self.root / cid)
                 if _alive(record.get(key), process, data, state.get("namespace", self.namespace)):
                     running[cid] = (record[key], data)
-                    _signal(record[key], signal.SIGTERM)
+                    send_signal(record[key], signal.SIGTERM)
             deadline = time.monotonic() + STOP_SECONDS
             while running and time.monotonic() < deadline and any(
                     _alive(pid, process, data, state.get("namespace", self.namespace)) for pid, data in running.values()):
                 time.sleep(0.1)
             for cid, (pid, data) in sorted(running.items()):
                 if _alive(pid, process, data, state.get("namespace", self.namespace)):
-                    _signal(pid, signal.SIGKILL)
-                    _wait_gone(pid)
+                    send_signal(pid, signal.SIGKILL)
+                    wait_gone(pid)
                 removed.append(f"{process} of {cid} (pid {pid})")
         namespace = state.get("namespace", self.namespace)
         if netns.exists(namespace):
@@ -539,19 +540,6 @@ def _alive(pid: int | None, binary: str, directory: Path, namespace: str) -> boo
         return net == f"net:[{(netns.NETNS_DIR / namespace).stat().st_ino}]"
     except OSError:
         return False
-
-
-def _signal(pid: int, sig: int) -> None:
-    try:
-        os.kill(pid, sig)
-    except ProcessLookupError:
-        pass
-
-
-def _wait_gone(pid: int, seconds: float = 5.0) -> None:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline and Path(f"/proc/{pid}").exists():
-        time.sleep(0.05)
 
 
 def _tail(log: Path) -> str:

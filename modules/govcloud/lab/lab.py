@@ -25,6 +25,7 @@ from . import image as image_mod
 from . import keys, netns, preflight
 from .errors import LabError
 from .plan import LabPlan, Machine, build_plan
+from .processes import send_signal, wait_gone
 
 DEFAULT_DIRECTORY = Path(".lab")
 SSH_READY_SECONDS = 90.0
@@ -362,18 +363,18 @@ class Lab:
         machines = state.get("machines", {})
         pids = {name: rec.get("pid") for name, rec in machines.items() if _nspawn_alive(rec.get("pid"), rec.get("root"))}
         for pid in pids.values():
-            _signal(pid, signal.SIGTERM)
+            send_signal(pid, signal.SIGTERM)
         deadline = time.monotonic() + STOP_SECONDS
         while time.monotonic() < deadline and any(_nspawn_alive(p, machines[n]["root"]) for n, p in pids.items()):
             time.sleep(0.1)
         for name, pid in pids.items():
             if _nspawn_alive(pid, machines[name]["root"]):
-                _signal(pid, signal.SIGKILL)
+                send_signal(pid, signal.SIGKILL)
             removed.append(f"machine {name} (pid {pid})")
         # Whatever still runs inside the lab's namespace was started there for the lab
         # (SSH proxies of Ansible and testinfra): nothing else can be in it.
         for pid in netns.pids(state.get("namespace", self.plan.namespace)):
-            _signal(pid, signal.SIGKILL)
+            send_signal(pid, signal.SIGKILL)
             removed.append(f"process {pid} in the lab namespace")
         for machine in self.plan.machines:
             self._clean_machine(machine.name, machines.get(machine.name))
@@ -398,14 +399,14 @@ class Lab:
 
     def _clean_machine(self, name: str, record: dict | None) -> None:
         if record and _nspawn_alive(record.get("pid"), record.get("root")):
-            _signal(record["pid"], signal.SIGKILL)
-            _wait_gone(record["pid"])
+            send_signal(record["pid"], signal.SIGKILL)
+            wait_gone(record["pid"])
         root = self.paths.machine(name) / "root"
         # nspawn killed hard leaves its machine running (the machine's init is reparented):
         # stop that init by the PID and PID namespace recorded when it started.
         if record and _leader_alive(record.get("leader"), record.get("leader_ns")):
-            _signal(record["leader"], signal.SIGKILL)
-            _wait_gone(record["leader"])
+            send_signal(record["leader"], signal.SIGKILL)
+            wait_gone(record["leader"])
         if _is_mount(root):
             subprocess.run(["umount", str(root)], capture_output=True)
         # nspawn leaves this behind when a machine stops.
@@ -512,16 +513,3 @@ def _leader_alive(pid: int | None, namespace: str | None) -> bool:
         return os.readlink(f"/proc/{pid}/ns/pid") == namespace
     except OSError:
         return False
-
-
-def _signal(pid: int, sig: int) -> None:
-    try:
-        os.kill(pid, sig)
-    except ProcessLookupError:
-        pass
-
-
-def _wait_gone(pid: int, seconds: float = 5.0) -> None:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline and Path(f"/proc/{pid}").exists():
-        time.sleep(0.05)

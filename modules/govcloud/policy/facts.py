@@ -152,11 +152,31 @@ def key_of(key: Any) -> str:
     return json.dumps(key, ensure_ascii=False, sort_keys=True)
 
 
-class _TrackedMap(Mapping):
+class _Tracked:
+    """A view that records each lookup (``in``, ``[]``, ``get``) and, when iterated or counted, the whole."""
+
     __slots__ = ("_view", "_data", "_trace")
 
-    def __init__(self, view: str, data: Mapping, trace: _Trace):
+    def __init__(self, view: str, data: Any, trace: _Trace):
         self._view, self._data, self._trace = view, data, trace
+
+    def _whole(self) -> Any:
+        self._trace.record(self._view, WHOLE)
+        return self._data
+
+    def __contains__(self, key: object) -> bool:
+        self._trace.record(self._view, key_of(key))
+        return key in self._data
+
+    def __iter__(self) -> Iterator:
+        return iter(self._whole())
+
+    def __len__(self) -> int:
+        return len(self._whole())
+
+
+class _TrackedMap(_Tracked, Mapping):
+    __slots__ = ()
 
     def __getitem__(self, key: Any) -> Any:
         self._trace.record(self._view, key_of(key))
@@ -166,48 +186,18 @@ class _TrackedMap(Mapping):
         self._trace.record(self._view, key_of(key))
         return self._data.get(key, default)
 
-    def __contains__(self, key: object) -> bool:
-        self._trace.record(self._view, key_of(key))
-        return key in self._data
-
-    def __iter__(self) -> Iterator:
-        self._trace.record(self._view, WHOLE)
-        return iter(self._data)
-
-    def __len__(self) -> int:
-        self._trace.record(self._view, WHOLE)
-        return len(self._data)
-
     def keys(self):
-        self._trace.record(self._view, WHOLE)
-        return self._data.keys()
+        return self._whole().keys()
 
     def values(self):
-        self._trace.record(self._view, WHOLE)
-        return self._data.values()
+        return self._whole().values()
 
     def items(self):
-        self._trace.record(self._view, WHOLE)
-        return self._data.items()
+        return self._whole().items()
 
 
-class _TrackedSet(Set):
-    __slots__ = ("_view", "_data", "_trace")
-
-    def __init__(self, view: str, data: Set, trace: _Trace):
-        self._view, self._data, self._trace = view, data, trace
-
-    def __contains__(self, key: object) -> bool:
-        self._trace.record(self._view, key_of(key))
-        return key in self._data
-
-    def __iter__(self) -> Iterator:
-        self._trace.record(self._view, WHOLE)
-        return iter(self._data)
-
-    def __len__(self) -> int:
-        self._trace.record(self._view, WHOLE)
-        return len(self._data)
+class _TrackedSet(_Tracked, Set):
+    __slots__ = ()
 
 
 def _tracked(view: str, value: Any) -> Any:
