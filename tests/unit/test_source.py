@@ -93,3 +93,18 @@ def test_long_numbers_in_quotes_stay_text() -> None:
 def test_bom_and_empty() -> None:
     assert load_yaml_bytes("d.yaml", "\ufeffa: 1\n".encode()).data == {"a": 1}
     assert load_yaml_bytes("d.yaml", b"").data is None
+
+
+@pytest.mark.parametrize("hidden", ["\x85", "\u2028", "\u2029", "\x9b", "\u202e", "\u2066"])
+def test_characters_yaml_would_read_otherwise_are_refused_where_they_stand(hidden: str) -> None:
+    """A raw NEL or line separator is a line break to YAML 1.1: `name: 'a<NEL>  b'` would load as
+    'a b', so the file would not say what the model reads; a bidi control reorders what it shows."""
+    text = f"department:\n  slug: edu\n  name: '岳阳{hidden}  0'\n"
+    with pytest.raises(InputError) as error:
+        load_yaml_bytes("t.yaml", text.encode("utf-8"))
+    [problem] = error.value.problems
+    assert problem.line == 3 and f"U+{ord(hidden):04X} at column 12" in problem.message
+
+
+def test_chinese_text_and_tabs_in_comments_stay_welcome() -> None:
+    assert load_yaml_bytes("t.yaml", "# 说明\t注释\nname: 岳阳市教育局\n".encode()).data == {"name": "岳阳市教育局"}

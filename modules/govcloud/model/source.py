@@ -19,6 +19,7 @@ import yaml
 
 from ..files import read_regular
 from .errors import InputError, Problem, field_path
+from .types import HIDDEN_IN_FILE_RE
 
 _Loader: type[yaml.BaseLoader] | type[yaml.CBaseLoader]
 try:  # libyaml composes ~10x faster; the pure-Python composer behaves the same.
@@ -106,6 +107,13 @@ def decode(path: str, raw: bytes) -> str:
         raise _fail(path, line, "", f"not valid UTF-8 (byte 0x{raw[exc.start]:02x} at offset {exc.start})") from None
     if text.startswith("\ufeff"):
         text = text[1:]
+    hidden = HIDDEN_IN_FILE_RE.search(text)
+    if hidden is not None:
+        line = text.count("\n", 0, hidden.start()) + 1
+        column = hidden.start() - (text.rfind("\n", 0, hidden.start()) + 1) + 1
+        raise _fail(path, line, "", f"U+{ord(hidden.group()):04X} at column {column}: control, line-separator and "
+                                    "bidirectional-control characters are not allowed in an inventory file (escape them, "
+                                    "e.g. \"\\u2028\", if a value needs one)")
     return text
 
 

@@ -53,6 +53,10 @@ def _quantity(value: object) -> object:
 _LINE_BREAKING = "\u0085\u2028\u2029"
 _BIDI_CONTROLS = "\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069"
 _NOT_SINGLE_LINE_RE = re.compile(f"[\x00-\x1f\x7f-\x9f{_LINE_BREAKING}{_BIDI_CONTROLS}]")
+# Anywhere in an inventory file: the C1 controls, which YAML reads as line breaks (NEL) or takes
+# as they are, U+2028/U+2029 (line breaks to YAML 1.1), the bidirectional controls. What the
+# file shows would not be what the model reads.
+HIDDEN_IN_FILE_RE = re.compile(f"[\x7f-\x9f{_LINE_BREAKING}{_BIDI_CONTROLS}]")
 # The same rule for editors (JSON Schema, ECMA-262 syntax).
 SINGLE_LINE_PATTERN = "^[^\\u0000-\\u001f\\u007f-\\u009f\\u2028\\u2029\\u061c\\u200e\\u200f\\u202a-\\u202e\\u2066-\\u2069]*$"
 
