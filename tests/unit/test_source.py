@@ -103,7 +103,15 @@ def test_characters_yaml_would_read_otherwise_are_refused_where_they_stand(hidde
     with pytest.raises(InputError) as error:
         load_yaml_bytes("t.yaml", text.encode("utf-8"))
     [problem] = error.value.problems
-    assert problem.line == 3 and f"U+{ord(hidden):04X} at column 12" in problem.message
+    assert problem.line == 3 and problem.field == ("" if hidden == "\x9b" else "department.name") and f"U+{ord(hidden):04X} at column 12" in problem.message  # \x9b: refused by YAML before any value
+
+
+def test_a_hidden_character_in_a_comment_or_a_key_is_refused_too() -> None:
+    for text, line, field in [("# 说明\u202e\nname: x\n", 1, ""), ("a:\n  k\u202e: 1\n", 2, "a"), ("a: 1\nb: \x01\n", 2, "")]:
+        with pytest.raises(InputError) as error:
+            load_yaml_bytes("t.yaml", text.encode("utf-8"))
+        [problem] = error.value.problems
+        assert (problem.line, problem.field) == (line, field) and "not allowed in an inventory file" in problem.message
 
 
 def test_chinese_text_and_tabs_in_comments_stay_welcome() -> None:

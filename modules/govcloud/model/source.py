@@ -92,6 +92,11 @@ class SourceDocument:
         return Problem(self.path, self.line_of(loc), field_path(loc), message)
 
 
+# What the YAML reader refuses outright (YAML 1.1 "printable": no C0 control but tab and line
+# ends, no DEL, no C1 control but NEL, no surrogates, no U+FFFE/U+FFFF).
+_NOT_YAML_RE = re.compile("[^\x09\x0a\x0d\x20-\x7e\x85\xa0-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+
+
 def _fail(path: str, line: int, fld: str, message: str) -> InputError:
     return InputError([Problem(path, line, fld, message)])
 
@@ -107,13 +112,9 @@ def decode(path: str, raw: bytes) -> str:
         raise _fail(path, line, "", f"not valid UTF-8 (byte 0x{raw[exc.start]:02x} at offset {exc.start})") from None
     if text.startswith("\ufeff"):
         text = text[1:]
-    hidden = HIDDEN_IN_FILE_RE.search(text)
-    if hidden is not None:
-        line = text.count("\n", 0, hidden.start()) + 1
-        column = hidden.start() - (text.rfind("\n", 0, hidden.start()) + 1) + 1
-        raise _fail(path, line, "", f"U+{ord(hidden.group()):04X} at column {column}: control, line-separator and "
-                                    "bidirectional-control characters are not allowed in an inventory file (escape them, "
-                                    "e.g. \"\\u2028\", if a value needs one)")
+    refused = _NOT_YAML_RE.search(text)
+    if refused is not None:  # the YAML reader's own refusal names an offset only
+        raise _fail(path, text.count("\n", 0, refused.start()) + 1, "", _hidden_message(text, refused.start()))
     return text
 
 
@@ -133,11 +134,21 @@ def load_yaml_bytes(path: str, raw: bytes) -> SourceDocument:
         raise _fail(path, 0, "", f"YAML error: {exc}") from None
     if node is None:
         return SourceDocument(path, None, {(): 1}, raw)
-    walker = _Walker(path)
+    walker = _Walker(path, text)
     data = walker.walk(node, (), 0)
     if walker.problems:
         raise InputError(walker.problems)
+    hidden = HIDDEN_IN_FILE_RE.search(text)  # outside every value: a comment
+    if hidden is not None:
+        raise _fail(path, text.count("\n", 0, hidden.start()) + 1, "", _hidden_message(text, hidden.start()))
     return SourceDocument(path, data, walker.lines, raw)
+
+
+def _hidden_message(text: str, at: int) -> str:
+    column = at - (text.rfind("\n", 0, at) + 1) + 1
+    return (f"U+{ord(text[at]):04X} at column {column}: control, line-separator and bidirectional-control characters "
+            "are not allowed in an inventory file, not even in quotes (YAML reads a raw U+0085, U+2028 or U+2029 as a "
+            "line break); write an escape such as \"\\u2028\" if a value really needs one")
 
 
 def read_file(path: Path, shown: str) -> bytes:
@@ -158,8 +169,9 @@ def load_yaml_file(path: Path, display: str | None = None) -> SourceDocument:
 
 
 class _Walker:
-    def __init__(self, path: str):
+    def __init__(self, path: str, text: str):
         self.path = path
+        self.text = text
         self.lines: dict[tuple, int] = {}
         self.problems: list[Problem] = []
         self.seen: set[int] = set()
@@ -167,6 +179,16 @@ class _Walker:
 
     def _problem(self, node: yaml.Node, loc: tuple, message: str) -> None:
         self.problems.append(Problem(self.path, node.start_mark.line + 1, field_path(loc), message))
+
+    def _hidden(self, node: yaml.Node, loc: tuple) -> bool:
+        """A character in the scalar's source that YAML reads as something else, or that hides text."""
+        start = node.start_mark.index
+        found = HIDDEN_IN_FILE_RE.search(self.text, start, node.end_mark.index)
+        if found is None:
+            return False
+        self.problems.append(Problem(self.path, self.text.count("\n", 0, found.start()) + 1, field_path(loc),
+                                     _hidden_message(self.text, found.start())))
+        return True
 
     def walk(self, node: yaml.Node, loc: tuple, depth: int) -> Any:
         self.count += 1
@@ -194,6 +216,8 @@ class _Walker:
         if node.tag != _STR:
             self._problem(node, loc, f"YAML tags are not allowed ({node.tag})")
             return None
+        if self._hidden(node, loc):
+            return None
         if node.style:  # type: ignore[attr-defined]  # a ScalarNode
             return node.value
         try:
@@ -210,6 +234,8 @@ class _Walker:
         for key_node, value_node in node.value:
             if not isinstance(key_node, yaml.ScalarNode) or key_node.tag != _STR:
                 self._problem(key_node, loc, "mapping keys must be plain strings")
+                continue
+            if self._hidden(key_node, loc):
                 continue
             if key_node.value == "<<" and not key_node.style:
                 self._problem(key_node, loc, "YAML merge keys (<<) are not allowed")
