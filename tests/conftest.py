@@ -18,7 +18,7 @@ TESTS = Path(__file__).resolve().parent
 # The area marker of each test directory (declared in pyproject.toml): `pytest -m policy` runs
 # the policy tests, `make test-fast` everything but `lab`, `cluster` (the live control planes) and `engine`.
 AREAS = {"unit": "unit", "stacks": "stacks", "policies": "policy", "audit": "audit", "ledger": "ledger", "infra": "lab", "hostile": "hostile",
-         "clusters": "cluster"}
+         "clusters": "cluster", "engine": "engine"}
 
 
 def pytest_configure(config: pytest.Config) -> None:

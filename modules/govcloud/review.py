@@ -17,6 +17,15 @@ in-toto verifiers, e.g. ``securesystemslib``) checks the Ed25519 ones. The envel
 statement are RFC 8785 canonical JSON, so any altered byte is caught: either the signature no
 longer verifies or the file is no longer in canonical form. Format 1 certificates (govcloud's
 own signed JSON) still verify until they expire.
+
+With the engine, the certificate binds the update plan (``pulumi preview --save-plan``) made
+from that desired state: its second subject is the plan file by digest, and the predicate's
+``plan`` says what it does (steps by kind, the resources that change). ``issue`` certifies a
+plan only when it matches the desired state resource by resource
+(``govcloud.engine.plan.problems``), and the gate lets ``pulumi up --plan`` run only with the very
+plan file the certificate names. The engine's own guard then refuses any step or input the plan
+does not allow, so what is applied is what was reviewed. A plan that changes nothing needs no
+certificate (``ReviewGate``): the engine can apply nothing with it.
 """
 
 from __future__ import annotations
@@ -27,7 +36,7 @@ import hashlib
 import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from . import signing
 from .canonical import JsonProblem, encode, load_json, parse_utc, utc
@@ -38,6 +47,9 @@ from .model.loader import PLATFORM_FILE, TENANTS_DIR
 from .policy.catalog import PACK_NAME
 from .state import StackState
 from .text import plural
+
+if TYPE_CHECKING:
+    from .engine.plan import Plan
 
 FORMAT = "govcloud.review-certificate/v1"
 FORMAT_V2 = "govcloud.review-certificate/v2"  # the view of a DSSE certificate (``read_certificate``)
@@ -111,12 +123,14 @@ def input_digests(env: Environment, state: StackState) -> dict[str, str]:
     return digests
 
 
-def bindings(env: Environment, state: StackState, pack: dict[str, str], enforcement: dict[str, str], version: int = 2) -> dict[str, Any]:
+def bindings(env: Environment, state: StackState, pack: dict[str, str], enforcement: dict[str, str], version: int = 2,
+             plan: "Plan | None" = None) -> dict[str, Any]:
     """Everything the verdict depends on, in the form the certificate records and the gate
-    recomputes (``version`` 1: the digests format 1 certificates used)."""
+    recomputes (``version`` 1: the digests format 1 certificates used; ``plan``: the engine's
+    update plan made from ``state``)."""
     digest = canonical_digest if version == 2 else _legacy_digest
     scoped = [waiver_record(w) for w in waivers_in_scope(env, state)]
-    return {
+    bound = {
         "env": env.name,
         "stack": state.stack,
         "kind": state.kind,
@@ -127,17 +141,28 @@ def bindings(env: Environment, state: StackState, pack: dict[str, str], enforcem
                  "enforcement_digest": digest(enforcement)},
         "waivers_in_scope": {"digest": digest(scoped), "waivers": scoped},
     }
+    if plan is not None:
+        bound["plan"] = {"digest": plan.digest, **plan.summary()}
+    return bound
 
 
 # --- issuing ----------------------------------------------------------------------------------
 def issue(env: Environment, state: StackState, report: CheckReport, reviewer: str, key: signing.PrivateKey,
-          now: dt.datetime, plan: Path | None = None) -> dict[str, Any]:
-    """A signed certificate for ``state`` (and ``plan``, a saved engine plan, when given): the
-    view ``read_certificate`` gives of it, its DSSE envelope under ``envelope``; raises
-    ReviewError when it cannot be issued."""
+          now: dt.datetime, plan: "Plan | None" = None) -> dict[str, Any]:
+    """A signed certificate for ``state`` (and ``plan``, the engine's saved plan made from it,
+    when given): the view ``read_certificate`` gives of it, its DSSE envelope under
+    ``envelope``; raises ReviewError when it cannot be issued (a plan that was not made from
+    ``state`` among the reasons)."""
+    from .engine.plan import problems as plan_problems
+
     team = {p.account: p.name for p in env.platform.policy.security_team}
     if reviewer not in team:
         raise ReviewError(f"{reviewer} is not a member of the security team ({', '.join(sorted(team))})")
+    if plan is not None:
+        differences = plan_problems(plan, state)
+        if differences:
+            shown = "; ".join(differences[:5]) + (f"; and {len(differences) - 5} more" if len(differences) > 5 else "")
+            raise ReviewError(f"the plan {plan.path} was not made from the desired state of {state.stack}: {shown}")
     [stack_report] = [s for s in report.stacks if s.stack == state.stack]
     if stack_report.blocking:
         raise ReviewError(f"{state.stack} fails {plural(stack_report.blocking, 'mandatory rule')} unwaived; it cannot be certified")
@@ -151,7 +176,7 @@ def issue(env: Environment, state: StackState, report: CheckReport, reviewer: st
         end = dt.datetime.combine(by_id[waiver_id].expires + dt.timedelta(days=1), dt.time(), tzinfo=dt.timezone.utc)
         expires = min(expires, end)
     predicate = {
-        **bindings(env, state, report.pack, enforcement),
+        **bindings(env, state, report.pack, enforcement, plan=plan),
         "verdict": "pass",
         "results": {
             "today": report.today,
@@ -165,7 +190,7 @@ def issue(env: Environment, state: StackState, report: CheckReport, reviewer: st
     }
     subject = [{"name": f"{state.stack}/state.json", "digest": {"sha256": predicate["state_digest"].split(":", 1)[1]}}]
     if plan is not None:
-        subject.append({"name": f"{state.stack}/plan.json", "digest": {"sha256": hashlib.sha256(plan.read_bytes()).hexdigest()}})
+        subject.append({"name": f"{state.stack}/plan.json", "digest": {"sha256": plan.digest.split(":", 1)[1]}})
     statement = {"_type": STATEMENT_TYPE, "subject": subject, "predicateType": PREDICATE_TYPE, "predicate": predicate}
     payload = encode(statement)
     envelope = {"payload": signing.b64(payload), "payloadType": PAYLOAD_TYPE,
@@ -270,6 +295,11 @@ PREDICATE_SHAPE = _exact({
     "reviewer": _exact({"account": _STR, "name": _STR}),
     "issued_at": _STR, "expires_at": _STR,
 })
+# The engine's update plan the certificate binds (its digest is the statement's second subject).
+PREDICATE_SHAPE["properties"]["plan"] = _exact({
+    "digest": _DIGEST, "steps": {"type": "object", "additionalProperties": {"type": "integer"}},
+    "changes": {"type": "array", "items": _exact({"urn": _STR, "steps": {"type": "array", "items": _STR}})},
+})
 STATEMENT_SHAPE = _exact({
     "_type": {"const": STATEMENT_TYPE},
     "subject": {"type": "array", "minItems": 1, "maxItems": 2,
@@ -343,6 +373,12 @@ def _read_envelope(path: Path, envelope: dict[str, Any], raw: bytes) -> tuple[di
     if state_subject["name"] != f"{statement['predicate']['stack']}/state.json" or \
             "sha256:" + state_subject["digest"]["sha256"] != statement["predicate"]["state_digest"]:
         problems.append("the statement's subject is not the desired state the predicate names")
+    plan = statement["predicate"].get("plan")
+    plan_subjects = statement["subject"][1:]
+    if (plan is None) != (not plan_subjects) or (plan is not None and (
+            plan_subjects[0]["name"] != f"{statement['predicate']['stack']}/plan.json"
+            or "sha256:" + plan_subjects[0]["digest"]["sha256"] != plan["digest"])):
+        problems.append("the statement's subjects are not the desired state and plan the predicate names")
     return _view(envelope, statement), problems
 
 
@@ -407,6 +443,12 @@ def binding_problems(document: dict[str, Any], current: dict[str, Any]) -> list[
         problems.append("the rules' enforcement changed since the review")
     if (document.get("waivers_in_scope") or {}).get("digest") != current["waivers_in_scope"]["digest"]:
         problems.append("the waivers in scope of this stack changed since the review")
+    if "plan" in current:
+        recorded_plan = document.get("plan")
+        if recorded_plan is None:
+            problems.append("the certificate binds no update plan: review the plan of `govcloud deploy --preview` first")
+        elif recorded_plan.get("digest") != current["plan"]["digest"]:
+            problems.append("the update plan is not the one reviewed (plan digest differs): a new preview needs a new review")
     for field in ("env", "stack", "kind", "tenant"):
         if document.get(field) != current[field]:
             problems.append(f"the certificate is for {field} {document.get(field)!r}, not {current[field]!r}")
@@ -456,9 +498,9 @@ class GateInputs:
                 "digest": pack_digest(self.pack_dir)}
         return pack, enforcement
 
-    def bindings(self, state: StackState, version: int = 2) -> dict[str, Any]:
+    def bindings(self, state: StackState, version: int = 2, plan: "Plan | None" = None) -> dict[str, Any]:
         """What the gate compares a certificate (of format ``version``) with."""
-        return bindings(self.env, state, *self.pack_and_enforcement, version=version)
+        return bindings(self.env, state, *self.pack_and_enforcement, version=version, plan=plan)
 
 
 def require_certificate(
@@ -471,9 +513,13 @@ def require_certificate(
     pack_dir: Path,
     now: dt.datetime | None = None,
     inputs: GateInputs | None = None,
+    plan_file: Path | None = None,
 ) -> dict[str, Any]:
     """The deploy gate. Returns the certificate when the stack may be deployed, else raises GateRefused.
-    ``inputs`` shares the trust store and pack bindings between the stacks of one deployment."""
+    ``inputs`` shares the trust store and pack bindings between the stacks of one deployment.
+    With ``plan_file`` (the plan `pulumi up --plan` will run) the certificate must bind exactly it."""
+    from .engine.plan import Plan, PlanError
+
     now = now or dt.datetime.now(dt.timezone.utc)
     inputs = inputs or GateInputs(env, pack_dir, trust_store)
     reasons: list[str] = []
@@ -484,6 +530,13 @@ def require_certificate(
     reasons += found
     state, found = state_problems(state_file)
     reasons += found
+    plan = None
+    if plan_file is not None:
+        try:
+            plan = Plan.load(plan_file)
+        except PlanError as problem:
+            reasons.append(f"no usable update plan: {problem}" if plan_file.exists() else
+                           f"no update plan at {plan_file}; run `govcloud deploy --preview` and have it reviewed")
     if document is not None:
         trust, problem = inputs.trust
         if problem:
@@ -493,7 +546,10 @@ def require_certificate(
             if state.stack != stack:
                 reasons.append(f"{state_file} holds stack {state.stack}, not {stack}")
             else:
-                reasons += binding_problems(document, inputs.bindings(state, 2 if document["format"] == FORMAT_V2 else 1))
+                current = inputs.bindings(state, 2 if document["format"] == FORMAT_V2 else 1, plan)
+                if plan_file is not None and plan is None:
+                    current["plan"] = {"digest": None}
+                reasons += binding_problems(document, current)
     if reasons:
         raise GateRefused(stack, reasons)
     assert document is not None
@@ -513,23 +569,41 @@ class ReviewGate:
     trust_store: Path
     pack_dir: Path
     now: dt.datetime | None = None
+    plans: Path | None = None  # <plans>/<env>/<stack>.plan.json: the plans `pulumi up --plan` runs
     _refused: dict[str, list[str]] | None = None
     _inputs: GateInputs | None = None
 
-    def prepare(self, stacks: list) -> None:
-        """Render the stacks about to be deployed; a stack that fails to render is refused."""
+    def prepare(self, stacks: list, results: list | None = None) -> None:
+        """Render the stacks about to be deployed into ``render_dir`` (or take ``results`` of such
+        a render); a stack that fails to render is refused."""
         from .render import pipeline
 
         self._refused = {}
         self._inputs = GateInputs(self.env, self.pack_dir, self.trust_store)
-        for result in pipeline.render(self.env, self.inventories, self.render_dir, only=[s.name for s in stacks]):
+        if results is None:
+            results = pipeline.render(self.env, self.inventories, self.render_dir, only=[s.name for s in stacks])
+        for result in results:
             if not result.ok:
                 self._refused[result.stack] = [f"the current desired state does not render: {e}" for e in result.errors]
 
     def __call__(self, stack) -> dict[str, Any]:
-        """The certificate that lets ``stack`` through; raises GateRefused otherwise."""
+        """The certificate that lets ``stack`` through; raises GateRefused otherwise.
+
+        A plan that changes nothing (every step ``same`` or a read) needs no certificate: run
+        with ``pulumi up --plan``, the engine refuses every change it does not list, so such a
+        plan can apply nothing; the gate answers ``{"no_changes": True, "plan": ...}`` for it."""
         if self._refused is None:
             raise GateRefused(stack.name, ["the gate was not prepared: nothing was rendered to compare with"])
+        plan_file = self.plan_file(stack.name)
+        if plan_file is not None and plan_file.is_file():
+            from .engine.plan import Plan, PlanError
+
+            try:
+                plan = Plan.load(plan_file)
+            except PlanError as problem:
+                raise GateRefused(stack.name, [f"no usable update plan: {problem}"]) from None
+            if not plan.has_changes():
+                return {"no_changes": True, "plan": {"digest": plan.digest}}
         if stack.name in self._refused:
             raise GateRefused(stack.name, self._refused[stack.name])
         from .state import STATE_FILE
@@ -538,4 +612,10 @@ class ReviewGate:
             self.env, stack.name, state_file=self.render_dir / stack.name / STATE_FILE,
             certificate=certificate_path(self.reviews, self.env.name, stack.name),
             trust_store=self.trust_store, pack_dir=self.pack_dir, now=self.now, inputs=self._inputs,
+            plan_file=self.plan_file(stack.name),
         )
+
+    def plan_file(self, stack: str) -> Path | None:
+        from .engine.plan import plan_path
+
+        return plan_path(self.plans, self.env.name, stack) if self.plans is not None else None

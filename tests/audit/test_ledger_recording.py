@@ -5,9 +5,8 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import shutil
-import stat
+import sys
 from pathlib import Path
 
 import pytest
@@ -16,11 +15,8 @@ from govcloud import review
 
 from audit_helpers import REPO, LabRepo, govcloud
 
-FAKE_PULUMI = """#!/bin/sh
-# Stands in for the pulumi CLI (not installable here): prints what it was asked and succeeds.
-echo "pulumi $*"
-exit 0
-"""
+sys.path.insert(0, str(REPO / "tests"))
+from stacks.fake_engine import fake_engine  # noqa: E402 - the recording stand-in for the engine
 
 
 @pytest.fixture(scope="module")
@@ -104,50 +100,65 @@ def test_check_and_review_record_report_and_certificate(workspace, keys) -> None
     verified(ledger, keys, workspace)
 
 
-def test_deploy_records_each_stack_outcome(workspace, keys, tmp_path) -> None:
-    fake = tmp_path / "bin" / "pulumi"
-    fake.parent.mkdir()
-    fake.write_text(FAKE_PULUMI, encoding="utf-8")
-    fake.chmod(fake.stat().st_mode | stat.S_IEXEC)
-    env = {"PATH": f"{fake.parent}{os.pathsep}{os.environ['PATH']}"}
+def test_deploy_records_each_stack_outcome(workspace, keys, tmp_path, monkeypatch, capsys) -> None:
+    from govcloud.cli import main
+    from govcloud.model import load_environment
+
+    fake = fake_engine(tmp_path, monkeypatch, load_environment("lab", workspace / "inventories"))
+    fake.mark_deployed("lab.cluster-egov-1")
+    monkeypatch.setattr("govcloud.engine.pulumi.Binaries.built", classmethod(lambda cls: fake.engine.binaries))
+    monkeypatch.chdir(workspace)
+    passphrase = tmp_path / "passphrase"
+    passphrase.write_text("x\n", encoding="utf-8")
     ledger = tmp_path / "ledger-deploy"
-    args = ("--inventories", workspace / "inventories", "deploy", "--env", "lab", "--stack", "lab.t-430600-edu",
-            "--ledger", ledger, "--ledger-key", keys["ledger"], "--actor", "ops-chen")
-    done = govcloud(*args, "--preview", cwd=workspace, env=env)
-    assert done.returncode == 0, done.stdout + done.stderr
-    done = govcloud(*args, "--reviews", workspace / "build" / "reviews", cwd=workspace, env=env)  # no certificate for edu
-    assert done.returncode == 1 and "refused" in done.stdout
+    args = ["--inventories", str(workspace / "inventories"), "deploy", "--env", "lab", "--stack", "lab.t-430600-edu",
+            "--ledger", str(ledger), "--ledger-key", str(keys["ledger"]), "--actor", "ops-chen",
+            "--workspace", str(fake.engine.workspace.root), "--passphrase-file", str(passphrase),
+            "--datapool-passwords", str(fake.engine.workspace.datapool_passwords)]
+
+    def run(*extra: str) -> tuple[int, str]:
+        with pytest.raises(SystemExit) as exit_info:
+            main([*args, *extra])
+        return exit_info.value.code or 0, capsys.readouterr().out
+
+    code, out = run("--preview")
+    assert code == 0, out
+    code, out = run("--reviews", str(workspace / "build" / "reviews"))  # no certificate for edu
+    assert code == 1 and "refused" in out
     preview, refused = entries(ledger)
     assert preview["kind"] == "deploy" and preview["details"] == {"status": "ok", "operation": "preview"}
     record = json.loads((workspace / preview["evidence"]["path"]).read_text())
     assert record["status"] == "ok" and record["operation"] == "preview" and record["log"]["sha256"]
+    assert record["plan"] and record["plan"].startswith("sha256:")  # the plan the preview saved, by digest
     assert preview["evidence"]["path"].startswith("build/deploy/lab/records/lab.t-430600-edu.preview.")
     assert refused["details"] == {"status": "refused", "operation": "up"} and "no review certificate" in refused["summary"]
     assert refused["subject"] == {"env": "lab", "stack": "lab.t-430600-edu", "tenant": "t-430600-edu"}
     verified(ledger, keys, workspace)
 
 
-def test_deployment_record_names_the_certificate_and_the_log(tmp_path, monkeypatch) -> None:
+def test_deployment_record_names_the_certificate_the_plan_and_the_log(tmp_path, monkeypatch) -> None:
     from govcloud import deploy
+    from govcloud.engine.plan import plan_path
     from govcloud.model import load_environment
 
-    fake = tmp_path / "bin" / "pulumi"
-    fake.parent.mkdir()
-    fake.write_text(FAKE_PULUMI, encoding="utf-8")
-    fake.chmod(fake.stat().st_mode | stat.S_IEXEC)
-    monkeypatch.setenv("PATH", f"{fake.parent}{os.pathsep}{os.environ['PATH']}")
-    (tmp_path / "project" / "policies").mkdir(parents=True)
-    certificate = {"state_digest": "sha256:" + "ab" * 32, "reviewer": {"account": "sec-liwei"},
-                   "expires_at": "2026-12-25T10:00:00Z", "signature": {"key_id": "ed25519:0123abcd"}}
     env = load_environment("lab", REPO / "inventories")
-    deployment = deploy.Deployment(env, preview=False, logs=tmp_path / "logs", project_dir=tmp_path / "project",
-                                   cli=deploy.pulumi_cli(), gate=lambda stack: certificate)
+    fake = fake_engine(tmp_path, monkeypatch, env)
+    fake.mark_deployed("lab.cluster-egov-1", "lab.cluster-internet-1")
+    plan_file = plan_path(tmp_path / "plans", "lab", "lab.t-430100-health")
+    plan_file.parent.mkdir(parents=True)
+    plan_file.write_text('{"manifest": {}, "resourcePlans": {}}', encoding="utf-8")
+    certificate = {"state_digest": "sha256:" + "ab" * 32, "reviewer": {"account": "sec-liwei"}, "plan": {"digest": "sha256:" + "cd" * 32},
+                   "expires_at": "2026-12-25T10:00:00Z", "signature": {"key_id": "ed25519:0123abcd"}}
+    config = tmp_path / "policy-config.json"
+    config.write_text("{}", encoding="utf-8")
+    deployment = deploy.Deployment(env, False, tmp_path / "logs", fake.engine, REPO / "inventories", tmp_path / "plans", config,
+                                   project_dir=REPO, gate=lambda stack: certificate)
     [outcome] = deploy.run(deployment, [], [env.stack("lab.t-430100-health")], jobs=1)
     first = deploy.write_record(outcome, "lab", "up", tmp_path / "logs")
     second = deploy.write_record(outcome, "lab", "up", tmp_path / "logs")
     assert first != second and first.is_file() and second.is_file()  # evidence is never overwritten
     record = json.loads(first.read_text(encoding="utf-8"))
     assert record["status"] == "ok" and record["operation"] == "up"
-    assert record["certificate"] == {"state_digest": certificate["state_digest"], "reviewer": "sec-liwei",
-                                     "expires_at": "2026-12-25T10:00:00Z", "key_id": "ed25519:0123abcd"}
+    assert record["certificate"] == {"state_digest": certificate["state_digest"], "plan_digest": "sha256:" + "cd" * 32,
+                                     "reviewer": "sec-liwei", "expires_at": "2026-12-25T10:00:00Z", "key_id": "ed25519:0123abcd"}
     assert record["log"]["sha256"] == sha256(tmp_path / "logs" / "lab.t-430100-health.log")

@@ -37,3 +37,29 @@ def patch_yaml(path: Path, ops: list[dict]) -> None:
         else:
             parent[where[-1]].append(op["value"])
     path.write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False), encoding="utf-8")
+
+
+def plan_for(state, *, steps: str = "create") -> dict:
+    """The update plan the engine saves for ``state`` on an empty stack (`pulumi preview
+    --save-plan`): every resource created with all its inputs, secrets as ciphertext."""
+    from govcloud.engine.plan import SECRET_SIG, SECRET_SIG_KEY
+
+    def wire(value, path, secrets):
+        if path in secrets:
+            return {SECRET_SIG_KEY: SECRET_SIG, "ciphertext": "v1:AAAA:" + path}
+        if isinstance(value, dict):
+            return {k: wire(v, f"{path}.{k}" if path else k, secrets) for k, v in value.items()}
+        if isinstance(value, list):
+            return [wire(v, f"{path}[{i}]", secrets) for i, v in enumerate(value)]
+        return value
+
+    plans = {}
+    for resource in state.resources:
+        goal = {"type": resource.type, "name": resource.name, "custom": resource.custom, "protect": False,
+                "inputDiff": {"adds": wire(resource.inputs, "", set(resource.secret_paths))}, "outputDiff": {}}
+        if resource.parent:
+            goal["parent"] = resource.parent
+        if resource.provider:
+            goal["provider"] = f"{resource.provider}::04da6b54-80e4-46f7-96ec-b56ff0331ba9"
+        plans[resource.urn] = {"goal": goal, "steps": [steps], "state": {}}
+    return {"manifest": {"time": "2026-11-25T09:00:00Z", "magic": "", "version": "v3.274.0"}, "resourcePlans": plans}

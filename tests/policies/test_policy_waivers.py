@@ -119,3 +119,21 @@ def test_waiver_for_a_rule_the_pack_does_not_have_is_bad_input(tmp_path):
     [problem] = error.value.problems
     assert problem.file.endswith("waivers.yaml") and problem.field == "waivers[1].rule" and problem.line == 10
     assert "GOV-SEC-999 is not a rule of the policy pack" in problem.message
+
+
+def test_waivers_in_force_become_the_engine_s_policy_exceptions_on_exactly_their_resources(tmp_path):
+    """With the engine, a waived mandatory finding must not stop `pulumi preview|up` either: the
+    waivers in force go into the pack configuration as policy exceptions naming the rule and the
+    URNs of the scope (the engine compares URNs exactly)."""
+    from govcloud.policy.config import engine_config
+
+    env = environment(tmp_path, waiver() + waiver(id="W-2026-002", created="2025-01-01", expires="2025-03-01"))
+    states = all_states(env)
+    config = engine_config(env, states, dt.date(2026, 11, 25))
+    assert config["version"] == 2 and config["policies"]["GOV-SVC-004"]["enforcementLevel"] == "mandatory"
+    [(wid, exception)] = config["exceptions"].items()  # the expired waiver is not an exception
+    assert wid == "W-2026-001" and "approved by sec-liwei" in exception["reason"]
+    [match] = exception["match"]
+    tourism = next(s for s in states if s.stack == TOURISM)
+    assert match == {"policies": ["GOV-SVC-004"], "targets": sorted(r.urn for r in tourism.resources)}
+    assert engine_config(env, states, dt.date(2027, 2, 1))["exceptions"] == {}

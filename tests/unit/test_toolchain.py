@@ -114,3 +114,15 @@ def test_require_names_the_command_that_builds_a_missing_component(tmp_path, cac
     component = _tiny(tmp_path)
     with pytest.raises(ToolchainError, match=r"hello \(example.com/pinned v1.2.3\) is not built; run `make binaries`"):
         toolchain.require(component)
+
+
+def test_the_engine_its_language_host_and_the_python_sdk_line_up():
+    """The CLI (pkg/v3), govcloud's language host (built on sdk/v3) and the exec shim it ships come
+    from one Pulumi release; the Python SDK pinned in pyproject.toml is the closest release the
+    proxy serves the engine for, never newer than the engine."""
+    engine = COMPONENTS["pulumi"].version()
+    host = COMPONENTS["pulumi-language-python"]
+    assert host.version() == engine
+    assert host.companions == (("github.com/pulumi/pulumi/sdk/v3", "python/cmd/pulumi-language-python-exec"),)
+    sdk = tuple(int(p) for p in version("pulumi").split("."))
+    assert sdk <= tuple(int(p) for p in engine.lstrip("v").split("."))

@@ -11,6 +11,7 @@ import typer
 from .. import review as reviews
 from .. import signing
 from ..check.run import load_states, state_path
+from ..engine.plan import plan_path
 from .common import (
     BuildOption,
     EnvOption,
@@ -39,6 +40,21 @@ ReviewsOption = typer.Option(Path("build/reviews"), "--reviews", envvar="GOVCLOU
 TrustOption = typer.Option(None, "--trust-store", envvar="GOVCLOUD_TRUST_STORE", metavar="DIR",
                            help="Directory of trusted public keys, one <account>.pub.pem per security team member (default: inventories/<env>/trusted-keys).")
 NowOption = typer.Option(None, "--now", metavar="TIME", help="The review's clock (ISO 8601, e.g. 2026-11-25T10:00:00Z); default: now.")
+PlansOption = typer.Option(Path("build/plans"), "--plans", envvar="GOVCLOUD_PLANS", metavar="DIR",
+                           help="Directory of the engine's update plans (<env>/<stack>.plan.json, made by `govcloud deploy --preview`).")
+
+
+def load_plan(plans: Path, env: str, stack: str):
+    """The plan a review certifies: <plans>/<env>/<stack>.plan.json when there is one."""
+    from ..engine.plan import Plan, PlanError, plan_path
+
+    path = plan_path(plans, env, stack)
+    if not path.is_file():
+        return None
+    try:
+        return Plan.load(path)
+    except PlanError as problem:
+        fail(str(problem))
 
 
 def register(app: typer.Typer) -> None:
@@ -77,12 +93,16 @@ def review(
     pack: Path = PackOption,
     render_dir: Optional[Path] = RenderDirOption,
     build: Optional[Path] = BuildOption,
+    plans: Path = PlansOption,
     output: Optional[Output] = OutputOption,
     ledger: Optional[Path] = RecordOption,
     ledger_key: Optional[str] = RecordKeyOption,
 ) -> None:
-    """Check stacks with the policy pack and certify those that pass.
+    """Check stacks with the policy pack and certify those that pass, with the engine's update plan.
 
+    The certificate binds the desired state and, when there is one, the update plan `govcloud
+    deploy --preview` saved for it in --plans (refused when the plan was not made from that
+    state); `govcloud deploy` runs exactly that plan and refuses a certificate without one.
     Each certificate is signed and, with --ledger, recorded in the ledger."""
     if ctx.invoked_subcommand is not None:
         return
@@ -116,9 +136,10 @@ def review(
 
     report = execute_check(environment, states, pack, moment.date(), states_dir)
     documents = []
+    plans_of = {state.stack: load_plan(plans, environment.name, state.stack) for state in states}
     for state in states:
         try:
-            document = reviews.issue(environment, state, report, reviewer, private, moment)
+            document = reviews.issue(environment, state, report, reviewer, private, moment, plans_of[state.stack])
         except reviews.ReviewError as error:
             if report.blocking:
                 print_check_failures(report)
@@ -143,6 +164,13 @@ def review(
         console.print(styled("[green]✓[/] {}", f"certified {state.stack} ({document['results']['counts']['passed']} passed, "
                              f"{document['results']['counts']['waived']} waived) by {reviewer}; valid until {document['expires_at']}"))
         console.print(f"  {path}  {document['signature']['algorithm']} {document['signature']['key_id']}")
+        bound = document.get("plan")
+        if bound is None:
+            console.print(styled("  [yellow]binds no update plan[/] (none at {}): `govcloud deploy` will refuse it",
+                                 str(plan_path(plans, environment.name, state.stack))))
+        else:
+            steps = ", ".join(f"{n} {step}" for step, n in bound["steps"].items())
+            console.print(styled("  binds the update plan {} ({})", str(plans_of[state.stack].path), steps))
 
 
 @review_app.command("verify")
@@ -155,6 +183,7 @@ def verify(
     pack: Path = PackOption,
     render_dir: Optional[Path] = RenderDirOption,
     build: Optional[Path] = BuildOption,
+    plans: Path = PlansOption,
     output: Optional[Output] = OutputOption,
 ) -> None:
     """Verify a certificate: signature, reviewer, expiry and what it binds.
@@ -187,6 +216,7 @@ def verify(
             reviews.require_certificate(
                 environment, stack, state_file=state_path(render_dir_of(render_dir, build, env_name), stack), certificate=certificate,
                 trust_store=trust_dir(ctx, env_name, trust_store), pack_dir=pack, now=moment,
+                plan_file=plan_path(plans, env_name, stack) if "plan" in document else None,
             )
         except reviews.GateRefused as refused:
             problems = refused.reasons

@@ -9,9 +9,10 @@ see the same verdicts.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterable
 
 from ..inventory_io import write_atomic
 from ..model import Environment, InputError, Problem
@@ -92,6 +93,34 @@ def build_config(env: Environment, facts: dict[str, Any] | None = None) -> dict[
             entry[name] = facts[name]
         config[rule.id] = entry
     return config
+
+
+def engine_exceptions(env: Environment, states: Iterable[Any], today: dt.date) -> dict[str, Any]:
+    """The waivers in force on ``today`` as the engine's policy exceptions: each waiver's rule on
+    exactly the resources of ``states`` its scope covers (the engine compares URNs exactly). A
+    violation an exception covers does not stop ``pulumi preview|up``, as a waived finding does
+    not fail ``govcloud check``; the engine reports it with the waiver's id."""
+    from ..check.waivers import waiver_state
+
+    states = list(states)
+    exceptions: dict[str, Any] = {}
+    for waiver in sorted(env.waivers, key=lambda w: w.id):
+        if waiver_state(waiver, today) != "in-force":
+            continue
+        targets = sorted({r.urn for state in states for r in state.resources
+                          if waiver.scope.matches(stack=state.stack, tenant=state.tenant, urn=r.urn)})
+        if targets:
+            exceptions[waiver.id] = {
+                "reason": f"{waiver.reason} (waiver {waiver.id}, approved by {waiver.approver}, {waiver.created} to {waiver.expires})",
+                "match": [{"policies": [waiver.rule], "targets": targets}],
+            }
+    return exceptions
+
+
+def engine_config(env: Environment, states: Iterable[Any], today: dt.date) -> dict[str, Any]:
+    """What ``pulumi preview|up --policy-pack-config`` gets from `govcloud deploy`: the pack's
+    configuration (``build_config``) and the waivers as policy exceptions (format version 2)."""
+    return {"version": 2, "policies": build_config(env), "exceptions": engine_exceptions(env, states, today)}
 
 
 def canonical(config: dict[str, Any]) -> str:

@@ -12,6 +12,10 @@ lab both ways). Should a future
 SDK rename these internals, the pack simply runs at the SDK's own speed.
 
 Set GOVCLOUD_PACK_SHARED_DESERIALIZATION=0 to serve without it.
+
+Set GOVCLOUD_PACK_RECORD=FILE to have the pack append every Analyze and AnalyzeStack request it
+receives to FILE (one JSON object per line): how the parity test sees what the engine sends the
+pack, and what `govcloud check` sends it, request by request.
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ from collections import OrderedDict
 from typing import Any, Callable
 
 ENV_SWITCH = "GOVCLOUD_PACK_SHARED_DESERIALIZATION"
+ENV_RECORD = "GOVCLOUD_PACK_RECORD"
 _CACHE_SIZE = 4096  # AnalyzeStack converts every resource of a stack once per stack policy
 
 
@@ -140,6 +145,33 @@ def share_deserialization() -> bool:
     return True
 
 
+def record_requests(path: str) -> None:
+    """Append each Analyze / AnalyzeStack request to ``path`` before the pack answers it."""
+    import json
+    import threading
+
+    from google.protobuf.json_format import MessageToDict
+    from pulumi_policy import policy as sdk
+
+    servicer = sdk._PolicyAnalyzerServicer
+    lock = threading.Lock()
+
+    def recording(method_name: str):
+        method = getattr(servicer, method_name)
+
+        def recorded(self, request, context):
+            line = json.dumps({"method": method_name, "request": MessageToDict(request, preserving_proto_field_name=True)},
+                              sort_keys=True, ensure_ascii=False)
+            with lock, open(path, "a", encoding="utf-8") as handle:
+                handle.write(line + "\n")
+            return method(self, request, context)
+
+        return recorded
+
+    for name in ("Analyze", "AnalyzeStack"):
+        setattr(servicer, name, recording(name))
+
+
 def serve() -> None:
     """Construct the PolicyPack: starts the analyzer gRPC server, prints its port and blocks."""
     from pulumi_policy import EnforcementLevel, PolicyPack
@@ -148,6 +180,8 @@ def serve() -> None:
 
     if os.environ.get(ENV_SWITCH, "1") != "0":
         share_deserialization()
+    if os.environ.get(ENV_RECORD):
+        record_requests(os.environ[ENV_RECORD])
     PolicyPack(
         name=PACK_NAME,
         policies=policies(),

@@ -101,6 +101,18 @@ COMPONENTS: dict[str, Component] = {c.name: c for c in (
         ldflags=("-X github.com/pulumi/pulumi/sdk/v3/go/common/version.Version={version}",),
     ),
     Component(
+        # govcloud's own language host (tools/go/pulumi-language-python/main.go says why): the
+        # Go module proxy refuses the upstream one. Built against the sdk/v3 module, which also
+        # ships the exec shim the host runs programs with.
+        name="pulumi-language-python",
+        binary="pulumi-language-python",
+        module="github.com/pulumi/pulumi/sdk/v3",
+        package=".",
+        summary="govcloud's Python language host (the proxy refuses the upstream module) with the SDK's exec shim",
+        ldflags=("-X main.version={version}+govcloud",),
+        companions=(("github.com/pulumi/pulumi/sdk/v3", "python/cmd/pulumi-language-python-exec"),),
+    ),
+    Component(
         name="pulumi-resource-kubernetes",
         binary="pulumi-resource-kubernetes",
         module="github.com/pulumi/pulumi-kubernetes/provider/v4",
