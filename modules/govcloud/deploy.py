@@ -134,7 +134,7 @@ class Deployment:
         return self._secrets
 
     def needs_secrets(self, stack: Stack) -> bool:
-        return stack.kind == "tenant" and network.has_datapool_access(self.env, self.env.tenant(stack.tenant))
+        return stack.tenant is not None and network.has_datapool_access(self.env, self.env.tenant(stack.tenant))
 
     def configuration(self, stack: Stack):
         """What the stack's configuration must be: the model's, secrets from the store."""

@@ -534,8 +534,8 @@ def require_certificate(
     if plan_file is not None:
         try:
             plan = Plan.load(plan_file)
-        except PlanError as problem:
-            reasons.append(f"no usable update plan: {problem}" if plan_file.exists() else
+        except PlanError as unusable:
+            reasons.append(f"no usable update plan: {unusable}" if plan_file.exists() else
                            f"no update plan at {plan_file}; run `govcloud deploy --preview` and have it reviewed")
     if document is not None:
         trust, problem = inputs.trust

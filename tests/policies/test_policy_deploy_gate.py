@@ -6,17 +6,16 @@ from __future__ import annotations
 import datetime as dt
 import json
 import sys
-from pathlib import Path
 
 import pytest
 
 from govcloud import deploy, review, signing
 from govcloud.check.run import CheckSession
 from govcloud.cli import main
+from govcloud.engine.plan import Plan, plan_path
 from govcloud.model import load_environment
 from govcloud.render import pipeline
 from govcloud.state import STATE_FILE, StackState
-from govcloud.engine.plan import Plan, plan_path
 
 from policy_helpers import PACK, REPO, copy_lab, plan_for
 

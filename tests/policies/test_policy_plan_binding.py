@@ -8,6 +8,7 @@ import json
 import pytest
 
 from govcloud.engine.plan import Plan, PlanError, problems
+
 from policy_helpers import plan_for
 
 HEALTH = "lab.t-430100-health"

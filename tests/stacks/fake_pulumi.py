@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 
 state_file = Path(os.environ["FAKE_STATE"])
-lock = open(f"{state_file}.lock", "w")
+lock = open(f"{state_file}.lock", "w")  # noqa: SIM115 - held for the whole process
 fcntl.flock(lock, fcntl.LOCK_EX)  # parallel stacks: one call at a time (a real backend keeps stacks apart)
 state = json.loads(state_file.read_text()) if state_file.exists() else {"stacks": {}}
 args = sys.argv[1:]

@@ -13,7 +13,8 @@ from pathlib import Path
 import pytest
 
 from govcloud import deploy
-from govcloud.components import network, tenant as tenant_component
+from govcloud.components import network
+from govcloud.components import tenant as tenant_component
 from govcloud.engine.plan import plan_path
 from govcloud.model import load_environment
 

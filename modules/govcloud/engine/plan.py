@@ -125,7 +125,7 @@ def _compare(planned: Any, desired: Any, path: str, secret_paths: set[str], out:
         if len(planned) != len(desired):
             out.append(f"{path}: {len(planned)} items in the plan, {len(desired)} in the desired state")
             return
-        for index, (a, b) in enumerate(zip(planned, desired)):
+        for index, (a, b) in enumerate(zip(planned, desired, strict=True)):
             _compare(a, b, f"{path}[{index}]", secret_paths, out)
         return
     if _plain(planned) != desired:
