@@ -20,7 +20,7 @@ from govcloud import review, signing
 from govcloud.check.run import CheckSession
 from govcloud.state import StackState
 
-from policy_helpers import PACK
+from policy_helpers import PACK, plan_for
 
 
 @pytest.fixture
@@ -69,14 +69,18 @@ def test_sm2_certificates_are_dsse_too(ws):
 
 
 def test_the_plan_is_a_second_subject(ws, tmp_path):
-    plan = tmp_path / "plan.json"
-    plan.write_text('{"resourcePlans": {}}')
+    from govcloud.engine.plan import Plan
+
     env = ws.env()
     state = StackState.load(ws.state_file())
+    plan = tmp_path / "plan.json"
+    plan.write_text(json.dumps(plan_for(state)))
     with CheckSession(env, PACK, ws.build) as session:
         report = session.check([state], NOW.date())
-    document = review.issue(env, state, report, "sec-liwei", ws.keys["sec-liwei"], NOW, plan=plan)
+    document = review.issue(env, state, report, "sec-liwei", ws.keys["sec-liwei"], NOW, plan=Plan.load(plan))
     assert document["subject"][1] == {"name": f"{HEALTH}/plan.json", "digest": {"sha256": hashlib.sha256(plan.read_bytes()).hexdigest()}}
+    assert document["plan"]["digest"] == "sha256:" + document["subject"][1]["digest"]["sha256"]
+    assert document["plan"]["steps"] == {"create": len(state.resources)}
     review.write(document, ws.cert_file())
     assert ws.gate()["stack"] == HEALTH
 

@@ -68,7 +68,10 @@ elif args[0] in ("preview", "up", "destroy"):
         print(f"error: {args[0]} of {stack} failed (fake)")
         sys.exit(3)
     if args[0] == "preview" and option("--save-plan"):
-        Path(option("--save-plan")).write_text(json.dumps({"manifest": {"time": "fake"}, "resourcePlans": {}, "config": {}}))
+        urn = f"urn:pulumi:{stack}::govcloud::pulumi:pulumi:Stack::govcloud-{stack}"
+        steps = ["same"] if state["stacks"][stack]["resources"] else ["create"]
+        Path(option("--save-plan")).write_text(json.dumps({"manifest": {"time": "fake"}, "config": {},
+                                                           "resourcePlans": {urn: {"steps": steps}}}))
     if args[0] == "up":
         state["stacks"][stack]["resources"] = 5
     if args[0] == "destroy":
