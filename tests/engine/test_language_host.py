@@ -58,12 +58,12 @@ def test_a_program_runs_with_its_configuration_secret_keys_and_settings(hosted):
 
 def test_a_user_actionable_failure_bails_and_a_crash_names_its_exit_code(hosted):
     _, _, run = hosted
-    run("config", "set", "fail", "user", "--stack", "dev", check=True)
+    run("config", "set", "fail", "exception", "--stack", "dev", check=True)
     try:
         refused = run("preview", "--non-interactive", "--stack", "dev")
         assert refused.returncode != 0
         text = refused.stdout + refused.stderr
-        assert "the program refused: a message the user can act on" in text
+        assert "the program refused: a message the user can act on" in text and "Traceback" in text
         assert "non-zero exit code" not in text  # exit 32: the language host bails without an error of its own
         run("config", "set", "fail", "crash", "--stack", "dev", check=True)
         crashed = run("preview", "--non-interactive", "--stack", "dev")

@@ -13,8 +13,9 @@ class Box(pulumi.ComponentResource):
 
 
 config = pulumi.Config()
-if config.get("fail") == "user":
-    raise pulumi.RunError("the program refused: a message the user can act on")
+if config.get("fail") == "exception":
+    # the exec shim reports it with the user's stack trace and exits 32: the host bails
+    raise ValueError("the program refused: a message the user can act on")
 if config.get("fail") == "crash":
     sys.exit(7)
 Box("box")
