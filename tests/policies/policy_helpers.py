@@ -41,8 +41,10 @@ def patch_yaml(path: Path, ops: list[dict]) -> None:
 
 def plan_for(state, *, steps: str = "create") -> dict:
     """The update plan the engine saves for ``state`` on an empty stack (`pulumi preview
-    --save-plan`): every resource created with all its inputs, secrets as ciphertext."""
-    from govcloud.engine.plan import SECRET_SIG, SECRET_SIG_KEY
+    --save-plan`): every resource it manages created with its checked inputs (a Secret's
+    stringData folded into data), secrets as ciphertext; StackReferences are read, not planned,
+    through the default pulumi provider the engine creates."""
+    from govcloud.engine.plan import SECRET_SIG, SECRET_SIG_KEY, checked_inputs
 
     def wire(value, path, secrets):
         if path in secrets:
@@ -55,8 +57,13 @@ def plan_for(state, *, steps: str = "create") -> dict:
 
     plans = {}
     for resource in state.resources:
+        if resource.type == "pulumi:pulumi:StackReference":
+            default = f"urn:pulumi:{state.stack}::govcloud::pulumi:providers:pulumi::default"
+            plans[default] = {"goal": {"type": "pulumi:providers:pulumi", "name": "default", "custom": True}, "steps": [steps]}
+            continue
+        inputs, secrets = checked_inputs(resource.type, resource.inputs, resource.secret_paths)
         goal = {"type": resource.type, "name": resource.name, "custom": resource.custom, "protect": False,
-                "inputDiff": {"adds": wire(resource.inputs, "", set(resource.secret_paths))}, "outputDiff": {}}
+                "inputDiff": {"adds": wire(inputs, "", secrets)}, "outputDiff": {}}
         if resource.parent:
             goal["parent"] = resource.parent
         if resource.provider:

@@ -80,7 +80,7 @@ def test_the_plan_is_a_second_subject(ws, tmp_path):
     document = review.issue(env, state, report, "sec-liwei", ws.keys["sec-liwei"], NOW, plan=Plan.load(plan))
     assert document["subject"][1] == {"name": f"{HEALTH}/plan.json", "digest": {"sha256": hashlib.sha256(plan.read_bytes()).hexdigest()}}
     assert document["plan"]["digest"] == "sha256:" + document["subject"][1]["digest"]["sha256"]
-    assert document["plan"]["steps"] == {"create": len(state.resources)}
+    assert document["plan"]["steps"] == {"create": len(json.loads(plan.read_text())["resourcePlans"])}
     review.write(document, ws.cert_file())
     assert ws.gate()["stack"] == HEALTH
 

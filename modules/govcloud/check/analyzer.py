@@ -139,13 +139,18 @@ def _split_path(data: Any, path: str) -> list[str] | None:
 
 
 def wire_properties(resource: ResourceState) -> dict[str, Any]:
-    """Inputs as the engine marshals them for an analyzer: secrets wrapped in their signature."""
-    if not resource.secret_paths:
-        return resource.inputs
+    """Inputs as the engine marshals them for an analyzer: as the provider checked them (the
+    engine analyzes checked inputs: ``govcloud.engine.plan.checked_inputs``), secrets wrapped in
+    their signature."""
+    from ..engine.plan import checked_inputs
+
+    inputs, secret_paths = checked_inputs(resource.type, resource.inputs, resource.secret_paths)
+    if not secret_paths:
+        return inputs
     import copy
 
-    props = copy.deepcopy(resource.inputs)
-    for path in resource.secret_paths:
+    props = copy.deepcopy(inputs)
+    for path in sorted(secret_paths):
         keys = _split_path(props, path)
         if not keys:
             continue
@@ -154,6 +159,35 @@ def wire_properties(resource: ResourceState) -> dict[str, Any]:
             parent = parent[key]
         parent[keys[-1]] = {SECRET_SIG_KEY: SECRET_SIG, "value": parent[keys[-1]] if parent[keys[-1]] is not None else REDACTED}
     return props
+
+
+STACK_REFERENCE = "pulumi:pulumi:StackReference"
+DEFAULT_PULUMI_PROVIDER = "pulumi:providers:pulumi"
+
+
+def engine_analyzed(state: StackState) -> list[ResourceState]:
+    """The resources the engine sends the pack for a stack: every resource the program manages;
+    not the stacks it reads (StackReferences), but the default ``pulumi`` provider it reads them
+    with."""
+    resources = [r for r in state.resources if r.type != STACK_REFERENCE]
+    if len(resources) < len(state.resources):
+        stack = state.stack
+        project = state.project or "govcloud"
+        resources.append(ResourceState(urn=f"urn:pulumi:{stack}::{project}::{DEFAULT_PULUMI_PROVIDER}::default",
+                                       type=DEFAULT_PULUMI_PROVIDER, name="default", custom=True))
+    return resources
+
+
+def resource_options(resource: ResourceState):
+    """The resource options the engine sends with a resource: its parent, the custom timeouts
+    (none set) and the outputs it asked to keep secret (a Secret's, as KubeObject registers it)."""
+    from pulumi.runtime.proto import analyzer_pb2
+
+    from ..components.kube import SECRET_OUTPUTS
+
+    return analyzer_pb2.AnalyzerResourceOptions(
+        parent=resource.parent or "", customTimeouts=analyzer_pb2.AnalyzerResourceOptions.CustomTimeouts(),
+        additionalSecretOutputs=list(SECRET_OUTPUTS) if resource.type == "kubernetes:core/v1:Secret" else [])
 
 
 # --- the engine's config reconciliation --------------------------------------------------
@@ -393,7 +427,7 @@ class PackProcess:
                 stack=state.stack, project=state.project or project, organization="organization", dry_run=True,
             ))
             outcome = StackOutcome(state)
-            resources = sorted(state.resources, key=lambda r: r.urn)
+            resources = sorted(engine_analyzed(state), key=lambda r: r.urn)
             by_urn = state.by_urn()
             structs: dict[str, struct_pb2.Struct] = {}
             providers: dict[str, analyzer_pb2.AnalyzerProviderResource | None] = {}
@@ -409,8 +443,7 @@ class PackProcess:
                 structs[resource.urn] = props
                 return analyzer_pb2.AnalyzeRequest(
                     urn=resource.urn, type=resource.type, name=resource.name, properties=props,
-                    options=analyzer_pb2.AnalyzerResourceOptions(parent=resource.parent or ""),
-                    provider=provider_of(resource),
+                    options=resource_options(resource), provider=provider_of(resource),
                 )
 
             pending: deque = deque()
@@ -423,8 +456,7 @@ class PackProcess:
 
             stack_request = analyzer_pb2.AnalyzeStackRequest(resources=[
                 analyzer_pb2.AnalyzerResource(
-                    urn=r.urn, type=r.type, name=r.name, properties=structs[r.urn],
-                    options=analyzer_pb2.AnalyzerResourceOptions(parent=r.parent or ""),
+                    urn=r.urn, type=r.type, name=r.name, properties=structs[r.urn], options=resource_options(r),
                     provider=provider_of(r), parent=r.parent or "", dependencies=list(r.dependencies),
                 )
                 for r in resources

@@ -61,6 +61,10 @@ ALIASES: dict[str, tuple[str, ...]] = {
 }
 
 
+# The outputs the SDK's Secret class asks the engine to keep secret (what KubeObject asks too).
+SECRET_OUTPUTS = ("data", "stringData")
+
+
 def type_token(api_version: str, kind: str, *, patch: bool = False) -> str:
     group, _, version = api_version.rpartition("/")
     return f"kubernetes:{group or 'core'}/{version}:{kind}{'Patch' if patch else ''}"
@@ -100,5 +104,5 @@ class KubeObject(pulumi.CustomResource):
             for key in ("data", "stringData"):
                 if key in props:
                     props[key] = pulumi.Output.secret(props[key])
-            own.additional_secret_outputs = ["data", "stringData"]
+            own.additional_secret_outputs = list(SECRET_OUTPUTS)
         super().__init__(token, resource_name(manifest), props, pulumi.ResourceOptions.merge(opts, own))

@@ -29,6 +29,10 @@ SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270"
 RESOURCE_SIG = "5cf8f73096256a8f31e491e813e4eb8e"
 # Steps that change nothing in the cluster.
 UNCHANGED_STEPS = {"same", "read", "refresh"}
+# Resources the engine makes on its own: the default provider a StackReference is read with.
+ENGINE_OWN = ("pulumi:providers:pulumi::default",)
+# What a program reads rather than manages: in the desired state, never in a plan.
+READ_ONLY_TYPES = ("pulumi:pulumi:StackReference",)
 
 
 class PlanError(Exception):
@@ -137,13 +141,29 @@ def _has_secret_below(path: str, secret_paths: set[str]) -> bool:
     return any(p == path or p.startswith(path + ".") or p.startswith(path + "[") for p in secret_paths)
 
 
+def checked_inputs(type_: str, inputs: dict[str, Any], secret_paths: tuple[str, ...] | list[str]) -> tuple[dict[str, Any], set[str]]:
+    """A resource's inputs as the provider checks them, which is what plans record and what the
+    engine sends the policy pack, with their secret paths. The Kubernetes provider folds a
+    Secret's ``stringData`` into ``data`` (base64; the whole of ``data`` a secret when any value is)."""
+    secrets = set(secret_paths)
+    if type_ == "kubernetes:core/v1:Secret" and "stringData" in inputs:
+        checked = {k: v for k, v in inputs.items() if k != "stringData"}
+        folded = {**(inputs.get("data") or {}), **inputs["stringData"]}
+        secret = any(p.startswith(("stringData", "data")) for p in secrets)
+        checked["data"] = REDACTED if secret else folded
+        secrets = {p for p in secrets if not p.startswith(("stringData", "data"))} | ({"data"} if secret else set())
+        return checked, secrets
+    return inputs, secrets
+
+
 def problems(plan: Plan, state: StackState) -> list[str]:
     """Every way the plan departs from the desired state (empty: the plan came from it)."""
     found: list[str] = []
     desired = {r.urn: r for r in state.resources}
-    planned = plan.resources
+    planned = {urn: entry for urn, entry in plan.resources.items() if not urn.endswith(ENGINE_OWN)}
     for urn in sorted(set(desired) - set(planned)):
-        found.append(f"{urn}: in the desired state, not in the plan")
+        if desired[urn].type not in READ_ONLY_TYPES:
+            found.append(f"{urn}: in the desired state, not in the plan")
     for urn in sorted(planned):
         entry = planned[urn] or {}
         steps = list(entry.get("steps") or [])
@@ -165,17 +185,17 @@ def problems(plan: Plan, state: StackState) -> list[str]:
         if resource.custom and provider != resource.provider:
             found.append(f"{urn}: provider {provider} in the plan, {resource.provider} in the desired state")
         diff = goal.get("inputDiff") or {}
-        secrets = set(resource.secret_paths)
+        inputs, secrets = checked_inputs(resource.type, resource.inputs, resource.secret_paths)
         for key, value in sorted({**(diff.get("adds") or {}), **(diff.get("updates") or {})}.items()):
             if key.startswith("_"):
                 continue  # provider bookkeeping the engine itself ignores in plans
-            if key not in resource.inputs:
+            if key not in inputs:
                 found.append(f"{urn}: the plan sets {key}, which the desired state does not have")
             else:
                 differences: list[str] = []
-                _compare(value, resource.inputs[key], key, secrets, differences)
+                _compare(value, inputs[key], key, secrets, differences)
                 found += [f"{urn}: {d}" for d in differences]
         for key in diff.get("deletes") or []:
-            if key in resource.inputs and not key.startswith("_"):
+            if key in inputs and not key.startswith("_"):
                 found.append(f"{urn}: the plan removes {key}, which the desired state has")
     return found

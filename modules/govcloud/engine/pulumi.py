@@ -64,7 +64,8 @@ class Engine:
             "PULUMI_SKIP_UPDATE_CHECK": "true",
             "PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION": "true",
             "PULUMI_AUTOMATION_API_SKIP_VERSION_CHECK": "true",
-            "PULUMI_SKIP_CHECKPOINTS": "false",
+            # --event-log (the engine's events, policy verdicts included) is a "debug command" flag.
+            "PULUMI_DEBUG_COMMANDS": "true",
         })
         if ws.kubeconfig is not None:
             env["KUBECONFIG"] = str(ws.kubeconfig)

@@ -33,9 +33,10 @@ def events(path: Path) -> list[dict]:
     return out
 
 
-def verdicts(path: Path, pack: str) -> dict[tuple[str, str], str]:
-    """(rule, URN) -> "passed" | "failed" | "waived" for the pack named ``pack``. Stack policies
-    are keyed by the URN each violation names ("" when it names none, and for passes)."""
+def verdicts(path: Path, pack: str, stack_urn: str = "") -> dict[tuple[str, str], str]:
+    """(rule, URN) -> "passed" | "failed" | "waived" for the pack named ``pack``. A stack
+    policy's pass, and a violation that names no resource, are keyed by ``stack_urn`` (the root
+    stack's URN, where `govcloud check` puts them)."""
     found: dict[tuple[str, str], str] = {}
     waived: set[tuple[str, str]] = set()
     for event in events(path):
@@ -49,10 +50,10 @@ def verdicts(path: Path, pack: str) -> dict[tuple[str, str], str]:
         stack = event.get("policyAnalyzeStackSummaryEvent")
         if stack and stack.get("policyPackName") == pack:
             for rule in stack.get("passed") or []:
-                found.setdefault((rule, ""), "passed")
+                found.setdefault((rule, stack_urn), "passed")
         violation = event.get("policyEvent")
         if violation and violation.get("policyPackName") == pack:
-            key = (violation.get("policyName", ""), violation.get("resourceUrn", ""))
+            key = (violation.get("policyName", ""), violation.get("resourceUrn") or stack_urn)
             found[key] = "failed"
             if violation.get("exceptions"):
                 waived.add(key)

@@ -145,8 +145,25 @@ def share_deserialization() -> bool:
     return True
 
 
+_SECRET_SIG_KEY = "4dabf18193072939515e22adb298388d"
+_SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270"
+
+
+def _redacted(value: Any) -> Any:
+    """A request with every secret's value replaced: the engine sends the pack secrets in clear
+    (inside a secret marker), and a recording must never hold one."""
+    if isinstance(value, dict):
+        if value.get(_SECRET_SIG_KEY) == _SECRET_SIG:
+            return {_SECRET_SIG_KEY: _SECRET_SIG, "value": "[secret]"}
+        return {k: _redacted(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_redacted(v) for v in value]
+    return value
+
+
 def record_requests(path: str) -> None:
-    """Append each Analyze / AnalyzeStack request to ``path`` before the pack answers it."""
+    """Append each Analyze / AnalyzeStack request to ``path`` before the pack answers it, every
+    secret value redacted."""
     import json
     import threading
 
@@ -160,8 +177,8 @@ def record_requests(path: str) -> None:
         method = getattr(servicer, method_name)
 
         def recorded(self, request, context):
-            line = json.dumps({"method": method_name, "request": MessageToDict(request, preserving_proto_field_name=True)},
-                              sort_keys=True, ensure_ascii=False)
+            message = _redacted(MessageToDict(request, preserving_proto_field_name=True))
+            line = json.dumps({"method": method_name, "request": message}, sort_keys=True, ensure_ascii=False)
             with lock, open(path, "a", encoding="utf-8") as handle:
                 handle.write(line + "\n")
             return method(self, request, context)

@@ -43,6 +43,7 @@ UNKNOWN = rpc.UNKNOWN
 
 STACK_TYPE = "pulumi:pulumi:Stack"
 STACK_REFERENCE_TYPE = "pulumi:pulumi:StackReference"
+PROVIDER_TYPE_PREFIX = "pulumi:providers:"
 ORGANIZATION = "organization"  # what `pulumi login --local` reports
 
 
@@ -114,6 +115,10 @@ class RecordingMonitor(MockMonitor):
             self.duplicates.append(urn)
             return
         self._seen.add(urn)
+        inputs = MessageToDict(request.object if hasattr(request, "object") else request.properties)
+        if request.type.startswith(PROVIDER_TYPE_PREFIX) and getattr(request, "version", ""):
+            # The engine records a provider's plugin version among its inputs.
+            inputs["version"] = request.version
         self.registrations.append(Registration(
             urn=urn,
             type=request.type,
@@ -122,8 +127,18 @@ class RecordingMonitor(MockMonitor):
             parent=request.parent or None,
             dependencies=tuple(sorted(set(getattr(request, "dependencies", ())))),
             provider=_provider_urn(request.provider),
-            inputs=MessageToDict(request.object if hasattr(request, "object") else request.properties),
+            inputs=inputs,
         ))
+
+    def make_urn(self, parent: str, type_: str, name: str) -> str:
+        """The URN the engine gives: the parent's qualified type (its whole chain of types, the
+        root stack's left out) and ``$`` before the type. (The SDK's mock prefixes only the
+        parent's last type, and the root stack's too: ``pulumi:pulumi:Stack$...``.)"""
+        if parent:
+            qualified = parent.split("::")[2]
+            if qualified != STACK_TYPE:
+                type_ = f"{qualified}${type_}"
+        return "urn:pulumi:" + "::".join([pulumi.get_stack(), pulumi.get_project(), type_, name])
 
     def RegisterResource(self, request):
         urn = self.make_urn(request.parent, request.type, request.name)
