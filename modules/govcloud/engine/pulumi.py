@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import IO, Mapping
 
 from .. import toolchain
+from ..lab import netns
 from .workspace import Workspace
 
 # Plugins the engine may need: what the language host reports for the program (the Kubernetes
@@ -78,8 +79,11 @@ class Engine:
         return self.workspace.home / "bin"
 
     def argv(self, *args: str) -> list[str]:
-        prefix = ["ip", "netns", "exec", self.workspace.netns] if self.workspace.netns else []
-        return [*prefix, str(self.bin_dir / "pulumi"), *args]
+        """The pulumi command line, inside the lab's network namespace for a lab workspace (the
+        one way in, as `govcloud lab exec` and ``govcloud.cluster.access``: the engine's
+        plugins inherit the namespace)."""
+        argv = [str(self.bin_dir / "pulumi"), *args]
+        return netns.command(self.workspace.netns, argv) if self.workspace.netns else argv
 
     def run(self, *args: str, log: IO[str] | None = None, stdin: str | None = None,
             check: bool = False, cwd: Path | None = None) -> subprocess.CompletedProcess:
