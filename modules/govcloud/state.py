@@ -21,6 +21,12 @@ from .canonical import encode
 
 FORMAT = "govcloud.state/v1"
 REDACTED = "[secret]"
+# The engine's wire markers for special values (sdk/go/common/resource/sig; the Python SDK's
+# ``pulumi.runtime.rpc._special_*``): a secret is ``{SECRET_SIG_KEY: SECRET_SIG, "value": ...}``
+# (``"ciphertext"`` in plans and state), a resource reference ``{SECRET_SIG_KEY: RESOURCE_SIG, "urn": ...}``.
+SECRET_SIG_KEY = "4dabf18193072939515e22adb298388d"
+SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270"
+RESOURCE_SIG = "5cf8f73096256a8f31e491e813e4eb8e"
 STATE_FILE = "state.json"
 MANIFESTS_FILE = "manifests.yaml"
 # The input files (and their sha256) the state was rendered from: model.inputs.render_inputs.

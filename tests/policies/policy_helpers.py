@@ -44,7 +44,8 @@ def plan_for(state, *, steps: str = "create") -> dict:
     --save-plan`): every resource it manages created with its checked inputs (a Secret's
     stringData folded into data), secrets as ciphertext; StackReferences are read, not planned,
     through the default pulumi provider the engine creates."""
-    from govcloud.engine.plan import SECRET_SIG, SECRET_SIG_KEY, checked_inputs
+    from govcloud.components.kube import checked_inputs
+    from govcloud.state import SECRET_SIG, SECRET_SIG_KEY
 
     def wire(value, path, secrets):
         if path in secrets:

@@ -85,12 +85,36 @@ def test_check_of_the_whole_lab_uses_one_pack_and_passes(lab_session, lab_states
 
 
 def test_secrets_travel_wrapped_as_the_engine_sends_them():
-    resource = ResourceState("urn:x", "kubernetes:core/v1:Secret", "s", True,
-                             inputs={"metadata": {"annotations": {"a.b/c": "x"}}, "stringData": {"tls.key": "[secret]", "user": "u"}},
-                             secret_paths=("stringData.tls.key",))
-    wired = wire_properties(resource)
-    assert wired["stringData"]["tls.key"] == {SECRET_SIG_KEY: SECRET_SIG, "value": "[secret]"}
-    assert wired["stringData"]["user"] == "u" and resource.inputs["stringData"]["tls.key"] == "[secret]"
+    """At their paths, in the form the provider's Check gives the engine: a Secret's stringData
+    folded into data (a secret as a whole), other kinds' secret paths wrapped where they are."""
+    secret = ResourceState("urn:x", "kubernetes:core/v1:Secret", "s", True,
+                           inputs={"metadata": {"annotations": {"a.b/c": "x"}}, "stringData": {"tls.key": "[secret]", "user": "u"}},
+                           secret_paths=("stringData",))
+    wired = wire_properties(secret)
+    assert "stringData" not in wired and wired["data"] == {SECRET_SIG_KEY: SECRET_SIG, "value": "[secret]"}
+    assert wired["metadata"] == {"annotations": {"a.b/c": "x"}} and secret.inputs["stringData"]["tls.key"] == "[secret]"
+    config = ResourceState("urn:y", "kubernetes:core/v1:ConfigMap", "c", True,
+                           inputs={"data": {"PGPASSWORD": "[secret]", "PGUSER": "u"}}, secret_paths=("data.PGPASSWORD",))
+    wired = wire_properties(config)
+    assert wired["data"] == {"PGPASSWORD": {SECRET_SIG_KEY: SECRET_SIG, "value": "[secret]"}, "PGUSER": "u"}
+
+
+def test_the_wire_signatures_are_the_sdk_s():
+    from pulumi.runtime import rpc
+
+    from govcloud.state import RESOURCE_SIG
+
+    assert (rpc._special_sig_key, rpc._special_secret_sig, rpc._special_resource_sig) == (SECRET_SIG_KEY, SECRET_SIG, RESOURCE_SIG)
+
+
+def test_a_plain_secret_s_string_data_is_folded_as_the_provider_folds_it():
+    from govcloud.components.kube import checked_inputs
+
+    inputs = {"type": "Opaque", "data": {"a": "YQ==", "b": "Yg=="}, "stringData": {"b": "bee", "c": "see"}}
+    checked, secrets = checked_inputs("kubernetes:core/v1:Secret", inputs, ())
+    assert checked == {"type": "Opaque", "data": {"a": "YQ==", "b": "YmVl", "c": "c2Vl"}} and secrets == set()
+    assert checked_inputs("kubernetes:core/v1:ConfigMap", {"stringData": {"x": "y"}}, ["stringData.x"]) == \
+        ({"stringData": {"x": "y"}}, {"stringData.x"})
 
 
 def test_a_secret_configmap_value_still_fails_in_clear(lab_states, verdicts):

@@ -26,11 +26,8 @@ import jsonschema
 import yaml
 
 from ..policy.facts import ENV_TRACE as FACT_TRACE_ENV
-from ..state import REDACTED, ResourceState, StackState
+from ..state import REDACTED, SECRET_SIG, SECRET_SIG_KEY, ResourceState, StackState
 
-# The engine's wire forms (pulumi sdk/go/common/resource/properties.go).
-SECRET_SIG_KEY = "4dabf18193072939515e22adb298388d"
-SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270"
 ENGINE_ADDRESS = "127.0.0.1:0"  # the pack never calls back into the engine during analysis
 ENFORCEMENT_LEVELS = ("advisory", "mandatory", "remediate", "disabled")
 START_TIMEOUT_SECONDS = 60.0
@@ -140,9 +137,9 @@ def _split_path(data: Any, path: str) -> list[str] | None:
 
 def wire_properties(resource: ResourceState) -> dict[str, Any]:
     """Inputs as the engine marshals them for an analyzer: as the provider checked them (the
-    engine analyzes checked inputs: ``govcloud.engine.plan.checked_inputs``), secrets wrapped in
+    engine analyzes checked inputs: ``govcloud.components.kube.checked_inputs``), secrets wrapped in
     their signature."""
-    from ..engine.plan import checked_inputs
+    from ..components.kube import checked_inputs
 
     inputs, secret_paths = checked_inputs(resource.type, resource.inputs, resource.secret_paths)
     if not secret_paths:

@@ -69,7 +69,10 @@ def fingerprint(value: Any) -> str:
 def code_digest() -> str:
     """The check's own code: what turns the pack's answers into verdicts, and reads states."""
     package = Path(__file__).resolve().parent.parent  # modules/govcloud
-    files = sorted(package.joinpath("check").glob("*.py")) + [package / "state.py", package / "canonical.py"]
+    # What the requests to the pack are made of, too: the provider's checked inputs and the
+    # secret outputs KubeObject asks for (components/kube.py).
+    files = sorted(package.joinpath("check").glob("*.py")) + [package / "state.py", package / "canonical.py",
+                                                              package / "components" / "kube.py"]
     digest = hashlib.sha256()
     for path in files:
         digest.update(path.name.encode() + b"\0" + hashlib.sha256(path.read_bytes()).digest())

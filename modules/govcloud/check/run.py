@@ -27,7 +27,7 @@ from ..policy.config import build_config, build_facts, config_digest
 from ..state import INPUTS_FILE, STATE_FILE, StackState, digest_of
 from ..state import render_dir as default_render_dir
 from ..text import plural
-from .analyzer import PackInfo, PackProcess, StackOutcome, pack_metadata, pack_python, reconcile_config
+from .analyzer import PackInfo, PackProcess, StackOutcome, engine_analyzed, pack_metadata, pack_python, reconcile_config
 from .cache import FactDigests, Session, StackVerdicts, VerdictCache, lookups_of, read_traces, runtime
 from .results import CheckReport, Result, StackReport
 from .sources import Locator
@@ -143,7 +143,8 @@ def stack_results(outcome: StackOutcome, info: PackInfo, levels: dict[str, str])
     """Turn what the pack said about one stack into one verdict per (rule, resource)."""
     state = outcome.stack
     root = stack_urn(state)
-    types = {r.urn: r.type for r in state.resources}
+    analyzed = engine_analyzed(state)  # what the pack was sent, as the engine sends it
+    types = {r.urn: r.type for r in analyzed}
     types.setdefault(root, STACK_TYPE)
     enabled = [p for p in info.policies if levels[p.name] != "disabled"]
     found: dict[tuple[str, str], list[tuple[str, str]]] = defaultdict(list)
@@ -162,7 +163,7 @@ def stack_results(outcome: StackOutcome, info: PackInfo, levels: dict[str, str])
     for policy in enabled:
         skipped = outcome.not_applicable.get(policy.name, set())
         if policy.kind == "resource":
-            for resource in state.resources:
+            for resource in analyzed:
                 if resource.urn not in skipped:
                     add(policy, resource.urn)
         else:

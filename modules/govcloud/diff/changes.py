@@ -17,15 +17,13 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, Iterable
 
-from ..state import REDACTED, ResourceState, StackState
+from ..state import REDACTED, SECRET_SIG, ResourceState, StackState
+from ..state import SECRET_SIG_KEY as SIG_KEY
 from . import immutable
 
 OPS = ("delete", "replace", "create", "update")  # the order reports list them in
 MISSING = object()
 SECRET_KINDS = ("Secret",)
-# Pulumi's wire marker for special values; a secret is {SIG_KEY: SECRET_SIG, "value": ...}.
-SIG_KEY = "4dabf18193072939515e22adf7c9c80e"
-SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270"
 _IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]*$")
 
 Path = tuple[str | int, ...]

@@ -21,12 +21,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..state import REDACTED, StackState
+from ..components.kube import checked_inputs
+from ..state import REDACTED, RESOURCE_SIG, SECRET_SIG, SECRET_SIG_KEY, StackState
 
 PLAN_SUFFIX = ".plan.json"
-SECRET_SIG_KEY = "4dabf18193072939515e22adb298388d"
-SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270"
-RESOURCE_SIG = "5cf8f73096256a8f31e491e813e4eb8e"
 # Steps that change nothing in the cluster.
 UNCHANGED_STEPS = {"same", "read", "refresh"}
 # Resources the engine makes on its own: the default provider a StackReference is read with.
@@ -139,21 +137,6 @@ def _compare(planned: Any, desired: Any, path: str, secret_paths: set[str], out:
 
 def _has_secret_below(path: str, secret_paths: set[str]) -> bool:
     return any(p == path or p.startswith(path + ".") or p.startswith(path + "[") for p in secret_paths)
-
-
-def checked_inputs(type_: str, inputs: dict[str, Any], secret_paths: tuple[str, ...] | list[str]) -> tuple[dict[str, Any], set[str]]:
-    """A resource's inputs as the provider checks them, which is what plans record and what the
-    engine sends the policy pack, with their secret paths. The Kubernetes provider folds a
-    Secret's ``stringData`` into ``data`` (base64; the whole of ``data`` a secret when any value is)."""
-    secrets = set(secret_paths)
-    if type_ == "kubernetes:core/v1:Secret" and "stringData" in inputs:
-        checked = {k: v for k, v in inputs.items() if k != "stringData"}
-        folded = {**(inputs.get("data") or {}), **inputs["stringData"]}
-        secret = any(p.startswith(("stringData", "data")) for p in secrets)
-        checked["data"] = REDACTED if secret else folded
-        secrets = {p for p in secrets if not p.startswith(("stringData", "data"))} | ({"data"} if secret else set())
-        return checked, secrets
-    return inputs, secrets
 
 
 def problems(plan: Plan, state: StackState) -> list[str]:

@@ -25,6 +25,8 @@ import os
 from collections import OrderedDict
 from typing import Any, Callable
 
+from ..state import REDACTED, SECRET_SIG, SECRET_SIG_KEY
+
 ENV_SWITCH = "GOVCLOUD_PACK_SHARED_DESERIALIZATION"
 ENV_RECORD = "GOVCLOUD_PACK_RECORD"
 _CACHE_SIZE = 4096  # AnalyzeStack converts every resource of a stack once per stack policy
@@ -145,16 +147,12 @@ def share_deserialization() -> bool:
     return True
 
 
-_SECRET_SIG_KEY = "4dabf18193072939515e22adb298388d"
-_SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270"
-
-
 def _redacted(value: Any) -> Any:
     """A request with every secret's value replaced: the engine sends the pack secrets in clear
     (inside a secret marker), and a recording must never hold one."""
     if isinstance(value, dict):
-        if value.get(_SECRET_SIG_KEY) == _SECRET_SIG:
-            return {_SECRET_SIG_KEY: _SECRET_SIG, "value": "[secret]"}
+        if value.get(SECRET_SIG_KEY) == SECRET_SIG:
+            return {SECRET_SIG_KEY: SECRET_SIG, "value": REDACTED}
         return {k: _redacted(v) for k, v in value.items()}
     if isinstance(value, list):
         return [_redacted(v) for v in value]
