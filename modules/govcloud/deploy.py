@@ -29,6 +29,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Mapping
 
+from .canonical import utc
 from .components import network
 from .components.program import PROJECT_DIR, MissingSecret, foundations_needed, stack_configuration
 from .engine.plan import Plan, PlanError, plan_path
@@ -66,7 +67,7 @@ def write_record(outcome: Outcome, env: str, operation: str, logs: Path) -> Path
     every time (evidence a ledger points at is never overwritten; the log is, so the record
     keeps its digest)."""
     moment = dt.datetime.now(dt.timezone.utc)
-    record = {**outcome.record(env, operation), "finished_at": moment.isoformat(timespec="seconds").replace("+00:00", "Z")}
+    record = {**outcome.record(env, operation), "finished_at": utc(moment)}
     directory = logs / "records"
     directory.mkdir(parents=True, exist_ok=True)
     stamp = moment.strftime("%Y%m%dT%H%M%S.%fZ")

@@ -234,10 +234,18 @@ def destroy(
     passphrase_file: Optional[Path] = PassphraseOption,
     datapool_passwords: Optional[Path] = SecretStoreOption,
     kubeconfig: Optional[Path] = KubeconfigOption,
+    ledger: Optional[Path] = RecordOption,
+    ledger_key: Optional[str] = RecordKeyOption,
+    actor: Optional[str] = ActorOption,
 ) -> None:
-    """pulumi destroy of tenant stacks: exactly the objects each tenant's stack created go."""
-    from .. import deploy as deploying
+    """pulumi destroy of tenant stacks: exactly the objects each tenant's stack created go.
 
+    A foundation holds every tenant's guardrails and is never destroyed this way. With --ledger,
+    each stack's outcome is recorded (a deployment record, operation destroy)."""
+    from .. import deploy as deploying
+    from ..engine.pulumi import EngineError
+
+    log_book = open_for_recording(ledger, ledger_key)
     environment = load(ctx, env)
     try:
         foundations, tenants = deploying.select(environment, stack)
@@ -248,8 +256,6 @@ def destroy(
     if not yes:
         fail("destroy removes every object of " + ", ".join(s.name for s in tenants) + " from its clusters; add --yes")
     engine = open_engine(environment, workspace, backend, passphrase_file, datapool_passwords, kubeconfig)
-    from ..engine.pulumi import EngineError
-
     try:
         engine.prepare()
     except EngineError as error:
@@ -263,8 +269,14 @@ def destroy(
             done = engine.run("destroy", "--stack", tenant.name, "--yes", "--skip-preview", "--non-interactive", log=log)
         if done.returncode != 0:
             failed += 1
+            outcome = deploying.Outcome(tenant.name, "failed", f"pulumi destroy exited {done.returncode}", log_path)
             err_console.print(styled("[bold red]failed [/] {}", f"{tenant.name} (log: {log_path})"), soft_wrap=True)
         else:
+            outcome = deploying.Outcome(tenant.name, "ok", "", log_path)
             console.print(styled("[green]destroyed[/] {}", f"{tenant.name} (log: {log_path})"), soft_wrap=True)
+        if log_book is not None:
+            evidence = deploying.write_record(outcome, environment.name, "destroy", logs)
+            record(log_book, "deploy", {"env": environment.name, "stack": tenant.name, "tenant": tenant.tenant or ""}, evidence,
+                   actor, f"pulumi destroy of {tenant.name}: {outcome.status}", {"status": outcome.status, "operation": "destroy"})
     if failed:
         raise typer.Exit(1)
