@@ -141,5 +141,14 @@ def outcomes(done: subprocess.CompletedProcess) -> dict[str, str]:
     return found
 
 
+def set_pods(site: Site, tenant: str, pods: int) -> None:
+    """A tenant's changed request: its pods quota (a line of its inventory file)."""
+    path = site.inventories / site.env_name / "tenants" / f"{tenant}.yaml"
+    lines = [line for line in path.read_text().splitlines() if not line.startswith("quotas:")]
+    at = next(i for i, line in enumerate(lines) if line.startswith("cluster:"))
+    lines.insert(at, f"quotas: {{pods: {pods}}}")
+    path.write_text("\n".join(lines) + "\n")
+
+
 def plan_document(site: Site, stack: str) -> dict:
     return json.loads((site.work / "build" / "plans" / site.env_name / f"{site.env_name}.{stack}.plan.json").read_text())

@@ -39,6 +39,7 @@ def site(tmp_path_factory):
         site.planes = planes  # type: ignore[attr-defined]
         yield site
     finally:
+        print("\nengine timings: " + ", ".join(f"{label} {seconds:.1f}s" for label, seconds in site.timings.items()))
         if os.environ.get("GOVCLOUD_LAB_KEEP") != "1":
             planes.down()
             assert not Path(f"/run/netns/{planes.namespace}").exists()
@@ -131,21 +132,13 @@ def test_the_offline_check_sends_the_pack_what_the_engine_sends(site, tmp_path):
     assert "[secret]" in json.dumps(engine)  # the Secret's data reached the pack, redacted in the recording
 
 
-def set_pods(site, pods: int) -> None:
-    path = site.inventories / "lab" / "tenants" / f"{EDU}.yaml"
-    lines = [line for line in path.read_text().splitlines() if not line.startswith("quotas:")]
-    at = lines.index("cluster: egov-1")
-    lines.insert(at, f"quotas: {{pods: {pods}}}")
-    path.write_text("\n".join(lines) + "\n")
-
-
 def live_pods_quota(site) -> str:
     return core(site, "lab-egov-1").read_namespaced_resource_quota("quota", f"{EDU}-app").spec.hard["pods"]
 
 
 def test_a_changed_request_is_applied_only_after_the_review_of_its_plan(site):
     before = live_pods_quota(site)
-    set_pods(site, 40)
+    flow.set_pods(site, EDU, 40)
     site.preview(EDU)
     plan = Plan(Path("p"), "", flow.plan_document(site, EDU))
     changes = plan.summary()["changes"]
@@ -167,12 +160,12 @@ def test_a_changed_request_is_applied_only_after_the_review_of_its_plan(site):
     plan_file.write_bytes(reviewed)
     # the engine's own guard, govcloud's gate bypassed: a request changed again after the
     # review, the reviewed plan run directly with `pulumi up --plan`: the engine refuses
-    set_pods(site, 45)
+    flow.set_pods(site, EDU, 45)
     engine = site.engine()
     guarded = engine.run("up", "--stack", EDU_STACK, "--plan", str(plan_file), "--yes", "--skip-preview", "--non-interactive")
     assert guarded.returncode != 0
     assert "plan" in (guarded.stdout + guarded.stderr) and live_pods_quota(site) == before
-    set_pods(site, 40)
+    flow.set_pods(site, EDU, 40)
     # the reviewed change, exactly
     site.govcloud("render", "--env", "lab", check=True)
     done = site.deploy(EDU)
@@ -182,8 +175,12 @@ def test_a_changed_request_is_applied_only_after_the_review_of_its_plan(site):
 
 
 def test_a_violating_change_is_stopped_by_the_pack_inside_the_engine(site, tmp_path):
-    """A program that adds a wildcard Role and a privileged pod to a tenant: `pulumi up` with the
-    pack stops on the mandatory rules before either reaches the API server."""
+    """A program that adds a wildcard Role and a privileged pod to a tenant, run with the pack by
+    `pulumi up` directly (govcloud's gate bypassed). With its preview, the engine reports every
+    mandatory violation and stops before anything is applied; with --skip-preview it bails at
+    the first violating resource it analyses (the engine's rule: an invalid resource ends the
+    update), so which rule it names depends on registration order. Either way neither object
+    reaches the API server."""
     engine = site.engine()
     project = tmp_path / "violating"
     project.mkdir()
@@ -192,11 +189,17 @@ def test_a_violating_change_is_stopped_by_the_pack_inside_the_engine(site, tmp_p
     (project / "Pulumi.yaml").write_text(generated.replace(f"main: {main}", f"main: {Path(__file__).parent / 'programs' / 'violating'}"))
     shutil.copy(engine.workspace.stack_config_file(EDU_STACK), project)
     config = site.work / "build" / "deploy" / "lab" / "policy-config.json"
-    done = engine.run("up", "--stack", EDU_STACK, "--policy-pack", str(flow.PACK), "--policy-pack-config", str(config),
-                      "--yes", "--skip-preview", "--non-interactive", cwd=project)
-    text = done.stdout + done.stderr
-    assert done.returncode != 0
+    pack = ("--policy-pack", str(flow.PACK), "--policy-pack-config", str(config))
+    held = int(engine.stacks()[EDU_STACK].get("resourceCount") or 0)
+    previewed = engine.run("up", "--stack", EDU_STACK, *pack, "--yes", "--non-interactive", cwd=project)
+    text = previewed.stdout + previewed.stderr
+    assert previewed.returncode != 0
     assert "GOV-SEC-004" in text and "GOV-SEC-009" in text and "mandatory" in text, text[-4000:]
+    assert int(engine.stacks()[EDU_STACK].get("resourceCount") or 0) == held  # stopped at the preview: not even the provider
+    skipped = engine.run("up", "--stack", EDU_STACK, *pack, "--yes", "--skip-preview", "--non-interactive", cwd=project)
+    text = skipped.stdout + skipped.stderr
+    assert skipped.returncode != 0
+    assert ("GOV-SEC-004" in text or "GOV-SEC-009" in text) and "mandatory" in text, text[-4000:]
     from kubernetes import client
 
     rbac = client.RbacAuthorizationV1Api(site.planes.access.client("lab-egov-1"))
