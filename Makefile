@@ -34,7 +34,9 @@ control-planes: install
 demo: install control-planes
 	scripts/demo $(ENV)
 
-test: install control-planes
+# Every Go component: the control planes (tests/clusters, tests/infra) and the Pulumi CLI, language host
+# and Kubernetes provider the engine tests (tests/engine) run; cached, so a warm run builds nothing.
+test: install binaries
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 # Everything that needs no lab (no root, no namespaces), one worker per core, for the developer's
