@@ -32,8 +32,11 @@ def own_workspace(root: Path, binaries: Binaries, env_name: str = "lab") -> Engi
         descriptor = os.open(passphrase, os.O_WRONLY | os.O_CREAT, 0o600)
         with os.fdopen(descriptor, "w") as handle:
             handle.write("engine-tests\n")
+    kubeconfig = root / "kubeconfig"  # no cluster: a kubeconfig that names none (a named file must exist)
+    if not kubeconfig.exists():
+        kubeconfig.write_text("apiVersion: v1\nkind: Config\nclusters: []\ncontexts: []\nusers: []\n")
     workspace = Workspace.given(env_name, root, backend=None, passphrase_file=passphrase, datapool_passwords=None,
-                                kubeconfig=root / "kubeconfig")
+                                kubeconfig=kubeconfig)
     engine = Engine(workspace, binaries)
     engine.prepare()
     return engine
