@@ -40,10 +40,11 @@ test: install binaries
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 # Everything that needs no lab (no root, no namespaces), one worker per core, for the developer's
-# loop; CI runs `make test`. FAST_JOBS=1 runs it in one process.
+# loop; CI runs `make test`. FAST_JOBS=1 runs it in one process. Property tests draw a quarter of
+# their examples here (tests/budget.py); `make test` draws them all.
 FAST_JOBS ?= auto
 test-fast: install
-	$(BIN)/python -m pytest -m "$(FAST_MARKERS)" -n $(FAST_JOBS) $(PYTEST_ARGS)
+	GOVCLOUD_FAST=1 $(BIN)/python -m pytest -m "$(FAST_MARKERS)" -n $(FAST_JOBS) $(PYTEST_ARGS)
 
 lint: install
 	$(BIN)/python -m ruff check .

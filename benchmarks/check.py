@@ -71,8 +71,19 @@ def cli_check(name: str) -> tuple[float, float, str]:
     return elapsed, cpu, cached
 
 
+def render_readers(name: str, request: Path) -> None:
+    """Re-render every stack whose render read ``request`` (its own, and those of the tenants that
+    consume its datasets), as `govcloud check` asks before it checks a render older than the inventory."""
+    import json
+
+    relative = request.relative_to(INVENTORIES / name).as_posix()
+    readers = sorted(p.parent.name.split(".", 1)[1] for p in (BUILD / "render" / name).glob("*/inputs.json")
+                     if relative in json.loads(p.read_text(encoding="utf-8"))["inputs"])
+    govcloud("--inventories", str(INVENTORIES), "render", "--env", name, *[a for s in readers for a in ("--stack", s)])
+
+
 def one_tenant_changed(name: str) -> tuple[Path, str]:
-    """One department asks for more pods: its request changes and its stack is re-rendered."""
+    """One department asks for more pods: its request changes and the stacks that read it are re-rendered."""
     from govcloud.model import load_environment
 
     env = load_environment(name, INVENTORIES)
@@ -83,7 +94,7 @@ def one_tenant_changed(name: str) -> tuple[Path, str]:
     document["quotas"] = {**document.get("quotas", {}), "pods": 23}
     path.write_text("\n".join(line for line in original.splitlines() if line.startswith("#")) + "\n"
                     + yaml.safe_dump(document, allow_unicode=True, sort_keys=False), encoding="utf-8")
-    govcloud("--inventories", str(INVENTORIES), "render", "--env", name, "--stack", tenant.id)
+    render_readers(name, path)
     return path, original
 
 
@@ -152,7 +163,7 @@ def main() -> None:
         changed, cpu_used, cached = cli_check(options.env)
     finally:
         path.write_text(original, encoding="utf-8")
-        govcloud("--inventories", str(INVENTORIES), "render", "--env", options.env, "--stack", path.stem)
+        render_readers(options.env, path)
     print(f"one tenant changed{changed:>10.1f} s   ({cpu_used:.1f} CPU-s, the pack's included; {cached}) "
           f"(target < {ONE_CHANGE_TARGET_SECONDS:.0f} s: {'met' if changed < ONE_CHANGE_TARGET_SECONDS else 'NOT met'})")
 

@@ -19,6 +19,7 @@ from typing import Any, Callable
 
 import pytest
 import yaml
+from budget import examples
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -27,7 +28,7 @@ from govcloud.model import codes
 
 from .conftest import Unchanged, make_workspace, refused
 
-EXAMPLES = int(os.environ.get("GOVCLOUD_HOSTILE_EXAMPLES", "40"))
+EXAMPLES = int(os.environ.get("GOVCLOUD_HOSTILE_EXAMPLES") or examples(40))
 TENANT = "tenants/t-430100-health.yaml"
 PLATFORM = "platform.yaml"
 WAIVERS = "waivers.yaml"

@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 
 import pytest
+from budget import examples
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -261,7 +262,7 @@ def test_frontier_reports_every_new_perfect_node() -> None:
 leaf_lists = st.lists(st.binary(max_size=40), min_size=1, max_size=150)
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=examples(150), deadline=None)
 @given(leaf_lists, st.data())
 def test_property_proofs_hold_for_any_leaves(data_leaves: list[bytes], data: st.DataObject) -> None:
     leaves = [SHA.leaf(d) for d in data_leaves]
@@ -281,7 +282,7 @@ def test_property_proofs_hold_for_any_leaves(data_leaves: list[bytes], data: st.
     assert merkle.verify_consistency(SHA, size, size + 1, root, grown_root, merkle.consistency_proof(merkle.memory_subtree(SHA, grown), size, size + 1))
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=examples(150), deadline=None)
 @given(leaf_lists, st.data())
 def test_property_changing_any_leaf_breaks_its_proofs(data_leaves: list[bytes], data: st.DataObject) -> None:
     leaves = [SHA.leaf(d) for d in data_leaves]

@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
+from budget import examples
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -218,7 +219,7 @@ def test_evidence_files_are_checked_when_asked(ledger_dir: Path, key: signing.Pr
 OPERATIONS = ["edit", "swap", "delete", "duplicate", "renumbered-delete"]
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=examples(40), deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(
     batches=st.lists(st.integers(1, 3), min_size=2, max_size=6),
     operation=st.sampled_from(OPERATIONS),

@@ -9,6 +9,7 @@ import shutil
 from pathlib import Path
 
 import pytest
+from budget import examples
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -124,7 +125,7 @@ def flip_one_byte(data, source: Path, target: Path) -> int:
     return position
 
 
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=examples(300), deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(data=st.data())
 def test_any_altered_byte_of_the_certificate_is_detected(certified, data):
     workspace, _ = certified
@@ -139,7 +140,7 @@ def test_any_altered_byte_of_the_certificate_is_detected(certified, data):
     assert problems, f"flipping byte {position} went unnoticed"
 
 
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=examples(300), deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(data=st.data())
 def test_any_altered_byte_of_the_state_is_detected(certified, data):
     workspace, document = certified

@@ -7,6 +7,7 @@ import datetime as dt
 
 import pytest
 import rfc8785
+from budget import examples
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -18,7 +19,7 @@ SCALARS = (st.none() | st.booleans() | st.integers(-(2**60), 2**60) | st.text(ma
 VALUES = st.recursive(SCALARS, lambda inner: st.lists(inner, max_size=4) | st.dictionaries(KEYS, inner, max_size=4), max_leaves=20)
 
 
-@settings(max_examples=600, deadline=None)
+@settings(max_examples=examples(600), deadline=None)
 @given(VALUES)
 def test_encode_is_rfc_8785(value):
     try:

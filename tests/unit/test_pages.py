@@ -10,6 +10,7 @@ import json
 from html.parser import HTMLParser
 from pathlib import Path
 
+from budget import examples
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 from markdown_it import MarkdownIt
@@ -44,7 +45,7 @@ def texts(tokens) -> str:
     return "".join(t.content for t in tokens if t.type in ("text", "code_inline"))
 
 
-@settings(max_examples=400, deadline=None)
+@settings(max_examples=examples(400), deadline=None)
 @given(SPECIAL)
 @example("    #")  # four leading spaces: an indented code block (found by Hypothesis)
 @example("   #")  # three: a heading
@@ -61,7 +62,7 @@ def test_escaped_text_renders_as_exactly_that_text(text: str) -> None:
         assert " ".join(shown.split()).removesuffix(" y").strip() == expected.strip() or not expected.strip(), (text, document, shown)
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=examples(300), deadline=None)
 @given(st.lists(SPECIAL, min_size=1, max_size=4))
 def test_a_table_row_has_exactly_its_cells(values: list[str]) -> None:
     header = "| " + " | ".join(f"h{i}" for i in range(len(values) + 1)) + " |\n|" + " --- |" * (len(values) + 1) + "\n"

@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import yaml
+from budget import examples
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -60,13 +61,13 @@ def _check(content: bytes) -> None:
     assert isinstance(env, Environment)
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(150), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(path=st.sampled_from(PATHS), value=values)
 def test_any_field_value(path, value) -> None:
     _check(dump_document(_replace(BASE, path, value), "tenant", 3).encode("utf-8"))
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=examples(60), deadline=None)
 @given(key=st.text(max_size=20), value=values)
 def test_any_extra_key(key, value) -> None:
     doc = dict(BASE)
@@ -74,7 +75,7 @@ def test_any_extra_key(key, value) -> None:
     _check(dump_document(doc, "tenant", 3).encode("utf-8"))
 
 
-@settings(max_examples=100, deadline=None)
+@settings(max_examples=examples(100), deadline=None)
 @given(content=st.binary(max_size=400) | st.text(max_size=400).map(lambda t: t.encode("utf-8")))
 def test_any_bytes(content) -> None:
     _check(content)

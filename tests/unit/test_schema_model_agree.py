@@ -12,6 +12,7 @@ from typing import Any
 
 import jsonschema
 import pytest
+from budget import examples
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError
@@ -128,7 +129,7 @@ INEXPRESSIBLE = {
 }
 
 
-@settings(max_examples=3000, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(3000), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(mutations())
 def test_schema_and_model_agree_on_mutations(mutation) -> None:
     kind, path, how, value = mutation

@@ -14,14 +14,14 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from ..text import plural, styled
+from ..text import json_document, plural, styled
 from .results import CheckReport, Result
 
 SARIF_SCHEMA = "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"
 
 
 def to_json(report: CheckReport) -> str:
-    return json.dumps(report.as_dict(), ensure_ascii=False, indent=2, sort_keys=True) + "\n"
+    return json_document(report.as_dict())
 
 
 # --- SARIF 2.1.0 ---------------------------------------------------------------------------

@@ -17,6 +17,7 @@ from typing import Any, Iterable
 
 from .. import labels
 from ..cluster.apply import DesiredObject
+from ..text import json_document
 from .compare import Drift, object_changes
 
 FORMAT = "govcloud.drift/v1"
@@ -63,7 +64,7 @@ class DriftReport:
                 "changed": self.drift.changed, "unmanaged": self.drift.unmanaged}
 
     def to_json(self) -> str:
-        return json.dumps(self.as_dict(), ensure_ascii=False, indent=2, sort_keys=True) + "\n"
+        return json_document(self.as_dict())
 
 
 def resolve(dynamic, api_version: str, kind: str):
