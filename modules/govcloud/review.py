@@ -265,36 +265,33 @@ def _exact(properties: dict[str, Any]) -> dict[str, Any]:
     return {"type": "object", "properties": properties, "required": sorted(properties), "additionalProperties": False}
 
 
+def _review_shape(digest: dict[str, Any], inputs: dict[str, Any]) -> dict[str, Any]:
+    """What both certificate formats say of a review: ``digest`` is the JSON type of a digest,
+    ``inputs`` the type of the input files' list (v1) or map (in-toto predicate)."""
+    return {
+        "env": _STR, "stack": _STR, "kind": _STR, "tenant": {"type": ["string", "null"]},
+        "state_digest": digest, "inputs": inputs,
+        "pack": _exact({"name": _STR, "version": _STR, "digest": digest, "enforcement_digest": digest}),
+        "waivers_in_scope": _exact({"digest": digest, "waivers": _OBJECTS}),
+        "verdict": _STR,
+        "results": _exact({"today": _STR, "counts": {"type": "object", "additionalProperties": {"type": "integer"}},
+                           "results": _OBJECTS}),
+        "waivers_used": _OBJECTS,
+        "reviewer": _exact({"account": _STR, "name": _STR}),
+        "issued_at": _STR, "expires_at": _STR,
+    }
+
+
 # The shape of a v1 certificate: every key and its JSON type, nothing else (unknown keys are
 # refused everywhere, the unsigned signature object included).
 V1_SHAPE = _exact({
-    "format": {"const": FORMAT}, "env": _STR, "stack": _STR, "kind": _STR, "tenant": {"type": ["string", "null"]},
-    "state_digest": _STR, "inputs": _STRINGS,
-    "pack": _exact({"name": _STR, "version": _STR, "digest": _STR, "enforcement_digest": _STR}),
-    "waivers_in_scope": _exact({"digest": _STR, "waivers": _OBJECTS}),
-    "verdict": _STR,
-    "results": _exact({"today": _STR, "counts": {"type": "object", "additionalProperties": {"type": "integer"}},
-                       "results": _OBJECTS}),
-    "waivers_used": _OBJECTS,
-    "reviewer": _exact({"account": _STR, "name": _STR}),
-    "issued_at": _STR, "expires_at": _STR,
+    "format": {"const": FORMAT}, **_review_shape(_STR, _STRINGS),
     "signature": _exact({"algorithm": _STR, "key_id": _STR, "value": _STR}),
 })
 
 
 _DIGEST = {"type": "string", "pattern": "^sha256:[0-9a-f]{64}$"}
-PREDICATE_SHAPE = _exact({
-    "env": _STR, "stack": _STR, "kind": _STR, "tenant": {"type": ["string", "null"]},
-    "state_digest": _DIGEST, "inputs": {"type": "object", "additionalProperties": _DIGEST},
-    "pack": _exact({"name": _STR, "version": _STR, "digest": _DIGEST, "enforcement_digest": _DIGEST}),
-    "waivers_in_scope": _exact({"digest": _DIGEST, "waivers": _OBJECTS}),
-    "verdict": _STR,
-    "results": _exact({"today": _STR, "counts": {"type": "object", "additionalProperties": {"type": "integer"}},
-                       "results": _OBJECTS}),
-    "waivers_used": _OBJECTS,
-    "reviewer": _exact({"account": _STR, "name": _STR}),
-    "issued_at": _STR, "expires_at": _STR,
-})
+PREDICATE_SHAPE = _exact(_review_shape(_DIGEST, {"type": "object", "additionalProperties": _DIGEST}))
 # The engine's update plan the certificate binds (its digest is the statement's second subject).
 PREDICATE_SHAPE["properties"]["plan"] = _exact({
     "digest": _DIGEST, "steps": {"type": "object", "additionalProperties": {"type": "integer"}},
