@@ -143,11 +143,18 @@ def lab(args) -> None:
         planes.down()
 
 
+def synthetic_province(inventories: Path, tenants: int) -> str:
+    """A province of ``tenants`` tenants in one zone (one cluster, no public services) under
+    ``inventories``; its environment's name. benchmarks/engine.py deploys the same one."""
+    name = f"province{tenants}"
+    generate(inventories, name, cities=14, counties=122, tenants=tenants, seed=7,
+             zone_plan=[("egov-extranet", 100, 1.5)], services=False)
+    return name
+
+
 def province(args) -> None:
     inventories = ROOT / "build" / "inventories"
-    name = f"province{args.tenants}"
-    generate(inventories, name, cities=14, counties=122, tenants=args.tenants, seed=7,
-             zone_plan=[("egov-extranet", 100, 1.5)], services=False)
+    name = synthetic_province(inventories, args.tenants)
     env = load_environment(name, inventories)
     planes = ControlPlanes(env, BENCH / name, log=lambda message: None)
     planes.down()
