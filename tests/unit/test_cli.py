@@ -28,7 +28,7 @@ def workdir(tmp_path: Path) -> Path:
 def test_validate_lab() -> None:
     result = run("validate")
     assert result.returncode == 0, result.stderr
-    assert "lab: valid: 4 regions, 5 zones, 12 flows, 3 clusters, 8 hosts, 8 tenants" in result.stdout
+    assert "lab: valid: 4 regions, 5 zones, 16 flows, 3 clusters, 8 hosts, 8 tenants" in result.stdout
 
 
 def test_validate_json() -> None:

@@ -11,7 +11,7 @@ import yaml
 
 from govcloud.hosts import datapool, firewall
 from govcloud.hosts.inventory import build_inventory
-from govcloud.model import load_environment
+from govcloud.model import InputError, load_environment
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -70,7 +70,9 @@ def test_host_firewall_rules_are_exactly_the_flows_for_zone_and_role(env, invent
         (("172.30.20.0/24",), (5432,)),
         (("172.30.40.0/24",), (5432,)),
     }
-    assert [(r["peers"], r["ports"]) for r in dp["zones_output_rules"]] == [(["172.30.10.20"], [514])]
+    # logs (tcp) and time (udp) from the management zone's log and time host
+    assert [(r["protocol"], r["peers"], r["ports"]) for r in dp["zones_output_rules"]] == [
+        ("tcp", ["172.30.10.20"], [514]), ("udp", ["172.30.10.20"], [123])]
     # a gateway flow starts at the gateway only, and ends at the zone's cluster nodes
     node = inventory.hostvars["node-egov-1"]
     assert (["172.30.30.10"], [443]) in [(r["peers"], r["ports"]) for r in node["zones_input_rules"]]
@@ -78,10 +80,42 @@ def test_host_firewall_rules_are_exactly_the_flows_for_zone_and_role(env, invent
     # nothing reaches the intranet but management access; the intranet reaches only logs and the pool
     intra = inventory.hostvars["node-intra-1"]
     assert {tuple(r["ports"]) for r in intra["zones_input_rules"]} == {(22,)}
-    assert {tuple(r["ports"]) for r in intra["zones_output_rules"]} == {(514,), (5432,)}
+    assert {tuple(r["ports"]) for r in intra["zones_output_rules"]} == {(123,), (514,), (5432,)}
     # only the bastion opens management sessions
     assert any(r["ports"] == [22] for r in inventory.hostvars["bastion-1"]["zones_output_rules"])
     assert not any(r["ports"] == [22] for r in inventory.hostvars["logs-1"]["zones_output_rules"])
+
+
+def test_time_comes_from_the_management_zones_log_and_time_host(env, inventory):
+    collector = firewall.log_collectors(env)[0]
+    assert firewall.time_port(env) == 123 and firewall.log_port(env) == 514
+    for name, variables in inventory.hostvars.items():
+        if name == collector.name:
+            assert variables["baseline_time_server"] and variables["baseline_time_servers"] == []
+            assert set(variables["baseline_time_clients"]) == {str(z.cidr) for z in env.platform.zones}
+            assert 123 in variables["baseline_listening_ports"]
+            assert ("udp", ["172.30.10.0/24"], [123]) in [(r["protocol"], r["peers"], r["ports"]) for r in variables["zones_input_rules"]]
+        else:
+            assert variables["baseline_time_servers"] == [str(collector.address)] and not variables["baseline_time_server"]
+            assert ("udp", [str(collector.address)], [123]) in [(r["protocol"], r["peers"], r["ports"]) for r in variables["zones_output_rules"]]
+
+
+def test_package_mirrors_follow_the_hosts_release(env, inventory):
+    for name, variables in inventory.hostvars.items():
+        mirrors = variables["baseline_package_mirrors"]
+        assert mirrors and all(m["distribution"] == "debian" and m["version"] == "12" for m in mirrors), name
+        assert any(m["security"] for m in mirrors)
+
+
+def test_a_release_without_a_security_mirror_is_refused(tmp_path):
+    shutil.copytree(ROOT / "inventories" / "lab", tmp_path / "lab")
+    platform = tmp_path / "lab" / "platform.yaml"
+    text = platform.read_text()
+    platform.write_text(text.replace(", components: [main], security: true}", ", components: [main]}"))
+    with pytest.raises(InputError) as problem:
+        load_environment("lab", tmp_path)
+    assert "no package source with security updates for debian 12" in str(problem.value)
+    assert "platform.yaml:" in str(problem.value)
 
 
 def test_router_forwards_the_matrix_in_order(env, inventory):

@@ -24,6 +24,7 @@ from ..model.platform import Flow, Host, Zone
 
 SSH_PORT = 22
 DEFAULT_LOG_PORT = 514
+DEFAULT_TIME_PORT = 123
 ZONE_ROUTER = "zone-router"
 
 
@@ -115,14 +116,32 @@ def _destination_peers(env: Environment, flow: Flow) -> tuple[str, ...]:
     return (str(env.zone(flow.destination).cidr),)
 
 
+def _management_port(env: Environment, protocol: str, default: int) -> int:
+    ports = sorted({p for f in env.platform.flows if _kind(env, f.destination) == "management" and f.protocol == protocol
+                    for p in f.ports})
+    return ports[0] if ports else default
+
+
 def log_port(env: Environment) -> int:
-    """The port hosts forward logs to: the one the flows into management zones name."""
-    ports = sorted({p for f in env.platform.flows if _kind(env, f.destination) == "management" for p in f.ports})
-    return ports[0] if ports else DEFAULT_LOG_PORT
+    """The port hosts forward logs to: the TCP port the flows into management zones name."""
+    return _management_port(env, "tcp", DEFAULT_LOG_PORT)
+
+
+def time_port(env: Environment) -> int:
+    """The NTP port hosts synchronise their clocks on: the UDP port the flows into management zones name."""
+    return _management_port(env, "udp", DEFAULT_TIME_PORT)
 
 
 def log_collectors(env: Environment) -> list[Host]:
+    """The management zone's log and time hosts: every host sends its logs there and takes its time from them."""
     return [h for h in env.platform.hosts if h.role == "log-collector" and _kind(env, h.zone) == "management"]
+
+
+def time_clients(env: Environment) -> tuple[str, ...]:
+    """Networks the time hosts answer: the management zones and every zone with a time flow to them."""
+    sources = {str(env.zone(f.source).cidr) for f in env.platform.flows
+               if _kind(env, f.destination) == "management" and f.protocol == "udp" and time_port(env) in f.ports}
+    return tuple(sorted(set(management_networks(env)) | sources))
 
 
 def management_networks(env: Environment) -> tuple[str, ...]:
@@ -140,6 +159,7 @@ def host_input(env: Environment, host: Host) -> list[Rule]:
         rules.append(Rule((str(zone.cidr),), "tcp", (SSH_PORT,), f"management access within {zone.id}"))
         if host.role == "log-collector":
             rules.append(Rule((str(zone.cidr),), "tcp", (log_port(env),), f"log forwarding within {zone.id}"))
+            rules.append(Rule((str(zone.cidr),), "udp", (time_port(env),), f"time synchronisation within {zone.id}"))
     for flow in env.platform.flows:
         if host in flow_targets(env, flow):
             rules.append(Rule(_source_peers(env, flow), flow.protocol, tuple(flow.ports), f"flow {flow.label}: {flow.purpose}"))
@@ -156,6 +176,7 @@ def host_output(env: Environment, host: Host) -> list[Rule]:
         collectors = [h for h in log_collectors(env) if h.zone == zone.id and h != host]
         if collectors:
             rules.append(Rule(_addresses(collectors), "tcp", (log_port(env),), f"log forwarding within {zone.id}"))
+            rules.append(Rule(_addresses(collectors), "udp", (time_port(env),), f"time synchronisation within {zone.id}"))
     for flow in env.platform.flows:
         if host in flow_sources(env, flow):
             targets = flow_targets(env, flow)
@@ -188,7 +209,7 @@ def listening_ports(env: Environment, host: Host) -> list[int]:
     """Ports a host may listen on beyond loopback: SSH, and what its role serves."""
     ports = {SSH_PORT}
     if host.role == "log-collector":
-        ports.add(log_port(env))
+        ports.update((log_port(env), time_port(env)))
     if host.name in env.platform.datapool.hosts:
         ports.add(env.platform.datapool.port)
     return sorted(ports)

@@ -61,6 +61,7 @@ def _common(env: Environment, level: int) -> dict[str, Any]:
         **baseline_vars(level, env.level(level).baseline),
         "baseline_log_collectors": [str(h.address) for h in firewall.log_collectors(env)],
         "baseline_log_port": firewall.log_port(env),
+        "baseline_time_port": firewall.time_port(env),
         "baseline_management_networks": list(firewall.management_networks(env)),
         "zones_management_networks": list(firewall.management_networks(env)),
         "zones_ssh_port": firewall.SSH_PORT,
@@ -77,6 +78,10 @@ def host_vars(env: Environment, host: Host) -> dict[str, Any]:
         "govcloud_cluster": host.cluster,
         "govcloud_os": host.os.model_dump(),
         "baseline_log_collector": host.role == "log-collector",
+        "baseline_time_servers": [str(h.address) for h in firewall.log_collectors(env) if h != host],
+        "baseline_time_server": host.role == "log-collector",
+        "baseline_time_clients": list(firewall.time_clients(env)) if host.role == "log-collector" else [],
+        "baseline_package_mirrors": package_sources(env, host),
         "baseline_listening_ports": firewall.listening_ports(env, host),
         "baseline_ip_forward": False,
         "zones_router": False,
@@ -100,6 +105,10 @@ def router_vars(env: Environment) -> dict[str, Any]:
         "govcloud_cluster": None,
         "govcloud_router_addresses": {z.id: str(firewall.router_address(z)) for z in env.platform.zones},
         "baseline_log_collector": False,
+        "baseline_time_servers": [str(h.address) for h in firewall.log_collectors(env)],
+        "baseline_time_server": False,
+        "baseline_time_clients": [],
+        "baseline_package_mirrors": package_sources(env, _router_os(env)),
         "baseline_listening_ports": [firewall.SSH_PORT],
         "baseline_ip_forward": True,
         "zones_router": True,
@@ -109,11 +118,26 @@ def router_vars(env: Environment) -> dict[str, Any]:
     }
 
 
+def package_sources(env: Environment, host: Host | None) -> list[dict[str, Any]]:
+    """The approved mirrors for the host's distribution release (empty: the control does not apply)."""
+    if host is None:
+        return []
+    return [s.model_dump() for s in env.platform.package_sources
+            if (s.distribution, s.version) == (host.os.distribution, host.os.version)]
+
+
+def _router_os(env: Environment) -> Host | None:
+    """The zone router runs the release of the management zone's hosts (the lab boots one image)."""
+    management = firewall.log_collectors(env)
+    return management[0] if management else None
+
+
 def _router_output(env: Environment) -> list[firewall.Rule]:
-    collectors = firewall.log_collectors(env)
+    collectors = tuple(str(h.address) for h in firewall.log_collectors(env))
     if not collectors:
         return []
-    return [firewall.Rule(tuple(str(h.address) for h in collectors), "tcp", (firewall.log_port(env),), "log forwarding")]
+    return [firewall.Rule(collectors, "tcp", (firewall.log_port(env),), "log forwarding"),
+            firewall.Rule(collectors, "udp", (firewall.time_port(env),), "time synchronisation")]
 
 
 def datapool_vars(env: Environment, host: Host) -> dict[str, Any]:

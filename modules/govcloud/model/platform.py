@@ -129,10 +129,14 @@ class DataPool(Strict):
     hosts: list[DnsLabel] = Field(min_length=1, description="Host names (role datapool, in the data pool's zone) that run it")
 
 
+Distribution = Literal["debian", "ubuntu", "openeuler", "kylin", "rhel", "rocky"]
+OsVersion = Annotated[str, Field(pattern=r"^[A-Za-z0-9._-]{1,20}$")]
+
+
 class HostOs(Strict):
     family: Literal["Debian", "RedHat"] = Field(description="Debian or RedHat (openEuler, Kylin)")
-    distribution: Literal["debian", "ubuntu", "openeuler", "kylin", "rhel", "rocky"] = Field(description="The distribution")
-    version: str = Field(pattern=r"^[A-Za-z0-9._-]{1,20}$", description="Its version, e.g. 12")
+    distribution: Distribution = Field(description="The distribution")
+    version: OsVersion = Field(description="Its version, e.g. 12")
 
 
 class Host(Strict):
@@ -150,6 +154,20 @@ class Host(Strict):
     address: IPv4Text = Field(description="IPv4 address inside the zone's cidr")
     os: HostOs = Field(description="Operating system, which selects the playbooks' variables")
     cluster: DnsLabel | None = Field(None, description="Cluster id, for cluster nodes only")
+
+
+class PackageSource(Strict):
+    """An approved package mirror for one release of a distribution; hosts use these and no other."""
+
+    distribution: Distribution = Field(description="The distribution the mirror serves")
+    version: OsVersion = Field(description="The hosts' os.version it serves, e.g. '12'")
+    uri: str = Field(pattern=r"^https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?(/[A-Za-z0-9._~%/-]*)?$",
+                     description="Base URI of the mirror (http or https; packages are signed either way)")
+    suites: list[Annotated[str, Field(pattern=r"^[A-Za-z0-9._/-]{1,64}$")]] = Field(
+        min_length=1, description="Debian suites (bookworm, bookworm-updates, bookworm-security) or RPM repository paths")
+    components: list[Annotated[str, Field(pattern=r"^[A-Za-z0-9._-]{1,64}$")]] = Field(
+        default_factory=lambda: ["main"], description="Debian components (ignored for RPM repositories)")
+    security: bool = Field(False, description="Carries the distribution's security updates")
 
 
 class Person(Strict):
@@ -278,6 +296,9 @@ class Platform(Strict):
     clusters: list[Cluster] = Field(default_factory=list, description="Shared Kubernetes clusters; tenants get namespaces on them")
     datapool: DataPool = Field(description="The shared data pool datasets are published to and consumed from")
     hosts: list[Host] = Field(default_factory=list, description="Every host of the platform, hardened to its zone's level")
+    package_sources: list[PackageSource] = Field(
+        default_factory=list,
+        description="Approved package mirrors; when given, hosts use only these, and each host's release needs a security source")
     levels: list[LevelProfile] = Field(min_length=1, description="One profile per MLPS level: the host baseline and the tenant template")
     policy: PolicySettings = Field(description="The security team, waiver and certificate limits, enforcement overrides")
     evidence: Evidence = Field(default_factory=Evidence, description="Witnesses of the evidence ledgers and the quorum each ledger needs")

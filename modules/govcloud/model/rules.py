@@ -148,6 +148,16 @@ def check_platform(doc: SourceDocument, platform: Platform) -> list[Problem]:
     if platform.hosts and not any(h.role == "log-collector" and zones.get(h.zone) and zones[h.zone].kind == "management" for h in platform.hosts):
         add(doc.problem(("hosts",), "a log-collector host in a management zone is required (logs are forwarded off every host)"))
 
+    if platform.package_sources:
+        releases = {(s.distribution, s.version) for s in platform.package_sources}
+        secured = {(s.distribution, s.version) for s in platform.package_sources if s.security}
+        for i, host in enumerate(platform.hosts):
+            release = (host.os.distribution, host.os.version)
+            if release not in releases:
+                add(doc.problem(("hosts", i, "os"), f"no package source for {release[0]} {release[1]} (package_sources)"))
+            elif release not in secured:
+                add(doc.problem(("hosts", i, "os"), f"no package source with security updates for {release[0]} {release[1]}"))
+
     levels = {p.level for p in platform.levels}
     for i, zone in enumerate(platform.zones):
         for level in range(1, zone.max_level + 1):
