@@ -9,8 +9,10 @@ the configuration files instead and says so in its evidence.
 
 from __future__ import annotations
 
+import fnmatch
 import ipaddress
 import re
+import secrets
 import shlex
 from dataclasses import dataclass, field
 from typing import Any, Callable
@@ -76,34 +78,88 @@ def _in_container(sh: Shell) -> bool:
 
 
 # -- baseline --------------------------------------------------------------------------------
+def _system_admin(v: HostVars) -> str:
+    return v["baseline_admins"]["system"]["account"]
+
+
+def _pam_stack(sh: Shell, debian: str, redhat: str) -> str:
+    return sh.file(f"/etc/pam.d/{debian}") or sh.file(f"/etc/pam.d/{redhat}")
+
+
 def ssh_hardening(sh: Shell, v: HostVars) -> Finding:
     f = Finding()
     conf = _settings(sh.out("sshd -T"), r"\s+")
     for key, wanted in (("permitrootlogin", "no"), ("passwordauthentication", "no"), ("kbdinteractiveauthentication", "no"),
                         ("permitemptypasswords", "no"), ("pubkeyauthentication", "yes"), ("x11forwarding", "no"),
-                        ("allowtcpforwarding", "no"), ("permituserenvironment", "no")):
+                        ("allowtcpforwarding", "no"), ("permituserenvironment", "no"), ("disableforwarding", "yes"),
+                        ("gssapiauthentication", "no"), ("hostbasedauthentication", "no"), ("ignorerhosts", "yes")):
         f.expect(conf.get(key) == wanted, f"sshd -T {key} {conf.get(key)}")
     tries = int(conf.get("maxauthtries", "99"))
     f.expect(tries <= int(v["baseline_ssh_max_auth_tries"]), f"sshd -T maxauthtries {tries} (<= {v['baseline_ssh_max_auth_tries']})")
+    sessions, grace = int(conf.get("maxsessions", "99")), int(conf.get("logingracetime", "999"))
+    f.expect(sessions <= 10 and 0 < grace <= 60, f"sshd -T maxsessions {sessions} (<= 10), logingracetime {grace} (<= 60)")
     for key in ("ciphers", "macs", "kexalgorithms"):
         weak = sorted(a for a in conf.get(key, "").split(",") if WEAK_SSH.search(a))
         f.expect(bool(conf.get(key)) and not weak, f"sshd -T {key}: {'no weak algorithms' if not weak else 'weak ' + ','.join(weak)}")
     return f
 
 
+def _candidate(length: int, classes: int) -> str:
+    """A random password of that length cycling through that many character classes: never a
+    repeat, a sequence or a word, so only length and classes decide whether pwquality takes it."""
+    pools = ("ABCDEFGHJKLMNPQRSTUVWXYZ", "abcdefghijkmnopqrstuvwxyz", "23456789", "#%+-=@^_~")[:classes]
+    return "".join(secrets.choice(pools[i % len(pools)]) for i in range(length))
+
+
+def _pwscore(sh: Shell, password: str) -> int:
+    return sh.run(f"printf '%s\\n' {shlex.quote(password)} | pwscore")[0]
+
+
 def password_quality(sh: Shell, v: HostVars) -> Finding:
     f = Finding()
+    length, classes = int(v["baseline_password_min_length"]), int(v["baseline_password_min_classes"])
     conf = _settings(sh.file("/etc/security/pwquality.conf"))
     minlen, minclass = int(conf.get("minlen", 0)), int(conf.get("minclass", 0))
-    f.expect(minlen >= int(v["baseline_password_min_length"]), f"pwquality minlen {minlen} (>= {v['baseline_password_min_length']})")
-    f.expect(minclass >= int(v["baseline_password_min_classes"]), f"pwquality minclass {minclass} (>= {v['baseline_password_min_classes']})")
-    stack = sh.file("/etc/pam.d/common-password") or sh.file("/etc/pam.d/system-auth")
-    f.expect("pam_pwquality.so" in stack, "PAM password stack calls pam_pwquality")
+    f.expect(minlen >= length, f"pwquality minlen {minlen} (>= {length})")
+    f.expect(minclass >= classes, f"pwquality minclass {minclass} (>= {classes})")
+    limits = {k: int(conf.get(k, 0) or 0) for k in ("maxrepeat", "maxsequence")}
+    f.expect(all(0 < n <= 3 for n in limits.values()) and conf.get("dictcheck") == "1" and "enforce_for_root" in conf,
+             f"pwquality maxrepeat {limits['maxrepeat']}, maxsequence {limits['maxsequence']} (<= 3), dictcheck, enforce_for_root")
+    defs = _settings(sh.file("/etc/login.defs"), r"\s+")
+    f.expect(defs.get("pass_min_len") == str(minlen), f"login.defs PASS_MIN_LEN {defs.get('pass_min_len')} (== pwquality minlen {minlen})")
+    stack = _pam_stack(sh, "common-password", "system-auth")
+    module = re.search(r"^password\s+\S+\s+pam_pwquality\.so(.*)$", stack, re.M)
+    overrides = re.findall(r"\b(minlen|minclass|[dulo]credit)=", module.group(1)) if module else []
+    f.expect(module is not None and not overrides, f"PAM password stack calls pam_pwquality{' with overrides ' + ','.join(overrides) if overrides else ' (rules from pwquality.conf only)'}")
     history = int(v["baseline_password_history"])
     if history:
         match = re.search(r"pam_pwhistory\.so.*remember=(\d+)", stack) or re.search(r"remember\s*=\s*(\d+)", sh.file("/etc/security/pwhistory.conf"))
         remembered = int(match.group(1)) if match else 0
         f.expect(remembered >= history, f"pam_pwhistory remember={remembered} (>= {history})")
+    # What the PAM module itself decides (pwscore applies pwquality.conf, dictionary included).
+    f.expect(_pwscore(sh, _candidate(length - 1, 4)) != 0, f"pwscore refuses a {length - 1}-character password")
+    if classes > 1:
+        f.expect(_pwscore(sh, _candidate(length + 2, classes - 1)) != 0, f"pwscore refuses a password of {classes - 1} character classes")
+    f.expect(_pwscore(sh, _candidate(max(length, 16), 4)) == 0, "pwscore accepts a long random password (the dictionary check works)")
+    return f
+
+
+def password_hashing(sh: Shell, v: HostVars) -> Finding:
+    f = Finding()
+    wanted = v["baseline_os_password_hash"]
+    defs = _settings(sh.file("/etc/login.defs"), r"\s+")
+    method, cost = defs.get("encrypt_method", "").upper(), int(defs.get(wanted["cost_key"].lower(), 0) or 0)
+    f.expect(method == wanted["method"], f"login.defs ENCRYPT_METHOD {method or 'unset'} (== {wanted['method']})")
+    f.expect(cost >= int(wanted["cost"]), f"login.defs {wanted['cost_key']} {cost} (>= {wanted['cost']})")
+    stack = _pam_stack(sh, "common-password", "system-auth")
+    unix = next((line for line in stack.splitlines() if re.match(r"^password\s.*pam_unix\.so", line)), "")
+    rounds = int(m.group(1)) if (m := re.search(r"\brounds=(\d+)", unix)) else 0
+    f.expect(re.search(rf"\b{wanted['pam']}\b", unix) is not None and rounds >= int(wanted["cost"]),
+             f"PAM pam_unix hashes with {wanted['pam']} rounds={rounds} (>= {wanted['cost']})")
+    hashes = [line.split(":")[:2] for line in sh.file("/etc/shadow").splitlines() if line.count(":") > 1]
+    usable = [(user, h) for user, h in hashes if h and not h.startswith(("!", "*"))]
+    weak = sorted(user for user, h in usable if not h.startswith(("$y$", "$6$", "$gy$")))
+    f.expect(not weak, f"stored passwords: {len(usable)} usable, weak hashes: {weak or 'none'}")
     return f
 
 
@@ -131,7 +187,7 @@ def login_lockout(sh: Shell, v: HostVars) -> Finding:
     f.expect(0 < deny <= int(v["baseline_lockout_attempts"]), f"faillock deny {deny} (<= {v['baseline_lockout_attempts']})")
     f.expect(unlock >= int(v["baseline_lockout_unlock_seconds"]) or unlock == 0 and deny > 0,
              f"faillock unlock_time {unlock} s (>= {v['baseline_lockout_unlock_seconds']})")
-    auth = sh.file("/etc/pam.d/common-auth") or sh.file("/etc/pam.d/system-auth")
+    auth = _pam_stack(sh, "common-auth", "system-auth")
     f.expect(re.search(r"pam_faillock\.so\s+preauth", auth) is not None and "authfail" in auth,
              "PAM auth stack counts failures (pam_faillock preauth/authfail)")
     return f
@@ -140,7 +196,7 @@ def login_lockout(sh: Shell, v: HostVars) -> Finding:
 def session_timeout(sh: Shell, v: HostVars) -> Finding:
     f = Finding()
     wanted = int(v["baseline_idle_timeout_seconds"])
-    rc, out = sh.as_user(v["baseline_admins"]["system"]["account"], "bash -lc 'echo TMOUT=$TMOUT; readonly -p | grep -c TMOUT'")
+    rc, out = sh.as_user(_system_admin(v), "bash -lc 'echo TMOUT=$TMOUT; readonly -p | grep -c TMOUT'")
     match = re.search(r"TMOUT=(\d+)\s+(\d+)", out)
     tmout = int(match.group(1)) if match else 0
     f.expect(0 < tmout <= wanted and match is not None and match.group(2) != "0",
@@ -150,13 +206,52 @@ def session_timeout(sh: Shell, v: HostVars) -> Finding:
     return f
 
 
+def _umask_of(out: str) -> str:
+    found = re.findall(r"^(0[0-7]{3})\s*$", out, re.M)
+    return found[-1] if found else out.strip()[-40:]
+
+
 def umask_default(sh: Shell, v: HostVars) -> Finding:
     f = Finding()
     wanted = v["baseline_umask"].rjust(4, "0")
-    rc, out = sh.as_user(v["baseline_admins"]["system"]["account"], "bash -lc umask")
-    f.expect(out.strip() == wanted, f"login shell umask {out.strip()} (== {wanted})")
+    admin = _system_admin(v)
+    for what, command in (("bash login shell", "bash -lc umask"), ("bash interactive shell", "bash -ic umask"),
+                          ("sh login shell", "sh -lc umask")):
+        got = _umask_of(sh.as_user(admin, command + " 2>/dev/null")[1])
+        f.expect(got == wanted, f"{what}: umask {got} (== {wanted})")
+    # A session without a start-up file (su -c, sftp, cron) gets its umask from pam_umask.
+    got = _umask_of(sh.run(f"su -s /bin/sh -c umask {shlex.quote(admin)} 2>/dev/null")[1])
+    f.expect(got == wanted, f"PAM session (su -c, no start-up file): umask {got} (== {wanted})")
     defs = _settings(sh.file("/etc/login.defs"), r"\s+")
     f.expect(defs.get("umask", "").rjust(4, "0") == wanted, f"login.defs UMASK {defs.get('umask')}")
+    loose = []
+    for line in sh.out("grep -HE '^[[:space:]]*umask[[:space:]]+[0-7]+' /etc/profile /etc/bash.bashrc /etc/bashrc /etc/profile.d/*.sh 2>/dev/null").splitlines():
+        path, _, value = line.partition(":")
+        mask = int(value.split()[1], 8)
+        if mask & int(wanted, 8) != int(wanted, 8):
+            loose.append(f"{path} {value.strip()}")
+    f.expect(not loose, f"shell start-up files setting a looser umask: {loose or 'none'}")
+    return f
+
+
+def private_tmp(sh: Shell, v: HostVars) -> Finding:
+    f = Finding()
+    conf = [line.split() for line in sh.file("/etc/security/namespace.conf").splitlines() if line.strip() and not line.startswith("#")]
+    polydirs = {fields[0].rstrip("/") or "/": fields[2] for fields in conf if len(fields) >= 3}
+    f.expect(polydirs.get("/tmp", "").startswith("tmpfs") and "/var/tmp" in polydirs,
+             f"namespace.conf: /tmp {polydirs.get('/tmp', 'shared')}, /var/tmp {polydirs.get('/var/tmp', 'shared')}")
+    stack = _pam_stack(sh, "common-session", "sshd")
+    f.expect(re.search(r"^session\s+\S+\s+pam_namespace\.so", stack, re.M) is not None, "PAM session stack calls pam_namespace")
+    # The effect: what a user's session writes to /tmp and /var/tmp is not in the shared directories.
+    probe = f"govcloud-private-probe-{secrets.token_hex(6)}"
+    admin = _system_admin(v)
+    rc, _ = sh.run(f"su -s /bin/sh -c {shlex.quote(f'touch /tmp/{probe} /var/tmp/{probe} && ls /tmp/{probe} /var/tmp/{probe}')} "
+                   f"{shlex.quote(admin)}")
+    f.expect(rc == 0, f"a session of {admin} writes to /tmp and /var/tmp")
+    shared = [d for d in ("/tmp", "/var/tmp") if sh.run(f"test -e {d}/{probe}")[0] == 0]
+    f.expect(rc == 0 and not shared, f"the session's files are not in the shared {', '.join(shared) or '/tmp or /var/tmp'}"
+             if shared else "the session's files are in neither shared /tmp nor shared /var/tmp (private per session, per user)")
+    sh.run(f"find /var/tmp /tmp -xdev -name {probe} -delete 2>/dev/null")
     return f
 
 
@@ -193,8 +288,54 @@ def sudo_least_privilege(sh: Shell, v: HostVars) -> Finding:
     group = sh.out("getent group sudo wheel").strip().splitlines()
     members = [m for line in group for m in line.split(":")[3].split(",") if m]
     f.expect(not members, f"administrators' group members: {members or 'none'}")
-    defaults = sh.file("/etc/sudoers.d/govcloud-defaults")
-    f.expect("use_pty" in defaults and "logfile" in defaults, "sudo runs in a pty and logs to /var/log/sudo.log")
+    return f
+
+
+def _sudo_listing(sh: Shell, account: str) -> tuple[list[str], list[tuple[str, str]]]:
+    """What sudo itself says for an account: its Defaults, and (tag, command) per allowed command."""
+    out = sh.out(f"COLUMNS=4000 sudo -n -l -U {shlex.quote(account)}")
+    defaults_part = re.search(r"Matching Defaults entries[^\n]*:\n(.*?)(?:\n\s*\n|\nRunas|\nUser )", out, re.S)
+    defaults = [d.strip() for d in re.split(r",\s*", " ".join((defaults_part.group(1) if defaults_part else "").split()))]
+    commands: list[tuple[str, str]] = []
+    entries: list[str] = []  # one per "(runas) ..." line, continuation lines (a wrapped listing) joined
+    for line in out.split("may run the following commands", 1)[-1].splitlines()[1:]:
+        if line.strip().startswith("("):
+            entries.append(line.strip())
+        elif line.strip() and entries:
+            entries[-1] += " " + line.strip()
+    for line in (re.sub(r"^\([^)]*\)\s*", "", e) for e in entries):
+        tag = "EXEC"
+        for item in re.split(r",\s*", line):
+            match = re.match(r"^((?:[A-Z_]+:\s*)+)(.*)$", item.strip())
+            if match:
+                tags = re.findall(r"([A-Z_]+):", match.group(1))
+                tag = next((t for t in reversed(tags) if t in ("NOEXEC", "EXEC")), tag)
+                item = match.group(2)
+            commands.append((tag, item.strip()))
+    return defaults, commands
+
+
+def sudo_hardening(sh: Shell, v: HostVars) -> Finding:
+    f = Finding()
+    wanted_timeout = int(v["baseline_sudo_timestamp_timeout"])
+    exec_ok = set(v["baseline_sudo_exec_commands"])
+    for duty in ("system", "security", "audit"):
+        account = v["baseline_admins"][duty]["account"]
+        defaults, commands = _sudo_listing(sh, account)
+        timeout = next((d.split("=", 1)[1] for d in defaults if d.startswith("timestamp_timeout=")), "")
+        f.expect("use_pty" in defaults and any(d.startswith("logfile=") and "/var/log/sudo.log" in d for d in defaults)
+                 and timeout.lstrip("-").replace(".", "", 1).isdigit() and 0 <= float(timeout) <= wanted_timeout
+                 and "!visiblepw" in defaults and "env_reset" in defaults,
+                 f"sudo for {account}: use_pty, logfile=/var/log/sudo.log, timestamp_timeout={timeout or 'default'} (<= {wanted_timeout}), !visiblepw, env_reset")
+        may_exec = sorted(c for tag, c in commands if tag != "NOEXEC" and c not in exec_ok)
+        f.expect(bool(commands) and not may_exec, f"{account}: {len(commands)} commands, NOEXEC unless allowed to start programs"
+                 + (f"; may exec: {may_exec}" if may_exec else ""))
+    su_group = v["baseline_su_group"]
+    wheel = re.search(rf"^auth\s+required\s+pam_wheel\.so\b.*\bgroup={re.escape(su_group)}\b", sh.file("/etc/pam.d/su"), re.M)
+    members = sh.out(f"getent group {shlex.quote(su_group)}").strip().split(":")
+    f.expect(wheel is not None and len(members) == 4 and members[3] == "",
+             f"su only for members of {su_group} ({'empty' if len(members) == 4 and not members[3] else members[3:] or 'no such group'})"
+             if wheel else "su is not restricted by pam_wheel")
     return f
 
 
@@ -216,10 +357,18 @@ def default_accounts(sh: Shell, v: HostVars) -> Finding:
 def audit_rules(sh: Shell, v: HostVars) -> Finding:
     f = Finding()
     rules = sh.file("/etc/audit/rules.d/60-govcloud-mlps.rules")
-    for key in ("identity", "privilege", "time-change", "modules", "logins"):
-        f.expect(f"-k {key}" in rules, f"rules file audits key {key}")
+    keys = ("identity", "privilege", "time-change", "modules", "logins", "session", "perm_mod", "access", "mounts", "delete",
+            "system-locale", "cron", "sshd", "audit-config")
+    missing = [k for k in keys if f"-k {k}" not in rules]
+    f.expect(not missing, f"rules file audits keys {', '.join(keys)}" + (f"; missing {missing}" if missing else ""))
+    if v.get("baseline_audit_immutable"):
+        f.expect(re.search(r"^-e 2\s*$", rules, re.M) is not None, "rules are immutable until reboot (-e 2)")
+    conf = _settings(sh.file("/etc/audit/auditd.conf"))
+    f.expect(conf.get("max_log_file_action", "").lower() == "keep_logs", f"auditd.conf max_log_file_action {conf.get('max_log_file_action')} (keep_logs)")
+    f.expect(conf.get("disk_full_action", "").lower() in ("single", "halt") and conf.get("admin_space_left_action", "").lower() in ("single", "halt"),
+             f"auditd.conf disk_full_action {conf.get('disk_full_action')}, admin_space_left_action {conf.get('admin_space_left_action')} (single or halt)")
     if _in_container(sh):
-        f.evidence.append("note: containers cannot audit (shared kernel); rules checked by file content")
+        f.evidence.append("note: containers cannot audit (shared kernel); rules and auditd.conf checked by file content")
     else:
         active = sh.out("auditctl -l")
         f.expect("key=identity" in active, "auditd has the rules loaded")
@@ -244,13 +393,47 @@ def log_forwarding(sh: Shell, v: HostVars) -> Finding:
 def log_retention(sh: Shell, v: HostVars) -> Finding:
     f = Finding()
     wanted = int(v["baseline_log_retention_days"])
-    text = sh.file("/etc/logrotate.d/rsyslog")
+    text = sh.file(v.get("baseline_os_logrotate_rsyslog", "/etc/logrotate.d/rsyslog"))
     rotate = int(m.group(1)) if (m := re.search(r"^\s*rotate\s+(\d+)", text, re.M)) else 0
     period = {"daily": 1, "weekly": 7, "monthly": 31}.get(next((p for p in ("daily", "weekly", "monthly") if re.search(rf"^\s*{p}\b", text, re.M)), ""), 0)
     f.expect(rotate * period >= wanted, f"logrotate keeps {rotate} x {period} days (>= {wanted})")
-    mode = sh.out("stat -c '%a %U %G' /var/log/syslog /var/log/auth.log 2>/dev/null").split("\n")
-    loose = [m for m in mode if m and not re.match(r"^(6[04]0) root ", m)]
-    f.expect(not loose, f"log files: {', '.join(m for m in mode if m)}")
+    timer = v.get("baseline_os_logrotate_timer", "logrotate.timer")
+    enabled, _ = sh.run(f"systemctl is-enabled {timer}")
+    active, _ = sh.run(f"systemctl is-active {timer}")
+    f.expect(enabled == 0 and active == 0, f"{timer} {'enabled and active' if enabled == active == 0 else 'not scheduled'}")
+    rc, out = sh.run("logrotate --debug /etc/logrotate.conf")
+    errors = [line for line in out.splitlines() if line.startswith("error")]
+    f.expect(rc == 0 and not errors, f"logrotate --debug: {'configuration valid' if rc == 0 and not errors else errors[:3] or 'exit ' + str(rc)}")
+    files = " ".join(shlex.quote(p) for p in v.get("baseline_os_syslog_files", ["/var/log/syslog", "/var/log/auth.log"]))
+    mode = sh.out(f"stat -c '%a %U %G %n' {files} 2>/dev/null").split("\n")
+    loose = [m for m in mode if m and not re.match(r"^(6[04]0|[46]00) root ", m)]
+    f.expect(not loose, f"log files 0640 root: {', '.join(loose) if loose else str(len([m for m in mode if m])) + ' files'}")
+    return f
+
+
+def time_sync(sh: Shell, v: HostVars) -> Finding:
+    f = Finding()
+    service, config = v["baseline_os_chrony_service"], v["baseline_os_chrony_config"]
+    rc, _ = sh.run(f"systemctl is-active {service}")
+    f.expect(rc == 0, f"{service} is running")
+    conf = sh.file(config)
+    servers = sorted(re.findall(r"^\s*(?:server|pool|peer)\s+(\S+)", conf, re.M))
+    wanted = sorted(v["baseline_time_servers"] + list(v.get("baseline_time_upstream", [])))
+    f.expect(servers == wanted and not re.search(r"^\s*(sourcedir|confdir)\b", conf, re.M),
+             f"{config}: time only from {wanted or 'its own clock'} (configured {servers})")
+    sources = sh.out("chronyc -n sources")
+    if wanted:
+        selected = [line.split()[1] for line in sources.splitlines() if line.startswith("^*") and len(line.split()) > 1]
+        f.expect(bool(selected) and selected[0] in wanted, f"chronyc sources: synchronised to {selected[0] if selected else 'nothing'}")
+    tracking = _settings(sh.out("chronyc -n tracking"), r"\s*:\s*")
+    f.expect(tracking.get("leap status") == "Normal", f"chronyc tracking: reference {tracking.get('reference id', '?')}, leap status {tracking.get('leap status', 'unknown')}")
+    if v.get("baseline_time_server"):
+        port = int(v["baseline_time_port"])
+        f.expect(bool(sh.out(f"ss -Hunl sport = :{port}").strip()), f"time host answers NTP on udp/{port}")
+        allowed = sorted(re.findall(r"^\s*allow\s+(\S+)", conf, re.M))
+        f.expect(allowed == sorted(v["baseline_time_clients"]), f"time host answers {allowed}")
+    if _in_container(sh):
+        f.evidence.append("note: a container's clock is its host kernel's; chronyd runs with -x (it measures and serves, never sets the clock)")
     return f
 
 
@@ -263,8 +446,65 @@ def sysctl_network(sh: Shell, v: HostVars) -> Finding:
     for (key, wanted), value in zip(net.items(), live, strict=False):
         f.expect(value == wanted, f"live {key} = {value} (== {wanted})")
     kernel = _settings(sh.file("/etc/sysctl.d/61-govcloud-kernel.conf"))
-    f.expect(kernel.get("kernel.randomize_va_space") == "2" and kernel.get("kernel.kptr_restrict") == "2",
-             "kernel.* hardening written (read by file: kernel settings are the host kernel's in a container)")
+    expected = {s["key"]: str(s["value"]) for s in v.get("baseline_sysctl_kernel", [])} or {"kernel.randomize_va_space": "2", "kernel.kptr_restrict": "2"}
+    wrong = sorted(k for k, value in expected.items() if kernel.get(k) != value)
+    if _in_container(sh):
+        f.expect(not wrong, f"{len(expected)} kernel.* settings written{'; wrong ' + ','.join(wrong) if wrong else ''} "
+                            "(read by file: kernel settings are the host kernel's in a container)")
+    else:
+        values = dict(zip(expected, sh.out("sysctl -n " + " ".join(expected)).split()))
+        wrong = sorted(k for k, value in expected.items() if values.get(k) != value)
+        f.expect(not wrong, f"{len(expected)} kernel.* settings live{'; wrong ' + ','.join(wrong) if wrong else ''}")
+    return f
+
+
+def core_dumps(sh: Shell, v: HostVars) -> Finding:
+    f = Finding()
+    limits = sh.as_user(_system_admin(v), "bash -lc 'ulimit -Hc; ulimit -Sc'")[1].split()[-2:]
+    f.expect(limits == ["0", "0"], f"a session's core size limit hard/soft {'/'.join(limits)} (0/0)")
+    manager = sh.out("systemctl show --property=DefaultLimitCORE --value").strip()
+    f.expect(manager == "0", f"service manager DefaultLimitCORE={manager} (0)")
+    coredump = dict(re.findall(r"^\s*(Storage|ProcessSizeMax)\s*=\s*(\S+)", sh.out("systemd-analyze cat-config systemd/coredump.conf"), re.M))
+    f.expect(coredump.get("Storage") == "none" and coredump.get("ProcessSizeMax") == "0",
+             f"systemd-coredump Storage={coredump.get('Storage')}, ProcessSizeMax={coredump.get('ProcessSizeMax')}")
+    written = _settings(sh.file("/etc/sysctl.d/62-govcloud-coredump.conf")).get("fs.suid_dumpable")
+    if _in_container(sh):
+        f.expect(written == "0", f"fs.suid_dumpable = {written} written (read by file: the kernel is the container host's)")
+    else:
+        live = sh.out("sysctl -n fs.suid_dumpable").strip()
+        f.expect(written == "0" and live == "0", f"fs.suid_dumpable = {live} live, {written} written")
+    return f
+
+
+def kernel_modules(sh: Shell, v: HostVars) -> Finding:
+    f = Finding()
+    rc, config = sh.run("modprobe --showconfig 2>/dev/null")
+    source = "modprobe --showconfig"
+    if rc != 0 or not config.strip():
+        config, source = sh.out("cat /etc/modprobe.d/*.conf /lib/modprobe.d/*.conf 2>/dev/null"), "modprobe.d files"
+    installs = {m.replace("-", "_"): cmd.strip() for m, cmd in re.findall(r"^install\s+(\S+)\s+(.*)$", config, re.M)}
+    blacklisted = {m.replace("-", "_") for m in re.findall(r"^blacklist\s+(\S+)", config, re.M)}
+    wanted = [m.replace("-", "_") for m in v["baseline_disabled_modules"]]
+    loadable = sorted(m for m in wanted if installs.get(m) not in ("/bin/false", "/bin/true", "/usr/bin/false") or m not in blacklisted)
+    f.expect(not loadable, f"{source}: {len(wanted) - len(loadable)} of {len(wanted)} modules install /bin/false and are blacklisted"
+             + (f"; loadable: {loadable}" if loadable else ""))
+    if _in_container(sh):
+        f.evidence.append("note: the kernel (and its loaded modules) is the container host's: checked by modprobe configuration")
+    else:
+        loaded = sorted(set(wanted) & {line.split()[0] for line in sh.file("/proc/modules").splitlines() if line})
+        f.expect(not loaded, f"loaded now: {loaded or 'none'}")
+    return f
+
+
+def process_accounting(sh: Shell, v: HostVars) -> Finding:
+    f = Finding()
+    service, path = v["baseline_os_acct_service"], v["baseline_os_acct_file"]
+    rc, _ = sh.run(f"systemctl is-active {service}")
+    f.expect(rc == 0, f"{service} is active")
+    probe = f"a=$(stat -c %s {path} 2>/dev/null || echo 0); /bin/true; b=$(stat -c %s {path} 2>/dev/null || echo 0); echo $a $b"
+    sizes = sh.out(f"sh -c {shlex.quote(probe)}").split()
+    grew = len(sizes) == 2 and int(sizes[1]) > int(sizes[0])
+    f.expect(grew, f"the kernel records ended processes in {path} ({' -> '.join(sizes)} bytes after one command)")
     return f
 
 
@@ -299,10 +539,82 @@ def file_integrity(sh: Shell, v: HostVars) -> Finding:
 
 def login_banner(sh: Shell, v: HostVars) -> Finding:
     f = Finding()
-    for path in ("/etc/issue", "/etc/issue.net"):
-        f.expect("Authorised use only" in sh.file(path), f"{path} carries the warning")
+    wanted = " ".join(str(v.get("baseline_banner", "Authorised use only")).split())
+    for path in ("/etc/issue", "/etc/issue.net", "/etc/motd"):
+        text = sh.file(path)
+        leaks = re.findall(r"\\[mrsvlno]|Debian|Ubuntu|openEuler|Kylin|GNU/Linux", text)
+        f.expect(wanted in " ".join(text.split()) and not leaks,
+                 f"{path} carries the warning{', and shows ' + ','.join(sorted(set(leaks))) if leaks else ', no system details'}")
+    modes = sh.out("stat -c '%a %U %n' /etc/issue /etc/issue.net /etc/motd").split("\n")
+    f.expect(all(m.startswith("644 root ") for m in modes if m), f"banner files 0644 root: {', '.join(m for m in modes if m)}")
+    scripts = [s for s in v.get("baseline_os_motd_scripts", []) if sh.run(f"test -x {shlex.quote(s)}")[0] == 0]
+    f.expect(not scripts, f"scripts printing system details after login: {scripts or 'none'}")
     banner = _settings(sh.out("sshd -T"), r"\s+").get("banner")
     f.expect(banner == "/etc/issue.net", f"sshd -T banner {banner}")
+    return f
+
+
+def package_sources(sh: Shell, v: HostVars) -> Finding:
+    f = Finding()
+    mirrors = v["baseline_package_mirrors"]
+    approved = {(m["uri"].rstrip("/"), suite) for m in mirrors for suite in m["suites"]}
+    security = {(m["uri"].rstrip("/"), suite) for m in mirrors if m.get("security") for suite in m["suites"]}
+    if sh.run("test -x /usr/bin/apt-get")[0] == 0:
+        out = sh.out("apt-get update --print-uris 2>&1")
+        used = set(re.findall(r"'(\S+?)/dists/(\S+?)/(?:In)?Release'", out))
+        f.expect(bool(used) and used <= approved, f"apt fetches from {sorted(used) or 'nothing'}"
+                 + (f"; not approved: {sorted(used - approved)}" if used - approved else " (all approved)"))
+        f.expect(bool(used & security), f"security updates from {sorted(used & security) or 'no source'}")
+        trusted = sh.out("grep -rlisE 'trusted(=|:)[[:space:]]*yes' /etc/apt/sources.list /etc/apt/sources.list.d 2>/dev/null").split()
+        config = sh.out("apt-config dump")
+        insecure = [k for k in ("Acquire::AllowInsecureRepositories", "Acquire::AllowDowngradeToInsecureRepositories", "APT::Get::AllowUnauthenticated")
+                    if f'{k} "false"' not in config]
+        f.expect(not trusted and not insecure, f"signatures required (trusted=yes in {trusted or 'no source'}; not refused: {insecure or 'nothing'})")
+    else:
+        out = sh.out("dnf repolist --enabled -v 2>/dev/null")
+        used = set(re.findall(r"^Repo-baseurl\s*:\s*(\S+)", out, re.M))
+        allowed = {f"{uri}/{suite}" for uri, suite in approved}
+        f.expect(bool(used) and {u.rstrip("/") for u in used} <= allowed, f"dnf repositories {sorted(used)}")
+    return f
+
+
+def file_permissions(sh: Shell, v: HostVars) -> Finding:
+    f = Finding()
+    entries = v["baseline_os_file_permissions"]
+    listing = sh.out("stat -c '%a %U %G %n' " + " ".join(e["path"] for e in entries) + " 2>/dev/null")
+    loose, seen = [], 0
+    for line in listing.splitlines():
+        mode, owner, group, path = line.split(" ", 3)
+        entry = next((e for e in entries if fnmatch.fnmatch(path, e["path"])), None)
+        if entry is None:
+            continue
+        seen += 1
+        if int(mode, 8) & ~int(entry["mode"], 8) or (owner, group) != (entry["owner"], entry["group"]):
+            loose.append(f"{path} {mode} {owner}:{group} (at most {entry['mode']} {entry['owner']}:{entry['group']})")
+    f.expect(seen > 0 and not loose, f"{seen} cron, SSH, account and sudo files: " + ("; ".join(loose) if loose else "owner and mode as required"))
+    allowed = sorted(line.strip() for line in sh.file("/etc/cron.allow").splitlines() if line.strip())
+    denied = sh.run("test -e /etc/cron.deny")[0] == 0
+    f.expect(allowed == sorted(v["baseline_cron_users"]) and not denied,
+             f"crontab only for {allowed or 'anyone (no cron.allow)'}{' (a cron.deny exists)' if denied else ''}")
+    return f
+
+
+def tmp_mounts(sh: Shell, v: HostVars) -> Finding:
+    f = Finding()
+    table: dict[str, tuple[str, str]] = {}
+    for line in sh.out("findmnt --list --noheadings --output TARGET,FSTYPE,OPTIONS").splitlines():
+        parts = line.split()
+        if len(parts) == 3:
+            table[parts[0]] = (parts[1], parts[2])  # the last mount on a path is the one in effect
+    wanted = set(v["baseline_tmp_mount_options"])
+    fstab = sh.file("/etc/fstab")
+    for mount in v["baseline_tmp_mount_points"]:
+        fstype, options = table.get(mount["path"], ("not mounted", ""))
+        missing = sorted(wanted - set(options.split(",")))
+        f.expect(not missing, f"{mount['path']}: {fstype} {options or ''}" + (f" (missing {','.join(missing)})" if missing else ""))
+        f.expect(re.search(rf"^\S+\s+{re.escape(mount['path'])}\s", fstab, re.M) is not None, f"{mount['path']} in /etc/fstab")
+    if _in_container(sh):
+        f.evidence.append("note: in the lab /var/tmp and /home share the container's root filesystem (no partitions to mount with options)")
     return f
 
 

@@ -7,7 +7,8 @@ for people::
       "env": "lab",
       "generated_at": "2026-11-25T20:00:00+00:00",
       "summary": {"hosts": 9, "checks": 180, "pass": 180, "fail": 0, "not_applicable": 36},
-      "controls": {"<control id>": {"title": "...", "clause": "8.1.4.1 a", "role": "baseline"}},
+      "controls": {"<control id>": {"title": "...", "clause": "8.1.4.1 a", "role": "baseline",
+                                    "references": ["CIS Debian 12: ...", "ANSSI BP-028: ..."]}},
       "hosts": {
         "<host>": {
           "zone": "data", "role": "datapool", "mlps_level": 4,
@@ -20,7 +21,7 @@ for people::
     }
 
 Expected values are the host's inventory variables (derived from the model) over the roles'
-defaults, exactly what the playbooks applied.
+defaults, under the roles' per-OS variables: exactly what the playbooks applied.
 """
 
 from __future__ import annotations
@@ -41,19 +42,39 @@ from .controls import CONTROLS, ROLES, Control
 PASS, FAIL, NOT_APPLICABLE = "pass", "fail", "not-applicable"
 
 
+def _plain(path: Path) -> dict[str, Any]:
+    """A role's variable file without its templated values (the inventory or Ansible sets those)."""
+    data = yaml.safe_load(path.read_text()) if path.is_file() else {}
+    return {k: v for k, v in (data or {}).items() if not (isinstance(v, str) and "{{" in v)}
+
+
 def role_defaults(playbooks: Path) -> dict[str, Any]:
-    """The roles' documented defaults (templated values left out: the inventory sets them)."""
+    """The roles' documented defaults."""
     merged: dict[str, Any] = {}
     for role in ROLES:
-        data = yaml.safe_load((playbooks / "roles" / role / "defaults" / "main.yml").read_text()) or {}
-        merged.update({k: v for k, v in data.items() if not (isinstance(v, str) and "{{" in v)})
+        merged.update(_plain(playbooks / "roles" / role / "defaults" / "main.yml"))
+    return merged
+
+
+def os_vars(playbooks: Path, family: str) -> dict[str, Any]:
+    """The roles' per-OS variables (vars/<family>.yml), which Ansible loads over the inventory."""
+    merged: dict[str, Any] = {}
+    for role in ROLES:
+        merged.update(_plain(playbooks / "roles" / role / "vars" / f"{family}.yml"))
     return merged
 
 
 def expected_vars(env: Environment, playbooks: Path) -> dict[str, tuple[dict[str, Any], dict[str, Any]]]:
-    """Per host: (inventory variables, the same over the roles' defaults)."""
+    """Per host: (inventory variables, the values the roles apply: defaults < inventory < OS vars)."""
     defaults = role_defaults(playbooks)
-    return {host: (variables, {**defaults, **variables}) for host, variables in build_inventory(env).hostvars.items()}
+    families: dict[str, dict[str, Any]] = {}
+    expected = {}
+    for host, variables in build_inventory(env).hostvars.items():
+        family = (variables.get("govcloud_os") or {}).get("family", "Debian")
+        if family not in families:
+            families[family] = os_vars(playbooks, family)
+        expected[host] = (variables, {**defaults, **variables, **families[family]})
+    return expected
 
 
 @dataclass(frozen=True)
@@ -113,6 +134,7 @@ def verify(env: Environment, connection: Connection, playbooks: Path, hosts: lis
         "generated_at": dt.datetime.now(dt.timezone.utc).replace(microsecond=0).isoformat(),
         "summary": {"hosts": len(names), "checks": counts[PASS] + counts[FAIL], "pass": counts[PASS], "fail": counts[FAIL],
                     "not_applicable": counts[NOT_APPLICABLE]},
-        "controls": {c.id: {"title": c.title, "clause": c.clause, "role": c.role} for c in controls},
+        "controls": {c.id: {"title": c.title, "clause": c.clause, "role": c.role, "references": list(c.references)}
+                     for c in controls},
         "hosts": report_hosts,
     }

@@ -24,14 +24,19 @@ DEFAULT_CACHE = Path("/var/cache/govcloud/lab")
 
 # What the playbooks need on a host, and what the tests use to read effective state.
 PACKAGES = (
+    "acct",
     "aide",
     "aide-common",
     "auditd",
     "ca-certificates",
+    "chrony",
+    "cracklib-runtime",
     "dbus",
     "iproute2",
     "iputils-ping",
+    "kmod",
     "libpam-pwquality",
+    "libpwquality-tools",
     "logrotate",
     "netcat-openbsd",
     "nftables",

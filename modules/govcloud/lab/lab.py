@@ -250,7 +250,9 @@ class Lab:
             process = subprocess.Popen(
                 ["nsenter", f"--net=/run/netns/{ns}", "systemd-nspawn", "--quiet", "-D", str(root), "-M", machine.name,
                  "--boot", "--register=no", "--keep-unit", "--console=passive", "--link-journal=no",
-                 "--resolv-conf=off", "--timezone=off", *args],
+                 "--resolv-conf=off", "--timezone=off",
+                 # Process accounting is per PID namespace: a machine records only its own processes.
+                 "--capability=CAP_SYS_PACCT", *args],
                 stdin=subprocess.DEVNULL, stdout=console, stderr=subprocess.STDOUT, start_new_session=True,
             )
         return {"pid": process.pid, "root": str(root), "address": str(machine.address)}
