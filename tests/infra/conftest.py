@@ -77,7 +77,7 @@ def lab_session() -> LabSession:
     session = LabSession(env, lab, first_converge=PlaybookRun(1, ""))
     try:
         session.first_converge = session.converge()
-        assert session.first_converge.ok, session.first_converge.output[-6000:]
+        assert session.first_converge.ok, failures(session.first_converge)
         session.hostvars = {name: merged for name, (_, merged) in expected_vars(env, PLAYBOOKS).items()}
         yield session
     finally:
@@ -85,6 +85,17 @@ def lab_session() -> LabSession:
             state = json.loads(lab.paths.state.read_text()) if lab.paths.state.exists() else {"machines": {}}
             lab.down()
             _assert_nothing_left(lab, state)
+
+
+def failures(run: PlaybookRun) -> str:
+    """What a failed playbook run says about its failures (each failed task with its output), then its end."""
+    lines = run.output.splitlines()
+    shown = []
+    for i, line in enumerate(lines):
+        if line.startswith(("fatal:", "failed:")) or "FAILED!" in line:
+            task = next((lines[j] for j in range(i, -1, -1) if lines[j].startswith(("TASK [", "RUNNING HANDLER ["))), "")
+            shown += [task, *lines[i:i + 12], ""]
+    return "\n".join(shown)[-8000:] + "\n...\n" + run.output[-2000:]
 
 
 def _assert_nothing_left(lab: Lab, state: dict) -> None:

@@ -13,6 +13,8 @@ import pytest
 from govcloud.baseline.checks import check_for
 from govcloud.baseline.controls import CONTROLS
 
+from .conftest import failures
+
 PG = "/etc/postgresql/15/main"
 RELOAD_PG = "systemctl reload postgresql@15-main"
 
@@ -83,11 +85,13 @@ def test_breaking_a_control_fails_its_check_and_its_tag_repairs_it(lab_session, 
         finding = _finding(lab_session, control, host)
         assert not finding.passed, f"{control.id} still passes on a broken {host}: {finding.evidence}"
         audit = lab_session.converge(playbook=_playbook(control), check=True, tags=[control.id], limit=host)
-        assert audit.ok and audit.stats[host]["changed"] >= 1, f"check mode did not report the drift:\n{audit.output[-3000:]}"
+        assert audit.ok, failures(audit)
+        assert audit.stats[host]["changed"] >= 1, f"check mode did not report the drift:\n{audit.output[-3000:]}"
         assert not _finding(lab_session, control, host).passed, "check mode repaired the host"
     finally:
         repair = lab_session.converge(playbook=_playbook(control), tags=[control.id], limit=host)
-    assert repair.ok and repair.stats[host]["changed"] >= 1, repair.output[-4000:]
+    assert repair.ok, failures(repair)
+    assert repair.stats[host]["changed"] >= 1, repair.output[-4000:]
     deadline = time.monotonic() + 30  # a restarted daemon may take a moment (a log connection, a time source)
     while not (finding := _finding(lab_session, control, host)).passed and time.monotonic() < deadline:
         time.sleep(2)
