@@ -460,7 +460,8 @@ def sysctl_network(sh: Shell, v: HostVars) -> Finding:
 
 def core_dumps(sh: Shell, v: HostVars) -> Finding:
     f = Finding()
-    limits = sh.as_user(_system_admin(v), "bash -lc 'ulimit -Hc; ulimit -Sc'")[1].split()[-2:]
+    # stdout only: an SSH connection's banner may come on stderr
+    limits = sh.out(f"runuser -u {shlex.quote(_system_admin(v))} -- bash -lc 'ulimit -Hc; ulimit -Sc'").split()[-2:]
     f.expect(limits == ["0", "0"], f"a session's core size limit hard/soft {'/'.join(limits)} (0/0)")
     manager = sh.out("systemctl show --property=DefaultLimitCORE --value").strip()
     f.expect(manager == "0", f"service manager DefaultLimitCORE={manager} (0)")
