@@ -452,7 +452,7 @@ def sysctl_network(sh: Shell, v: HostVars) -> Finding:
         f.expect(not wrong, f"{len(expected)} kernel.* settings written{'; wrong ' + ','.join(wrong) if wrong else ''} "
                             "(read by file: kernel settings are the host kernel's in a container)")
     else:
-        values = dict(zip(expected, sh.out("sysctl -n " + " ".join(expected)).split()))
+        values = dict(zip(expected, sh.out("sysctl -n " + " ".join(expected)).split(), strict=False))
         wrong = sorted(k for k, value in expected.items() if values.get(k) != value)
         f.expect(not wrong, f"{len(expected)} kernel.* settings live{'; wrong ' + ','.join(wrong) if wrong else ''}")
     return f
