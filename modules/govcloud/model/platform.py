@@ -167,7 +167,7 @@ class PackageSource(Strict):
         min_length=1, description="Debian suites (bookworm, bookworm-updates, bookworm-security) or RPM repository paths")
     components: list[Annotated[str, Field(pattern=r"^[A-Za-z0-9._-]{1,64}$")]] = Field(
         default_factory=lambda: ["main"], description="Debian components (ignored for RPM repositories)")
-    security: bool = Field(False, description="Carries the distribution's security updates")
+    security: bool = Field(False, strict=True, description="Carries the distribution's security updates")
 
 
 class Person(Strict):
