@@ -124,7 +124,7 @@ INEXPRESSIBLE = {
         "no level profile", "must sit under", "flow to or from the internet", "not gateway", "log-collector", "clusters for tenants live in",
         "must have role datapool", "lives in a data zone", "above", "listed twice", "key name", "not the ledger's origin",
         "cannot be met", "is also the key", "exceeds", "more than one administrator role", "allows", "longer than",
-        "cannot expose public services", "no package source"),
+        "cannot expose public services", "no package source", "must be in a management zone"),
     "a signed-note verifier key's content (base64 of a key type and key)": ("verifier key", "key type", "base64"),
 }
 
