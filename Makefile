@@ -31,7 +31,7 @@ binaries: install
 control-planes: install
 	$(BIN)/govcloud tools build --control-planes
 
-demo: install control-planes
+demo: install binaries
 	scripts/demo $(ENV)
 
 # Every Go component: the control planes (tests/clusters, tests/infra) and the Pulumi CLI, language host
