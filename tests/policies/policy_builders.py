@@ -133,7 +133,9 @@ def tenant_state(env: Environment, tenant_id: str) -> StackState:
         for flow in env.flows_from(zone.id):
             if flow.destination == pool.zone:
                 continue  # the data pool has its own, narrower policy
-            b.add("NetworkPolicy", f"flow-to-{flow.destination}", {"spec": {"podSelector": {}, "policyTypes": ["Egress"], "egress": [{
+            # One policy per flow: a zone may reach another by several (logs on tcp, time on udp).
+            name = f"flow-to-{flow.destination}-{flow.protocol}-{'-'.join(map(str, flow.ports))}"
+            b.add("NetworkPolicy", name, {"spec": {"podSelector": {}, "policyTypes": ["Egress"], "egress": [{
                 "to": [{"ipBlock": {"cidr": str(env.zone(flow.destination).cidr)}}],
                 "ports": [{"protocol": flow.protocol.upper(), "port": p} for p in flow.ports],
             }]}}, namespace=namespace, object_labels={**base, labels.PURPOSE: labels.PURPOSE_FLOW},

@@ -82,7 +82,10 @@ class Workspace:
 
 
 @pytest.fixture
-def ws(tmp_path):
+def ws(tmp_path, monkeypatch):
+    # The commands' default plans directory is the working directory's build/plans: a developer's
+    # own (after make demo) must not be what these tests review against.
+    monkeypatch.setenv("GOVCLOUD_PLANS", str(tmp_path / "build" / "plans"))
     workspace = Workspace(tmp_path)
     workspace.key("sec-liwei")
     return workspace
