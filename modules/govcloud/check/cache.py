@@ -42,7 +42,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from ..policy.facts import Facts
+from ..policy.facts import ANY_STACK, Facts
 from .analyzer import PackInfo, PolicyInfo
 from .results import Result
 
@@ -281,8 +281,6 @@ def read_traces(paths: Any) -> dict[str, set[tuple[str, str]]]:
 
 
 def lookups_of(traces: dict[str, set[tuple[str, str]]], stack: str) -> set[tuple[str, str]]:
-    from ..policy.facts import ANY_STACK
-
     return traces.get(stack, set()) | traces.get(ANY_STACK, set())
 
 

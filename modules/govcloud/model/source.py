@@ -182,8 +182,7 @@ class _Walker:
 
     def _hidden(self, node: yaml.Node, loc: tuple) -> bool:
         """A character in the scalar's source that YAML reads as something else, or that hides text."""
-        start = node.start_mark.index
-        found = HIDDEN_IN_FILE_RE.search(self.text, start, node.end_mark.index)
+        found = HIDDEN_IN_FILE_RE.search(self.text, node.start_mark.index, node.end_mark.index)
         if found is None:
             return False
         self.problems.append(Problem(self.path, self.text.count("\n", 0, found.start()) + 1, field_path(loc),
