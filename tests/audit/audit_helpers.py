@@ -5,25 +5,25 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
 from govcloud.state import ResourceState, StackState
 
+import forkserver
+from forkserver import Result
+
 REPO = Path(__file__).resolve().parents[2]
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
-GOVCLOUD = str(Path(sys.executable).parent / "govcloud")
 GIT_ENV = {"GIT_AUTHOR_NAME": "zhang-wei", "GIT_AUTHOR_EMAIL": "zhang-wei@example.gov.cn",
            "GIT_COMMITTER_NAME": "zhang-wei", "GIT_COMMITTER_EMAIL": "zhang-wei@example.gov.cn",
            "GIT_AUTHOR_DATE": "2026-11-20T10:00:00+08:00", "GIT_COMMITTER_DATE": "2026-11-20T10:00:00+08:00"}
 
 
-def govcloud(*args: str | Path, cwd: Path = REPO, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
-    """The real command line, as a reviewer or an auditor runs it."""
-    return subprocess.run([GOVCLOUD, *map(str, args)], cwd=cwd, capture_output=True, text=True,
-                          env={"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "COLUMNS": "200",
-                               "GOVCLOUD_CACHE_DIR": "off", **(env or {})})
+def govcloud(*args: str | Path, cwd: Path = REPO, env: dict[str, str] | None = None) -> Result:
+    """The command line as a reviewer or an auditor runs it (each command its own process, tests/forkserver.py)."""
+    return forkserver.govcloud(*args, cwd=cwd, env={"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "COLUMNS": "200",
+                                                    "GOVCLOUD_CACHE_DIR": "off", **(env or {})})
 
 
 def git(repo: Path, *args: str) -> str:
@@ -55,7 +55,7 @@ class LabRepo:
         assert text.count(old) >= count, f"{old!r} not in {relative}"
         path.write_text(text.replace(old, new, count), encoding="utf-8")
 
-    def diff(self, *args: str, cwd: Path = REPO) -> subprocess.CompletedProcess:
+    def diff(self, *args: str, cwd: Path = REPO) -> Result:
         return govcloud("--inventories", self.inventories, "diff", "--env", "lab", *args, cwd=cwd)
 
 

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
 from pathlib import Path
 
 from govcloud import signing
 from govcloud.canonical import encode
 from govcloud.ledger import Ledger
+
+import forkserver
+from forkserver import Result
 
 
 def fill(directory: Path, key: signing.PrivateKey, evidence: Path, count: int, start: int = 0) -> Ledger:
@@ -54,12 +55,6 @@ def write_key_files(directory: Path, key: signing.PrivateKey, name: str = "ledge
     return private, public
 
 
-def govcloud(*args: str | Path, cwd: Path | None = None, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
-    """The real command line, as an auditor runs it."""
-    return subprocess.run(
-        [str(Path(sys.executable).parent / "govcloud"), *map(str, args)],
-        capture_output=True,
-        text=True,
-        cwd=cwd,
-        env={"PATH": "/usr/bin:/bin", "COLUMNS": "200", **(env or {})},
-    )
+def govcloud(*args: str | Path, cwd: Path | None = None, env: dict[str, str] | None = None) -> Result:
+    """The command line as an auditor runs it (each command its own process, tests/forkserver.py)."""
+    return forkserver.govcloud(*args, cwd=cwd or os.getcwd(), env={"PATH": "/usr/bin:/bin", "COLUMNS": "200", **(env or {})})

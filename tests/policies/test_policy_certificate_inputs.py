@@ -6,8 +6,7 @@ from __future__ import annotations
 
 import base64
 import json
-import subprocess
-import sys
+import os
 from pathlib import Path
 
 import pytest
@@ -17,18 +16,19 @@ from govcloud import review, signing
 from govcloud.canonical import encode
 from govcloud.ledger import Ledger
 
+import forkserver
+from forkserver import Result
 from policy_helpers import PACK
 
 NESTED = b"[" * 100_000
 HUGE = "9" * 5000
 
 
-def govcloud(*args, cwd: Path | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run([str(Path(sys.executable).parent / "govcloud"), *map(str, args)], capture_output=True, text=True,
-                          cwd=cwd, env={"PATH": "/usr/bin:/bin", "COLUMNS": "200"}, timeout=120)
+def govcloud(*args, cwd: Path | None = None) -> Result:
+    return forkserver.govcloud(*args, cwd=cwd or os.getcwd(), env={"PATH": "/usr/bin:/bin", "COLUMNS": "200"}, timeout=120)
 
 
-def one_clean_line(result: subprocess.CompletedProcess, code: int = 2) -> str:
+def one_clean_line(result: Result, code: int = 2) -> str:
     assert result.returncode == code, (result.returncode, result.stdout, result.stderr)
     assert "Traceback" not in result.stderr and "Error:" not in result.stderr.replace("error:", ""), result.stderr
     lines = [line for line in result.stderr.splitlines() if line.strip()]
@@ -59,7 +59,7 @@ def write_variant(workspace: Workspace, name: str, change=None, statement_change
     return path
 
 
-def verify(workspace: Workspace, path: Path) -> subprocess.CompletedProcess:
+def verify(workspace: Workspace, path: Path) -> Result:
     return govcloud("--inventories", workspace.inventories, "review", "verify", path, "--trust-store", workspace.trust,
                     "--build", workspace.build, "--pack", PACK, "--now", "2026-11-26T00:00:00Z")
 

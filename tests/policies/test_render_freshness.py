@@ -5,21 +5,20 @@ from __future__ import annotations
 
 import os
 import shutil
-import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pytest
 
+import forkserver
+from forkserver import Result
+
 REPO = Path(__file__).resolve().parents[2]
-GOVCLOUD = str(Path(sys.executable).parent / "govcloud")
 HEALTH = "lab.t-430100-health"
 
 
-def govcloud(*args, cwd: Path) -> subprocess.CompletedProcess:
-    return subprocess.run([GOVCLOUD, *map(str, args)], cwd=cwd, capture_output=True, text=True, timeout=600,
-                          env={"PATH": "/usr/bin:/bin", "COLUMNS": "300", "GOVCLOUD_CACHE_DIR": "off"})
+def govcloud(*args, cwd: Path) -> Result:
+    return forkserver.govcloud(*args, cwd=cwd, timeout=600, env={"PATH": "/usr/bin:/bin", "COLUMNS": "300", "GOVCLOUD_CACHE_DIR": "off"})
 
 
 @pytest.fixture(scope="module")
@@ -31,7 +30,7 @@ def workspace(tmp_path_factory) -> Path:
     return root
 
 
-def check(workspace: Path, *stacks: str) -> subprocess.CompletedProcess:
+def check(workspace: Path, *stacks: str) -> Result:
     return govcloud("check", *(a for s in stacks for a in ("-s", s)), "--pack", REPO / "policies", "--today", "2026-11-25", cwd=workspace)
 
 

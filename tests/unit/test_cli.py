@@ -10,13 +10,17 @@ from pathlib import Path
 
 import pytest
 
+from forkserver import Result, govcloud, real
+
 REPO = Path(__file__).resolve().parents[2]
 GOVCLOUD = str(Path(sys.executable).parent / "govcloud")
 
 
-def run(*args: str, cwd: Path = REPO, input: str | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run([GOVCLOUD, *args], cwd=cwd, capture_output=True, text=True, input=input,
-                          env={"PATH": "/usr/bin:/bin", "GOVCLOUD_NONINTERACTIVE": "1", "COLUMNS": "200"})
+def run(*args: str, cwd: Path = REPO, input: str | None = None, console_script: bool = False) -> Result:
+    """A command in its own process (tests/forkserver.py); ``console_script``: the installed script
+    itself, for the tests whose point is what the user's process does on bad input."""
+    return (real if console_script else govcloud)(*args, cwd=cwd, input=input,
+                                                  env={"PATH": "/usr/bin:/bin", "GOVCLOUD_NONINTERACTIVE": "1", "COLUMNS": "200"})
 
 
 @pytest.fixture
@@ -39,24 +43,24 @@ def test_validate_json() -> None:
 def test_bad_input_exit_2_without_traceback(workdir: Path) -> None:
     path = workdir / "inventories/lab/tenants/t-430100-health.yaml"
     path.write_text(path.read_text(encoding="utf-8").replace("mlps_level: 3", "mlps_level: 4").replace("audit: {account: chen-jing", "audit: {account: zhang-wei"), encoding="utf-8")
-    result = run("validate", cwd=workdir)
+    result = run("validate", cwd=workdir, console_script=True)
     assert result.returncode == 2
     assert "Traceback" not in result.stderr
     assert "3 problems found" in result.stderr
     assert "inventories/lab/tenants/t-430100-health.yaml:7 mlps_level: zone egov-extranet admits MLPS level 3 at most" in result.stderr
-    as_json = json.loads(run("validate", "-o", "json", cwd=workdir).stdout)
+    as_json = json.loads(run("validate", "-o", "json", cwd=workdir, console_script=True).stdout)
     assert as_json["ok"] is False and {p["field"] for p in as_json["problems"]} == {
         "mlps_level", "administrators.system.account", "administrators.audit.account"}
 
 
 def test_unknown_environment_and_traversal(workdir: Path) -> None:
     for env in ("nowhere", "../lab"):
-        result = run("validate", "--env", env, cwd=workdir)
+        result = run("validate", "--env", env, cwd=workdir, console_script=True)
         assert result.returncode == 2 and "Traceback" not in result.stderr, result.stderr
 
 
 def test_usage_error_is_exit_2() -> None:
-    assert run("validate", "--no-such-flag").returncode == 2
+    assert run("validate", "--no-such-flag", console_script=True).returncode == 2
 
 
 NEW = ["tenant", "new", "--slug", "water", "--department", "长沙市水利局", "--uscc", "11430100000100036C", "--region", "430100",
@@ -173,7 +177,7 @@ def test_an_output_that_cannot_be_written_is_exit_2_before_any_work(tmp_path: Pa
         (("baseline", "verify", "--out", str(blocker / "compliance.json")), "cannot create"),
     ]
     for args, says in cases:
-        result = run(*args)
+        result = run(*args, console_script=True)
         assert result.returncode == 2, (args, result.stdout, result.stderr)
         assert "Traceback" not in result.stderr and says in result.stderr and str(blocker if "is a directory" not in says else tmp_path) in result.stderr, (args, result.stderr)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["not-a-directory"]
@@ -189,5 +193,5 @@ def test_a_write_that_fails_late_is_still_one_line(tmp_path: Path) -> None:
     assert appended.returncode == 0, appended.stderr
     blocker = tmp_path / "file"
     blocker.write_text("x")
-    result = run("ledger", "head", "--ledger", str(ledger), "--out", str(blocker / "head.json"))
+    result = run("ledger", "head", "--ledger", str(ledger), "--out", str(blocker / "head.json"), console_script=True)
     assert result.returncode == 2 and "Traceback" not in result.stderr and str(blocker) in result.stderr, result.stderr

@@ -5,8 +5,6 @@ completion, -q/-v, plurals and help without a type after flags."""
 from __future__ import annotations
 
 import ast
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -14,13 +12,15 @@ import typer
 
 from govcloud.cli import app
 
+from forkserver import Result, govcloud, real
+
 REPO = Path(__file__).resolve().parents[2]
-GOVCLOUD = str(Path(sys.executable).parent / "govcloud")
 
 
-def run(*args: str, cwd: Path = REPO, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run([GOVCLOUD, *map(str, args)], cwd=cwd, capture_output=True, text=True,
-                          env={"PATH": "/usr/bin:/bin", "GOVCLOUD_NONINTERACTIVE": "1", "COLUMNS": "200", **(env or {})})
+def run(*args: str, cwd: Path = REPO, env: dict[str, str] | None = None, console_script: bool = False) -> Result:
+    """A command in its own process (tests/forkserver.py); ``console_script``: the installed script itself."""
+    return (real if console_script else govcloud)(*args, cwd=cwd, env={"PATH": "/usr/bin:/bin", "GOVCLOUD_NONINTERACTIVE": "1", "COLUMNS": "200",
+                                                                       **(env or {})})
 
 
 def commands() -> list[tuple[str, object]]:
@@ -81,9 +81,9 @@ def test_help_shows_no_type_after_flags_and_short_summaries(monkeypatch) -> None
 def test_version_and_completion() -> None:
     from importlib.metadata import version
 
-    done = run("--version")
+    done = run("--version", console_script=True)
     assert done.returncode == 0 and done.stdout.strip() == f"govcloud {version('govcloud')}"
-    completed = run(env={"_GOVCLOUD_COMPLETE": "complete_bash", "COMP_WORDS": "govcloud che", "COMP_CWORD": "1"})
+    completed = run(env={"_GOVCLOUD_COMPLETE": "complete_bash", "COMP_WORDS": "govcloud che", "COMP_CWORD": "1"}, console_script=True)
     assert completed.stdout.split() == ["check"], completed.stdout + completed.stderr
     assert "--show-completion" in run("--help").stdout
 

@@ -10,8 +10,6 @@ from __future__ import annotations
 import ast
 import io
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -22,14 +20,15 @@ from rich.table import Table
 
 from govcloud.text import plain_console, printable, styled
 
+from forkserver import Result, govcloud
+
 REPO = Path(__file__).resolve().parents[2]
-GOVCLOUD = str(Path(sys.executable).parent / "govcloud")
 HOSTILE = ["[/x]", "[a-z]", "^[a-z][a-z0-9_.-]{1,31}$", "[bold]loud", "[link=https://evil.example]x[/link]", ":warning:", "a\\", "\\[/x]", "{}"]
 
 
-def run(*args: str, cwd: Path) -> subprocess.CompletedProcess:
-    return subprocess.run([GOVCLOUD, *args], cwd=cwd, capture_output=True, text=True, timeout=120,
-                          env={"PATH": "/usr/bin:/bin", "GOVCLOUD_NONINTERACTIVE": "1", "COLUMNS": "300", "GOVCLOUD_CACHE_DIR": "off"})
+def run(*args: str, cwd: Path) -> Result:
+    return govcloud(*args, cwd=cwd, timeout=120,
+                    env={"PATH": "/usr/bin:/bin", "GOVCLOUD_NONINTERACTIVE": "1", "COLUMNS": "300", "GOVCLOUD_CACHE_DIR": "off"})
 
 
 @given(st.text(), st.text())

@@ -1,8 +1,8 @@
 """Files from users and files for users: no hang on a FIFO, no write through a link, no
 temporary name in an error, and no recorded evidence replaced.
 
-Every command runs in a subprocess with a timeout: a hang is a failure (TimeoutExpired), not a
-slow pass.
+Every command runs in a process of its own with a time limit (tests/forkserver.py): a hang is
+killed and fails the test, never a slow pass.
 """
 
 from __future__ import annotations
@@ -10,25 +10,24 @@ from __future__ import annotations
 import os
 import shutil
 import stat
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from govcloud.files import output_problem, read_regular, write_output
 
+from forkserver import Result, govcloud
+
 REPO = Path(__file__).resolve().parents[2]
-GOVCLOUD = str(Path(sys.executable).parent / "govcloud")
 TIMEOUT = 60
 
 
-def run(*args: str | Path, cwd: Path) -> subprocess.CompletedProcess:
-    return subprocess.run([GOVCLOUD, *map(str, args)], cwd=cwd, capture_output=True, text=True, timeout=TIMEOUT, stdin=subprocess.DEVNULL,
-                          env={"PATH": "/usr/bin:/bin", "GOVCLOUD_NONINTERACTIVE": "1", "COLUMNS": "300", "GOVCLOUD_CACHE_DIR": "off"})
+def run(*args: str | Path, cwd: Path) -> Result:
+    return govcloud(*args, cwd=cwd, timeout=TIMEOUT,
+                    env={"PATH": "/usr/bin:/bin", "GOVCLOUD_NONINTERACTIVE": "1", "COLUMNS": "300", "GOVCLOUD_CACHE_DIR": "off"})
 
 
-def refused(result: subprocess.CompletedProcess, *fragments: str) -> None:
+def refused(result: Result, *fragments: str) -> None:
     assert result.returncode == 2, (result.returncode, result.stdout, result.stderr)
     assert "Traceback" not in result.stderr and ".tmp" not in result.stderr, result.stderr
     for fragment in fragments:

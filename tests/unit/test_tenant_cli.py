@@ -5,24 +5,23 @@ and `tenant validate` render and check the tenant's stack; a draft is checked wh
 from __future__ import annotations
 
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from govcloud.model.codes import make_uscc
 
+from forkserver import Result, govcloud
+
 REPO = Path(__file__).resolve().parents[2]
-GOVCLOUD = str(Path(sys.executable).parent / "govcloud")
 USCC = make_uscc("430100", 77)
 BASE = ["tenant", "new", "--slug", "water", "--department", "长沙市水利局", "--uscc", USCC, "--region", "430100",
         "--system", "li-lei=李雷", "--security", "han-mm=韩梅梅", "--audit", "wang-wu=王五", "--reason", "防汛调度系统"]
 
 
-def run(*args: str, cwd: Path, input: str | None = None, interactive: bool = False) -> subprocess.CompletedProcess:
+def run(*args: str, cwd: Path, input: str | None = None, interactive: bool = False) -> Result:
     env = {"PATH": "/usr/bin:/bin", "COLUMNS": "220", **({"GOVCLOUD_INTERACTIVE": "1"} if interactive else {"GOVCLOUD_NONINTERACTIVE": "1"})}
-    return subprocess.run([GOVCLOUD, *map(str, args)], cwd=cwd, capture_output=True, text=True, input=input, env=env, timeout=300)
+    return govcloud(*args, cwd=cwd, input=input, env=env, timeout=300)
 
 
 @pytest.fixture
