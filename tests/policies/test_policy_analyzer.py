@@ -18,6 +18,7 @@ from govcloud.check.analyzer import (
     ConfigError,
     PackError,
     PackProcess,
+    engine_analyzed,
     pack_python,
     reconcile_config,
     wire_properties,
@@ -249,3 +250,30 @@ def test_the_same_properties_in_another_message_convert_once():
     other.update({"kind": "Namespace", "spec": {"x": [2, 1]}})
     assert convert(first) is convert(again)
     assert convert(other) == {"call": 2} and len(calls) == 2
+
+
+def test_answering_by_type_gives_the_sdks_responses_byte_for_byte(lab, lab_states, monkeypatch):
+    """The pack answers the pairs a rule's kinds exclude without the SDK's loop: every response
+    (diagnostics, not-applicable entries, their reasons and order) is the SDK's own, with a
+    disabled rule, a failing resource and resources of no Kubernetes kind among them."""
+    from govcloud.policy.pack import ENV_TYPE_INDEX
+
+    states = [edit(lab_states[HEALTH], "Namespace", "t-430100-health-app", lambda i: i["metadata"]["labels"].update({labels.PSA_ENFORCE: "baseline"}))]
+    states += [s for name, s in lab_states.items() if name != HEALTH]
+    disabled = next(r.id for r in rules() if r.scope == "resource" and r.kinds == ("Namespace",))
+    responses: dict[str, list[bytes]] = {}
+    for switch in ("1", "0"):
+        monkeypatch.setenv(ENV_TYPE_INDEX, switch)
+        seen = responses[switch] = []
+        monkeypatch.setattr(PackProcess, "_record", staticmethod(
+            lambda outcome, urn, response, seen=seen: seen.append(response.SerializeToString(deterministic=True))))
+        with PackProcess(PACK) as process:
+            process.configure(reconcile_config(process.info(), {**build_config(lab), disabled: "disabled"}))
+            list(process.analyze(states))
+    assert len(responses["1"]) == sum(len(engine_analyzed(s)) + 1 for s in states)
+    assert responses["1"] == responses["0"]
+    answered = [analyzer_pb2.AnalyzeResponse.FromString(r) for r in responses["1"]]
+    reasons = {item.reason for response in answered for item in response.not_applicable}
+    assert "looks only at Kubernetes objects" in reasons and any(r.startswith("looks only at Namespace") for r in reasons)
+    assert not any(item.policy_name == disabled for response in answered for item in response.not_applicable)
+    assert any(len(response.diagnostics) for response in answered)

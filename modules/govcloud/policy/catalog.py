@@ -37,11 +37,6 @@ def rules() -> tuple[Rule, ...]:
     return tuple(rule for _, (rule, _) in sorted(found.items()))
 
 
-def policies() -> list:
-    """The CrossGuard policies, one per rule."""
-    return [rule.policy() for rule in rules()]
-
-
 PACKAGE_ROOT = Path(__file__).resolve().parent.parent  # modules/govcloud: the package the pack imports from
 _RULES_DIR = ("policy", "rules")
 

@@ -116,6 +116,8 @@ class _Trace:
         self.path = path
         self.seen: set[tuple[str, str, str]] = set()
         self.lock = threading.Lock()
+        self._file: Any = None  # opened at the first read, kept open: the pack is ended by a signal,
+        # so each line is written through at once (line buffering), never held in a buffer
 
     def record(self, view: str, key: str) -> None:
         item = (_reading_for.get() or ANY_STACK, view, key)
@@ -125,8 +127,9 @@ class _Trace:
             if item in self.seen:
                 return
             self.seen.add(item)
-            with open(self.path, "a", encoding="utf-8") as trace:
-                trace.write(json.dumps(list(item), ensure_ascii=False) + "\n")
+            if self._file is None:
+                self._file = open(self.path, "a", encoding="utf-8", buffering=1)  # noqa: SIM115 (open while the pack runs)
+            self._file.write(json.dumps(list(item), ensure_ascii=False) + "\n")
 
 
 _TRACE: _Trace | None = _Trace(os.environ[ENV_TRACE]) if os.environ.get(ENV_TRACE) else None

@@ -228,9 +228,23 @@ class Rule:
             return "apiVersion" in props and "kind" in props and not resource_type.endswith("Patch")
         return resource_type.rsplit(":", 1)[-1] in self.kinds
 
+    @property
+    def not_applicable_reason(self) -> str:
+        """What a resource rule answers for a resource outside ``applies_to``."""
+        return "looks only at Kubernetes objects" if ANY_KIND in self.kinds else f"looks only at {', '.join(self.kinds)}"
+
+    def type_excluded(self, resource_type: str) -> bool:
+        """Whether ``applies_to`` is False for every resource of this type, whatever its
+        properties (the pack answers such pairs without running the check: ``policy/pack.py``)."""
+        if not resource_type.startswith(KUBERNETES_PREFIX):
+            return True
+        if ANY_KIND in self.kinds:
+            return resource_type.endswith("Patch")
+        return resource_type.rsplit(":", 1)[-1] not in self.kinds
+
     def _validate_resource(self, args, report_violation) -> None:
         if not self.applies_to(args.resource_type, args.props):
-            args.not_applicable("looks only at Kubernetes objects" if ANY_KIND in self.kinds else f"looks only at {', '.join(self.kinds)}")
+            args.not_applicable(self.not_applicable_reason)
         obj = K8sObject(args.urn, args.resource_type, args.name, args.props)
         try:
             with reading_for(stack_of(args.urn)):
