@@ -14,7 +14,6 @@ import json
 import os
 import threading
 from collections.abc import Iterator, Set
-from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import cached_property
 from typing import Any, Mapping
@@ -141,14 +140,20 @@ def stack_of(urn: str) -> str | None:
     return head[len("urn:pulumi:"):] if head.startswith("urn:pulumi:") and "::" in urn else None
 
 
-@contextmanager
-def reading_for(stack: str | None) -> Iterator[None]:
-    """Attribute the facts read inside the block to ``stack`` (when tracing)."""
-    token = _reading_for.set(stack)
-    try:
-        yield
-    finally:
-        _reading_for.reset(token)
+class reading_for:  # noqa: N801 (used as a function: ``with reading_for(stack):``)
+    """Attribute the facts read inside the block to ``stack`` (when tracing). A class rather than
+    a generator: it runs once per rule and resource."""
+
+    __slots__ = ("_stack", "_token")
+
+    def __init__(self, stack: str | None):
+        self._stack = stack
+
+    def __enter__(self) -> None:
+        self._token = _reading_for.set(self._stack)
+
+    def __exit__(self, *exc: object) -> None:
+        _reading_for.reset(self._token)
 
 
 def key_of(key: Any) -> str:

@@ -130,6 +130,24 @@ class StackView:
         return sorted(tenants)[0]
 
 
+_OBJECTS: dict[int, tuple[Any, K8sObject]] = {}  # id(props) -> (props, its view); see _object_of
+_OBJECTS_KEPT = 4096
+
+
+def _object_of(urn: str, type_: str, name: str, props: Mapping[str, Any]) -> K8sObject:
+    """The view of a resource, made once for every rule that looks at the same properties object
+    (the pack shares one per resource: ``policy/pack.py``); the entry holds ``props`` so its id
+    stays unique while cached. Views are read-only, like the properties."""
+    hit = _OBJECTS.get(id(props))
+    if hit is not None and hit[0] is props and hit[1].urn == urn and hit[1].type == type_ and hit[1].name == name:
+        return hit[1]
+    obj = K8sObject(urn, type_, name, props)
+    if len(_OBJECTS) >= _OBJECTS_KEPT:
+        _OBJECTS.clear()
+    _OBJECTS[id(props)] = (props, obj)
+    return obj
+
+
 ResourceCheck = Callable[[K8sObject, Facts], Iterable[str]]
 StackCheck = Callable[[StackView, Facts], Iterable[tuple[str | None, str]]]
 
@@ -245,7 +263,7 @@ class Rule:
     def _validate_resource(self, args, report_violation) -> None:
         if not self.applies_to(args.resource_type, args.props):
             args.not_applicable(self.not_applicable_reason)
-        obj = K8sObject(args.urn, args.resource_type, args.name, args.props)
+        obj = _object_of(args.urn, args.resource_type, args.name, args.props)
         try:
             with reading_for(stack_of(args.urn)):
                 for message in self.check(obj, facts_for(args.get_config())):
@@ -254,7 +272,7 @@ class Rule:
             args.not_applicable(reason.reason)
 
     def _validate_stack(self, args, report_violation) -> None:
-        view = StackView([K8sObject(r.urn, r.resource_type, r.name, r.props) for r in args.resources])
+        view = StackView([_object_of(r.urn, r.resource_type, r.name, r.props) for r in args.resources])
         stacks = {stack_of(o.urn) for o in view.objects}
         try:
             with reading_for(stacks.pop() if len(stacks) == 1 else None):
