@@ -27,7 +27,7 @@ from ..policy.config import build_config, build_facts, config_digest
 from ..state import INPUTS_FILE, STATE_FILE, StackState, digest_of
 from ..state import render_dir as default_render_dir
 from ..text import plural
-from .analyzer import PackInfo, PackProcess, StackOutcome, engine_analyzed, pack_metadata, pack_python, reconcile_config
+from .analyzer import PackInfo, PackProcess, StackOutcome, engine_analyzed, fewer_collections, pack_metadata, pack_python, reconcile_config
 from .cache import FactDigests, Session, StackVerdicts, VerdictCache, lookups_of, read_traces, runtime
 from .results import CheckReport, Result, StackReport
 from .sources import Locator
@@ -288,7 +288,8 @@ class CheckSession:
                 if progress is not None:
                     progress(outcome.stack.stack)
 
-        self._parallel(run)
+        with fewer_collections():
+            self._parallel(run)
         return [o for o in outcomes if o is not None]
 
     def verdicts(self, states: list[StackState], progress: Callable[[str], None] | None = None) -> list[StackVerdicts]:
