@@ -27,6 +27,7 @@ def trace(tmp_path, monkeypatch):
     monkeypatch.setattr(facts_module, "_TRACE", facts_module._Trace(str(path)))
 
     def lines() -> list[list[str]]:
+        facts_module.flush_trace()  # what the pack does before it answers a stack's AnalyzeStack
         return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()] if path.exists() else []
 
     return lines
@@ -83,3 +84,13 @@ def test_lookups_tell_a_changed_answer_from_an_unchanged_one():
 ])
 def test_the_stack_of_a_urn(urn, stack):
     assert stack_of(urn) == stack
+
+
+def test_the_reads_reach_the_file_when_flushed_once_per_stack(trace, tmp_path):
+    """The pack writes the trace out before it answers a stack's AnalyzeStack: one write per stack."""
+    with reading_for("lab.t-1"):
+        Facts(CONFIG).zone_kind("internet")
+    assert not (tmp_path / "trace.jsonl").exists()  # held until the stack's last request
+    assert trace() == [["lab.t-1", "zones", key_of("internet")]]
+    facts_module.flush_trace()  # nothing new: nothing written twice
+    assert trace() == [["lab.t-1", "zones", key_of("internet")]]

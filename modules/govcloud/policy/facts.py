@@ -115,8 +115,7 @@ class _Trace:
         self.path = path
         self.seen: set[tuple[str, str, str]] = set()
         self.lock = threading.Lock()
-        self._file: Any = None  # opened at the first read, kept open: the pack is ended by a signal,
-        # so each line is written through at once (line buffering), never held in a buffer
+        self._lines: list[str] = []  # recorded, not yet written: see flush
 
     def record(self, view: str, key: str) -> None:
         item = (_reading_for.get() or ANY_STACK, view, key)
@@ -126,12 +125,26 @@ class _Trace:
             if item in self.seen:
                 return
             self.seen.add(item)
-            if self._file is None:
-                self._file = open(self.path, "a", encoding="utf-8", buffering=1)  # noqa: SIM115 (open while the pack runs)
-            self._file.write(json.dumps(list(item), ensure_ascii=False) + "\n")
+            self._lines.append(json.dumps(list(item), ensure_ascii=False) + "\n")
+
+    def flush(self) -> None:
+        with self.lock:
+            lines, self._lines = self._lines, []
+            if lines:
+                with open(self.path, "a", encoding="utf-8") as trace:
+                    trace.write("".join(lines))
 
 
 _TRACE: _Trace | None = _Trace(os.environ[ENV_TRACE]) if os.environ.get(ENV_TRACE) else None
+
+
+def flush_trace() -> None:
+    """Write what the trace recorded to its file. The pack calls it before it answers a stack's
+    AnalyzeStack, the last request about the stack (its Analyze calls were all answered before):
+    the lines are on disk before the check reads them, and the pack, ended by a signal, holds none
+    back. One write per stack, not one per lookup."""
+    if _TRACE is not None:
+        _TRACE.flush()
 
 
 def stack_of(urn: str) -> str | None:

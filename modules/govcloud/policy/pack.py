@@ -35,6 +35,7 @@ from collections import OrderedDict
 from typing import Any, Callable
 
 from ..state import REDACTED, SECRET_SIG, SECRET_SIG_KEY
+from .facts import ENV_TRACE as FACT_TRACE
 
 ENV_SWITCH = "GOVCLOUD_PACK_SHARED_DESERIALIZATION"
 ENV_RECORD = "GOVCLOUD_PACK_RECORD"
@@ -254,6 +255,25 @@ def _source_of(function: Callable[..., Any]) -> str:
         return ""
 
 
+def flush_trace_per_stack() -> None:
+    """Under GOVCLOUD_FACT_TRACE, write the facts read out before each AnalyzeStack is answered
+    (``facts.flush_trace``)."""
+    from pulumi_policy import policy as sdk
+
+    from .facts import flush_trace
+
+    servicer = sdk._PolicyAnalyzerServicer
+    analyze_stack = servicer.AnalyzeStack
+
+    def AnalyzeStack(self, request, context):
+        try:
+            return analyze_stack(self, request, context)
+        finally:
+            flush_trace()
+
+    servicer.AnalyzeStack = AnalyzeStack  # type: ignore[method-assign]
+
+
 def _redacted(value: Any) -> Any:
     """A request with every secret's value replaced: the engine sends the pack secrets in clear
     (inside a secret marker), and a recording must never hold one."""
@@ -312,6 +332,8 @@ def serve() -> None:
         answer_by_type(built)
     if os.environ.get(ENV_RECORD):
         record_requests(os.environ[ENV_RECORD])
+    if os.environ.get(FACT_TRACE):
+        flush_trace_per_stack()
     PolicyPack(
         name=PACK_NAME,
         policies=[policy for _, policy in built],
