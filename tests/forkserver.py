@@ -82,13 +82,36 @@ class _ChildExit(BaseException):
     pass
 
 
+def preload() -> list[str]:
+    """Import the command line and every govcloud module its commands import when they run (the
+    model, signing, the ledger, the Pulumi SDK for render, the pack client for check: read from
+    the command modules' own imports), so each child starts warm."""
+    import ast
+    import importlib
+
+    import govcloud.cli
+
+    names = {"govcloud.check.run", "govcloud.render.pipeline"}
+    for path in sorted(Path(govcloud.cli.__file__).parent.glob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ImportFrom) and node.level == 2:
+                package = f"govcloud.{node.module}" if node.module else "govcloud"
+                names.add(package)
+                names.update(f"{package}.{alias.name}" for alias in node.names)  # the submodules among them
+    loaded = []
+    for name in sorted(names):
+        try:
+            importlib.import_module(name)
+        except ModuleNotFoundError as error:
+            if error.name != name:
+                raise
+            continue  # a name the package defines, not a submodule
+        loaded.append(name)
+    return loaded
+
+
 def serve() -> None:
-    # Imported once, before any fork: the command line and the heavy modules its commands load
-    # lazily (the model, the Pulumi SDK for render, the pack client for check, signing, the
-    # ledger), so each child starts warm.
-    import govcloud.check.run  # noqa: F401
-    import govcloud.cli  # noqa: F401
-    import govcloud.render.pipeline  # noqa: F401
+    preload()
 
     scratch = tempfile.mkdtemp(prefix="govcloud-forkserver-")
     out_path, err_path, in_path = (os.path.join(scratch, name) for name in ("stdout", "stderr", "stdin"))

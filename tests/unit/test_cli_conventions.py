@@ -5,6 +5,8 @@ completion, -q/-v, plurals and help without a type after flags."""
 from __future__ import annotations
 
 import ast
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -145,3 +147,14 @@ def test_plural(count: int, word: str, expected: str) -> None:
 
     assert plural(count, word) == expected
     assert plural(2, "entry", "entries") == "2 entries"
+
+
+def test_the_command_line_starts_without_the_heavy_modules() -> None:
+    """``govcloud --help`` and every command start by importing the command line only: the model
+    (pydantic), the Pulumi SDK and gRPC, JSON Schema and the Kubernetes client are imported by
+    the commands that use them, inside the command (a user waits for none of them otherwise)."""
+    heavy = ["govcloud.model", "pydantic", "pulumi", "grpc", "jsonschema", "kubernetes", "govcloud.check", "govcloud.render", "yaml"]
+    probe = f"import sys, govcloud.cli; print([m for m in {heavy!r} if m in sys.modules])"
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "[]", f"imported by the command line itself: {done.stdout}"

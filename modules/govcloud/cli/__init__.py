@@ -14,7 +14,6 @@ from typing import Optional
 import typer
 from typer.core import TyperOption
 
-from ..model import InputError
 from . import baseline, cluster, diff, drift, inventory, keys, lab, ledger, policy, report, review, stacks, tenant, tools
 from .common import DEFAULT_ENV, Output, Settings, console, err_console, report_input_error, set_verbosity, styled, wants_json_from_argv
 
@@ -92,14 +91,19 @@ TyperOption.display_type_rich = _flag_type  # type: ignore[method-assign]
 def main(argv: list[str] | None = None) -> None:
     argv = list(sys.argv[1:] if argv is None else argv)
     # Standalone mode lets typer turn usage errors into exit 2 and Exit(n) into n; our own
-    # input errors come through as exceptions and are reported here.
+    # input errors come through as exceptions and are reported here. The model (InputError's
+    # home) is imported by the commands that read it, not by every command.
     try:
         app(args=argv, prog_name="govcloud")
-    except InputError as error:
-        report_input_error(error, as_json=wants_json_from_argv(argv))
-        sys.exit(2)
     except OSError as error:
         # A path given on the command line that cannot be read or written: one line, no traceback.
         where = f"{error.filename}: " if error.filename else ""
         err_console.print(styled("[bold red]error:[/] {}{}", where, error.strerror or error), soft_wrap=True)
+        sys.exit(2)
+    except Exception as error:
+        from ..model.errors import InputError  # already imported by the command that raised one
+
+        if not isinstance(error, InputError):
+            raise
+        report_input_error(error, as_json=wants_json_from_argv(argv))
         sys.exit(2)

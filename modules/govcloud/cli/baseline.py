@@ -5,18 +5,18 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Optional
+from typing import TYPE_CHECKING, Optional
 
 import typer
 from rich.table import Table
 from rich.text import Text
 
-from ..baseline.verify import FAIL, NOT_APPLICABLE, PASS, Connection, verify
 from ..files import write_output
-from ..hosts.playbook import run_playbook
-from ..lab.lab import Paths, lab_directory
 from ..text import plural
 from .common import EnvOption, Output, OutputOption, console, fail, load, output_of, prepare_output, print_json, styled
+
+if TYPE_CHECKING:
+    from ..lab.lab import Paths
 
 baseline_app = typer.Typer(help="MLPS host baselines: converge the playbooks, verify every control.", no_args_is_help=True)
 
@@ -28,6 +28,8 @@ def register(app: typer.Typer) -> None:
 
 
 def _lab_paths(env_name: str) -> Paths:
+    from ..lab.lab import Paths, lab_directory
+
     paths = Paths(lab_directory(env_name))
     if not paths.inventory.exists():
         fail(f"no inventory with connection details for {env_name}: run `govcloud lab up --env {env_name}` first "
@@ -48,6 +50,9 @@ def apply(
     playbooks: Path = PlaybooksOption,
 ) -> None:
     """Converge the hosts with ansible-playbook (site.yml = baseline + zones + datapool + integrity)."""
+    from ..hosts.playbook import run_playbook
+    from ..lab.lab import Paths, lab_directory
+
     environment = load(ctx, env)
     paths = Paths(lab_directory(environment.name))
     source = inventory or _lab_paths(environment.name).inventory
@@ -70,6 +75,8 @@ def verify_command(
     playbooks: Path = PlaybooksOption,
 ) -> None:
     """Check every control on every host (effective state) and print the compliance table."""
+    from ..baseline.verify import Connection, verify
+
     prepare_output(out)
     environment = load(ctx, env)
     connection = Connection(ssh_config or _lab_paths(environment.name).ssh_config)
@@ -88,6 +95,8 @@ def verify_command(
 
 
 def _print_table(report: dict) -> None:
+    from ..baseline.verify import FAIL, NOT_APPLICABLE, PASS
+
     hosts = sorted(report["hosts"])
     table = Table(title=f"MLPS compliance: {report['env']} ({report['generated_at']})")
     table.add_column("control")

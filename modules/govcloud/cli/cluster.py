@@ -9,7 +9,6 @@ import typer
 from rich.table import Table
 from rich.text import Text
 
-from ..lab import LabError
 from .common import EnvOption, Output, OutputOption, console, fail, load, output_of, print_json, styled
 
 cluster_app = typer.Typer(help="Real control planes (etcd + kube-apiserver, no nodes) for the clusters of an environment, "
@@ -22,6 +21,7 @@ def register(app: typer.Typer) -> None:
 
 def planes_for(ctx: typer.Context, env: str | None):
     from ..cluster.planes import ControlPlanes
+    from ..lab import LabError
 
     try:
         return ControlPlanes(load(ctx, env), log=lambda message: console.print(Text(message, style="dim")))
@@ -30,6 +30,8 @@ def planes_for(ctx: typer.Context, env: str | None):
 
 
 def bring_up(planes) -> None:
+    from ..lab import LabError
+
     started = time.monotonic()
     try:
         timings = planes.up()
@@ -45,6 +47,8 @@ def bring_up(planes) -> None:
 
 
 def take_down(planes) -> None:
+    from ..lab import LabError
+
     try:
         removed = planes.down()
     except LabError as error:
@@ -69,6 +73,8 @@ def down(ctx: typer.Context, env: Optional[str] = EnvOption) -> None:
 @cluster_app.command("status")
 def status(ctx: typer.Context, env: Optional[str] = EnvOption, output: Optional[Output] = OutputOption) -> None:
     """Processes, readiness (/readyz from the control node) and versions of every control plane; exit 1 unless all are ready."""
+    from ..lab import LabError
+
     planes = planes_for(ctx, env)
     try:
         state = planes.status()

@@ -13,15 +13,17 @@ import sys
 from dataclasses import dataclass
 from enum import Enum
 from pathlib import Path
-from typing import Any, Iterable, NoReturn
+from typing import TYPE_CHECKING, Any, Iterable, NoReturn
 
 import typer
 from rich.text import Text
 from typer.core import TyperCommand, TyperGroup
 
 from ..files import output_problem
-from ..model import Environment, InputError, load_environment
 from ..text import plain_console, plural, styled  # noqa: F401 (re-exported for the commands)
+
+if TYPE_CHECKING:
+    from ..model import Environment, InputError
 
 # Piped output (CI logs, files) is read by people too: do not squeeze tables to 80 columns.
 _WIDTH = None if sys.stdout.isatty() or "COLUMNS" in os.environ else 160
@@ -71,6 +73,8 @@ def cache_dir() -> Path | None:
 
 def load(ctx: typer.Context, env: str | None = None) -> Environment:
     import time
+
+    from ..model import load_environment
 
     started = time.perf_counter()
     environment = load_environment(env_name(ctx, env), settings(ctx).inventories, cache_dir=cache_dir())
@@ -199,6 +203,7 @@ def stack_list(values: Iterable[str] | None) -> list[str] | None:
 def selected_stacks(environment: Environment, values: Iterable[str] | None) -> list[str]:
     """The stacks -s/--stack names (every stack without it); unknown names end the command with one line each."""
     from ..check.run import stack_names
+    from ..model import InputError
 
     try:
         return stack_names(environment, stack_list(values))

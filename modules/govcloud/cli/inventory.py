@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Optional
+from typing import TYPE_CHECKING, Optional
 
 import typer
 from rich.table import Table
 from rich.tree import Tree
 
-from ..model import Environment, codes, schema
-from ..model.environment import RESOURCE_KINDS
 from ..text import plural
 from .common import EnvOption, Output, OutputOption, console, fail, load, output_of, print_json, renamed, styled
+
+if TYPE_CHECKING:
+    from ..model import Environment
 
 platform_app = typer.Typer(help="The platform model.", no_args_is_help=True)
 schema_app = typer.Typer(help="JSON Schemas and reference pages of the inventory documents.", no_args_is_help=True)
@@ -57,6 +58,9 @@ def validate(ctx: typer.Context, env: Optional[str] = EnvOption, output: Optiona
 
 # --- platform ----------------------------------------------------------------------------
 def platform_facts(env: Environment) -> dict:
+    from ..model import codes
+    from ..model.environment import RESOURCE_KINDS
+
     p = env.platform
     clusters = []
     for c in p.clusters:
@@ -86,6 +90,9 @@ def platform_facts(env: Environment) -> dict:
 @platform_app.command("show")
 def platform_show(ctx: typer.Context, env: Optional[str] = EnvOption, output: Optional[Output] = OutputOption) -> None:
     """Regions tree, zones, flows, clusters with capacity used/free, hosts."""
+    from ..model import codes
+    from ..model.environment import RESOURCE_KINDS
+
     environment = load(ctx, env)
     facts = platform_facts(environment)
     if output_of(ctx, output) == Output.json:
@@ -139,6 +146,8 @@ def schema_export(
     check: bool = typer.Option(False, "--check", help="Change nothing; exit 1 if the committed files differ from the model."),
 ) -> None:
     """Regenerate the JSON Schemas and their Markdown reference pages from the model."""
+    from ..model import schema
+
     if check:
         stale = schema.stale(out)
         if stale:
@@ -159,6 +168,7 @@ def scale_gen(
     seed: int = typer.Option(20261125),
 ) -> None:
     """Generate a synthetic province-scale inventory (used by the benchmarks)."""
+    from ..model import codes
     from ..scalegen import generate
 
     problem = codes.dns_label_problem(name, "environment")

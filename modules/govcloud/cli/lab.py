@@ -5,15 +5,16 @@ from __future__ import annotations
 import os
 import shutil
 import time
-from typing import Optional
+from typing import TYPE_CHECKING, Optional
 
 import typer
 from rich.table import Table
 from rich.text import Text
 
-from ..lab import LabError
-from ..lab.lab import Lab
 from .common import EnvOption, Output, OutputOption, console, fail, load, output_of, print_json, styled
+
+if TYPE_CHECKING:
+    from ..lab.lab import Lab
 
 lab_app = typer.Typer(help="The lab: booted Debian hosts (systemd-nspawn) for an environment, in their own network namespace.",
                       no_args_is_help=True)
@@ -24,6 +25,9 @@ def register(app: typer.Typer) -> None:
 
 
 def _lab(ctx: typer.Context, env: str | None) -> Lab:
+    from ..lab import LabError
+    from ..lab.lab import Lab
+
     try:
         return Lab(load(ctx, env), log=lambda message: console.print(Text(message, style="dim")))
     except LabError as error:
@@ -35,6 +39,7 @@ def up(ctx: typer.Context, env: Optional[str] = EnvOption,
        clusters: bool = typer.Option(True, "--clusters/--no-clusters",
                                      help="Also bring up the control planes (govcloud cluster up).")) -> None:
     """Build (once) the base image, then start every host, the bridges, the zone router and the control planes. Idempotent."""
+    from ..lab import LabError
     from .cluster import bring_up, planes_for
 
     planes = planes_for(ctx, env) if clusters else None  # a bad API address stops before anything starts
@@ -56,6 +61,7 @@ def up(ctx: typer.Context, env: Optional[str] = EnvOption,
 @lab_app.command("down")
 def down(ctx: typer.Context, env: Optional[str] = EnvOption) -> None:
     """Stop the control planes and machines and remove exactly what the lab created (processes by PID, mounts, namespace, files)."""
+    from ..lab import LabError
     from .cluster import planes_for, take_down
 
     take_down(planes_for(ctx, env))
@@ -73,6 +79,8 @@ def down(ctx: typer.Context, env: Optional[str] = EnvOption) -> None:
 @lab_app.command("status")
 def status(ctx: typer.Context, env: Optional[str] = EnvOption, output: Optional[Output] = OutputOption) -> None:
     """Hosts, zones and reachability (SSH from the control node in the management zone)."""
+    from ..lab import LabError
+
     lab = _lab(ctx, env)
     try:
         state = lab.status()
@@ -106,6 +114,7 @@ def exec_(ctx: typer.Context, env: Optional[str] = EnvOption,
           command: list[str] = typer.Argument(..., help="The command and its arguments (after --).")) -> None:
     """Run a command inside the lab's network namespace with KUBECONFIG set to the lab's kubeconfig
     (e.g. `govcloud lab exec -- pulumi up`, `govcloud lab exec -- kubectl --context lab-egov-1 get ns`)."""
+    from ..lab import LabError
     from ..lab.preflight import check_root
     from .cluster import planes_for
 

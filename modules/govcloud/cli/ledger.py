@@ -14,18 +14,19 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 from rich.table import Table
 
-from .. import note, signing
 from ..files import kind_of, read_regular, write_output
-from ..ledger import KINDS, Ledger, LedgerError, ProofFailed, audit
-from ..ledger import witness as witnessing
-from ..ledger.records import MAX_SUMMARY, SignedCheckpoint, head_from_dict, load_head_file, load_json_file
-from ..ledger.store import load_meta
+from ..ledger import KINDS
 from .common import EnvOption, Output, OutputOption, console, err_console, fail, info, load, output_of, print_json, renamed, styled
+
+if TYPE_CHECKING:
+    from .. import signing
+    from ..ledger import Ledger, audit
+    from ..ledger import witness as witnessing
 
 ledger_app = typer.Typer(help="The evidence ledger: a signed, append-only Merkle log for auditors.", no_args_is_help=True)
 
@@ -49,6 +50,8 @@ ActorOption = typer.Option(None, "--actor", envvar="GOVCLOUD_ACTOR", help="Who r
 def open_for_recording(directory: Path | None, key: str | None) -> Ledger | None:
     """The ledger a command records into, opened before the work starts so that a missing or
     wrong key stops the command early; None without --ledger."""
+    from ..ledger import Ledger
+
     if directory is None:
         return None
     with _clean_errors():
@@ -84,6 +87,8 @@ def refuse_recorded(log: Ledger | None, path: Path | None, option: str = "--out"
 def record(log: Ledger, kind: str, subject: dict[str, str], evidence: Path, actor: str | None, summary: str,
            details: dict[str, Any] | None = None) -> None:
     """Append one entry pointing at ``evidence``; a ledger problem is one clear error."""
+    from ..ledger.records import MAX_SUMMARY
+
     subject = {k: v for k, v in subject.items() if v}
     with _clean_errors():
         receipt = log.append(kind, subject, evidence, actor or getpass.getuser(), summary[:MAX_SUMMARY], details=details)
@@ -93,6 +98,10 @@ def record(log: Ledger, kind: str, subject: dict[str, str], evidence: Path, acto
 @contextmanager
 def _clean_errors() -> Iterator[None]:
     """Ledger, key and proof errors become one line on stderr and their exit status."""
+    from .. import note, signing
+    from ..ledger import LedgerError, ProofFailed
+    from ..ledger import witness as witnessing
+
     try:
         yield
     except LedgerError as error:
@@ -108,6 +117,8 @@ def _clean_errors() -> Iterator[None]:
 
 
 def _trusted(key: Path | None, trusted_keys: Path | None) -> dict[str, signing.PublicKey] | None:
+    from .. import signing
+
     if key is None and trusted_keys is None:
         return None
     keys: dict[str, signing.PublicKey] = {}
@@ -125,6 +136,8 @@ def _trusted(key: Path | None, trusted_keys: Path | None) -> dict[str, signing.P
 def _regular(path: Path, what: str) -> Path:
     """``path`` if it is a regular file (or absent: the reader says so); a FIFO would block the
     ledger's reader forever and a device would never end, so they are refused here first."""
+    from ..ledger import LedgerError
+
     try:
         mode = os.stat(path).st_mode
     except OSError:
@@ -135,6 +148,8 @@ def _regular(path: Path, what: str) -> Path:
 
 
 def _read(path: Path) -> bytes:
+    from .. import signing
+
     try:
         return read_regular(path)
     except OSError as exc:
@@ -151,6 +166,8 @@ def _emit(document: dict[str, Any], out: Path | None) -> None:
 
 
 def _parse_details(pairs: list[str]) -> dict[str, str] | None:
+    from ..ledger import LedgerError
+
     details = {}
     for pair in pairs:
         name, sep, value = pair.partition("=")
@@ -176,6 +193,8 @@ def append(
     output: Output | None = OutputOption,
 ) -> None:
     """Record a piece of evidence and sign the new tree head (creates the ledger on first use)."""
+    from ..ledger import Ledger
+
     with _clean_errors():
         subject = {"env": env, **({"stack": stack} if stack else {}), **({"tenant": tenant} if tenant else {})}
         with Ledger.for_appending(ledger, key) as log:
@@ -203,6 +222,10 @@ def verify(
 ) -> None:
     """Check every entry, tree head and signature; name the entry at fault. With --env, also a
     checkpoint cosigned by a quorum of the environment's witnesses. Exit 1 on any problem."""
+    from ..ledger import audit
+    from ..ledger.records import load_head_file
+    from ..ledger.store import load_meta
+
     with _clean_errors():
         meta = load_meta(ledger)
         trusted = _trusted(key, trusted_keys)
@@ -219,6 +242,8 @@ def verify(
 
 
 def _model_ledger(ctx: typer.Context, env: str | None, origin: str) -> witnessing.ModelLedger | None:
+    from ..ledger import witness as witnessing
+
     return None if env is None else witnessing.model_ledger(load(ctx, env), origin)
 
 
@@ -248,6 +273,8 @@ def prove(
     out: Path | None = typer.Option(None, "--out", metavar="FILE", help="Write the proof here instead of standard output."),
 ) -> None:
     """Print an inclusion proof (JSON) that `govcloud ledger check-proof` checks offline."""
+    from ..ledger import Ledger
+
     with _clean_errors():
         _emit(Ledger(ledger).prove(entry, size), out)
 
@@ -259,6 +286,10 @@ def consistency(
     out: Path | None = typer.Option(None, "--out", metavar="FILE", help="Write the proof here instead of standard output."),
 ) -> None:
     """Print a consistency proof (JSON) from a saved tree head to the latest one: the log only grew."""
+    from ..ledger import Ledger
+    from ..ledger.records import load_head_file
+    from ..ledger.store import load_meta
+
     with _clean_errors():
         saved = load_head_file(_regular(old_head, "the saved tree head"), load_meta(ledger).hash)
         _emit(Ledger(ledger).consistency(saved), out)
@@ -271,6 +302,9 @@ def head(
 ) -> None:
     """Print the latest checkpoint (C2SP signed note, with the witnesses' cosignatures when it has
     them); save it to check later that the log only grew."""
+    from ..ledger import Ledger
+    from ..ledger.records import SignedCheckpoint
+
     with _clean_errors():
         log = Ledger(ledger)
         head = log.head()
@@ -301,6 +335,9 @@ def check_proof(
 ) -> None:
     """Check a proof offline, without the ledger, against keys you trust (and with --env, the
     quorum of witness cosignatures the model requires). Exit 1 if it fails."""
+    from ..ledger import LedgerError, audit
+    from ..ledger.records import head_from_dict, load_json_file
+
     with _clean_errors():
         trusted = _trusted(key, trusted_keys) or {}
         if not trusted and env is None:
@@ -348,6 +385,8 @@ def migrate(
 ) -> None:
     """Continue a format 1 ledger (JSON tree heads) with C2SP checkpoints; its lines stay as they
     are and verify as before, and the migration is recorded as an entry of the ledger."""
+    from ..ledger import Ledger, LedgerError, audit
+
     with _clean_errors():
         log = Ledger.for_appending(ledger, key)
         assert log.key is not None  # for_appending loads it
@@ -366,6 +405,8 @@ def witness_key(
     log: bool = typer.Option(False, "--log", help="A ledger's checkpoint-signing key rather than a witness's cosigning key."),
 ) -> None:
     """Print the C2SP verifier key (vkey) to put in platform.yaml's evidence section."""
+    from .. import note, signing
+
     with _clean_errors():
         data = _read(key)
         public = signing.parse_public_pem(data, str(key)) if b"PUBLIC KEY" in data else signing.parse_private_pem(data, str(key)).public_key
@@ -379,6 +420,8 @@ def request(
     out: Path | None = typer.Option(None, "--out", metavar="FILE", help="Write the request here instead of standard output."),
 ) -> None:
     """Print a tlog-witness add-checkpoint request for the latest checkpoint (for a witness elsewhere)."""
+    from ..ledger import Ledger
+
     with _clean_errors():
         _write_text(Ledger(ledger).witness_request(old).decode("utf-8"), out)
 
@@ -403,6 +446,10 @@ def witness(
     """Cosign a checkpoint after checking its signature and that the log only grew since the
     checkpoint this witness cosigned last (C2SP tlog-witness and tlog-cosignature). Refusals
     (a fork, a smaller tree, a bad signature, an unknown log) exit 1 with the reason."""
+    from .. import signing
+    from ..ledger import Ledger, LedgerError
+    from ..ledger import witness as witnessing
+
     with _clean_errors():
         private = signing.load_private_key(key)
         if witness_id is not None:
@@ -427,6 +474,8 @@ def witness(
 
 
 def _read_request(path: Path) -> bytes:
+    from ..ledger import LedgerError
+
     try:
         data = read_regular(path, 1 << 20)
     except OSError as exc:
@@ -445,6 +494,11 @@ def cosign(
     witness_id: str = typer.Option(..., "--witness", help="The witness's id in platform.yaml's evidence.witnesses."),
 ) -> None:
     """Keep a witness's cosignature of the latest checkpoint in the ledger (checked with the model's key)."""
+    from .. import note
+    from ..ledger import Ledger, LedgerError
+    from ..ledger import witness as witnessing
+    from ..ledger.records import SignedCheckpoint
+
     with _clean_errors():
         environment = load(ctx, env)
         found = [w for w in environment.platform.evidence.witnesses if w.id == witness_id]
@@ -469,6 +523,8 @@ def show(
     output: Output | None = OutputOption,
 ) -> None:
     """List the committed entries (no verification: use `govcloud ledger verify`)."""
+    from ..ledger import Ledger
+
     with _clean_errors():
         rows = [
             entry

@@ -7,20 +7,13 @@ import io
 import sys
 from enum import Enum
 from pathlib import Path
-from typing import Callable, Optional
+from typing import TYPE_CHECKING, Callable, Optional
 
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from ..check import formats
-from ..check.analyzer import ConfigError, PackError
-from ..check.cache import VerdictCache
-from ..check.results import CheckReport
-from ..check.run import check_stacks, run_check
 from ..files import read_regular, write_output
-from ..policy.catalog import rules
-from ..policy.config import build_config, config_digest, config_path, write_config
 from .common import (
     BuildOption,
     EnvOption,
@@ -47,6 +40,9 @@ from .common import (
     selected_stacks,
 )
 from .ledger import ActorOption, RecordKeyOption, RecordOption, open_for_recording, record, refuse_recorded
+
+if TYPE_CHECKING:
+    from ..check.results import CheckReport
 
 policy_app = typer.Typer(help="The policy pack: rules and the configuration generated from the model.", no_args_is_help=True)
 
@@ -84,6 +80,8 @@ def rules_command(
     readme: Optional[Path] = typer.Option(None, "--readme", help="Rewrite the rules table between the policy-rules markers of this file."),
 ) -> None:
     """List the rules of the pack: id, standard, severity, default enforcement, title, clause."""
+    from ..policy.catalog import rules
+
     found = rules()
     if readme is not None:
         try:
@@ -119,6 +117,7 @@ README_END = "<!-- policy-rules:end -->"
 
 def rules_markdown() -> str:
     from .. import pages
+    from ..policy.catalog import rules
 
     return pages.markdown_text("policy-rules.md.j2", rules=rules())
 
@@ -135,6 +134,8 @@ def config_command(
 
     Enforcement per rule and the model facts, for
     `pulumi preview --policy-pack policies/ --policy-pack-config FILE`."""
+    from ..policy.config import build_config, config_digest, config_path, write_config
+
     environment = load(ctx, env)
     config = build_config(environment)
     if build is not None and out is None:
@@ -166,6 +167,9 @@ def check(
     Exit 1 when a mandatory rule fails unwaived, 0 otherwise, 2 on bad input. With --ledger,
     the --out file is recorded as evidence. Verdicts of stacks whose state, pack and
     configuration are unchanged come from the verdict cache (build/cache/check/ENV)."""
+    from ..check.cache import VerdictCache
+    from ..check.run import check_stacks
+
     day = parse_day(today)
     format = output or (CheckFormat.json if output_of(ctx, None) == Output.json else CheckFormat.table)
     if ledger is not None and out is None:
@@ -212,12 +216,16 @@ def require_current_render(environment, render_dir: Path, names: list[str]) -> N
 
 def execute_check(environment, states, pack: Path, day: dt.date, render_dir: Path, digests: dict[str, str] | None = None):
     """The check with a progress bar on long runs; pack problems become one clear error."""
+    from ..check.run import run_check
+
     return _checking(len(states), lambda step: run_check(environment, states, pack, day, render_dir, progress=step, digests=digests))
 
 
 def _checking(total: int, work: Callable[[Callable[[str], None]], CheckReport]) -> CheckReport:
     """``work(step)`` under a progress bar of ``total`` stacks (on long runs); pack problems
     become one clear error."""
+    from ..check.analyzer import ConfigError, PackError
+
     try:
         with Progress(TextColumn("checking"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.description}", markup=False),
                       TimeElapsedColumn(), console=err_console, transient=True,
@@ -231,10 +239,14 @@ def _checking(total: int, work: Callable[[Callable[[str], None]], CheckReport]) 
 
 
 def print_check_failures(report) -> None:
+    from ..check import formats
+
     formats.print_table(report, err_console)
 
 
 def emit(report, format: CheckFormat, out: Path | None) -> None:
+    from ..check import formats
+
     if format == CheckFormat.table:
         if out is None:
             formats.print_table(report, console)

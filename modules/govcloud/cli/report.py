@@ -8,9 +8,7 @@ from typing import Any, Optional
 
 import typer
 
-from ..canonical import JsonProblem, load_json
 from ..files import read_regular, write_output
-from ..model.loader import display_path
 from .common import BuildOption, EnvOption, RenderDirOption, console, fail, load, plural, prepare_output, renamed, render_dir_of
 from .policy import PackOption, TodayOption, execute_check, parse_day, require_current_render
 from .review import ReviewsOption, TrustOption, trust_dir
@@ -23,6 +21,8 @@ def register(app: typer.Typer) -> None:
 
 
 def _json_file(path: Path, what: str) -> Any:
+    from ..canonical import JsonProblem, load_json
+
     try:
         return load_json(read_regular(path), f"{path}: the {what}")
     except OSError as exc:
@@ -60,6 +60,7 @@ def report(
     from ..check.run import file_digests, load_states, stack_names
     from ..diff.run import load_check
     from ..ledger import LedgerError
+    from ..model.loader import display_path
     from ..posture import collect, page
 
     day = parse_day(today)

@@ -8,10 +8,6 @@ from typing import Optional
 
 import typer
 
-from .. import review as reviews
-from .. import signing
-from ..check.run import load_states, state_path
-from ..engine.plan import plan_path
 from .common import (
     BuildOption,
     EnvOption,
@@ -104,6 +100,11 @@ def review(
     deploy --preview` saved for it in --plans (refused when the plan was not made from that
     state); `govcloud deploy` runs exactly that plan and refuses a certificate without one.
     Each certificate is signed and, with --ledger, recorded in the ledger."""
+    from .. import review as reviews
+    from .. import signing
+    from ..check.run import load_states
+    from ..engine.plan import plan_path
+
     if ctx.invoked_subcommand is not None:
         return
     missing = [name for name, value in (("--stack", stack), ("--reviewer", reviewer), ("--key", key)) if not value]
@@ -191,6 +192,11 @@ def verify(
     The signature must be by a trusted key of the reviewer; unless --signature-only, the
     certificate must still bind the current desired state, inputs, pack and waivers.
     Exit 0 valid, 1 invalid, 2 unreadable."""
+    from .. import review as reviews
+    from .. import signing
+    from ..check.run import state_path
+    from ..engine.plan import plan_path
+
     moment = parse_now(now)
     if not certificate.is_file():
         fail(f"{certificate}: no such file")

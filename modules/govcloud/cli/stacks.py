@@ -11,7 +11,6 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from ..state import render_dir
 from .common import (
     EnvOption,
     Output,
@@ -74,6 +73,7 @@ def render(
 ) -> None:
     """Run the stacks/ program offline under Pulumi's mock runtime; write and validate the desired state."""
     from ..render import pipeline  # imports the Pulumi SDK: only for the commands that need it
+    from ..state import render_dir
 
     environment = load(ctx, env)
     only = selected_stacks(environment, stack) if stack_list(stack) else None

@@ -16,22 +16,20 @@ import tempfile
 import typing
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Optional
+from typing import TYPE_CHECKING, Any, Callable, Optional
 
 import typer
 from rich.table import Table
 from rich.text import Text
 
 from ..files import read_regular
-from ..inventory_io import dump_document, write_atomic
-from ..model import Environment, InputError, Problem, codes, load_environment, tenant_id
-from ..model.environment import RESOURCE_KINDS, tenant_stack_name
-from ..model.loader import PLATFORM_FILE, TENANTS_DIR, display_path
-from ..model.source import MAX_FILE_BYTES
-from ..model.types import Sensitivity, SharingClass
 from ..text import plural, styled
 from .common import EnvOption, Output, OutputOption, console, env_name, err_console, fail, is_interactive, load, output_of, print_json, report_input_error, settings
 from .policy import PackOption, TodayOption, parse_day
+
+if TYPE_CHECKING:
+    from ..model import Environment, Problem
+
 
 tenant_app = typer.Typer(help="Department requests (the tenant factory).", no_args_is_help=True)
 
@@ -61,6 +59,7 @@ def _regions_hint(env: Environment, answers: dict) -> str:
 
 
 def _region_check(env: Environment, answers: dict, value: str) -> str | None:
+    from ..model import codes
     from ..model.rules import known_regions_hint
 
     problem = codes.region_code_problem(value)
@@ -129,10 +128,14 @@ def _date_check(env: Environment, answers: dict, value: str) -> str | None:
 
 
 def _uscc_check(env: Environment, answers: dict, value: str) -> str | None:
+    from ..model import codes
+
     return codes.uscc_problem(value)
 
 
 def _slug_check(env: Environment, answers: dict, value: str) -> str | None:
+    from ..model import codes
+
     return codes.dns_label_problem(value, "slug")
 
 
@@ -185,6 +188,12 @@ def _form_check(parse: Callable[[str], dict | None], form: str) -> Callable[[Env
     return lambda env, answers, value: None if parse(value) else f"give {form}"
 
 
+def _publish_hint() -> str:
+    from ..model.types import Sensitivity, SharingClass
+
+    return f"{PUBLISH_FORM}; sharing {'/'.join(typing.get_args(SharingClass))}, sensitivity {'/'.join(typing.get_args(Sensitivity))}; blank when done"
+
+
 QUESTIONS = (
     Question("slug", "department slug", ("department.slug", ""), lambda e, a: "a DNS label, e.g. health; the tenant id is t-<region>-<slug>",
              check=_slug_check),
@@ -212,7 +221,7 @@ QUESTIONS = (
              check=_form_check(parse_approval, APPROVAL_FORM), many=True, optional=True,
              when=lambda a: int(a.get("level") or 0) >= 3),
     Question("publish", "dataset published to the data pool", ("datasets.publishes", "datasets"),
-             lambda e, a: f"{PUBLISH_FORM}; sharing {'/'.join(typing.get_args(SharingClass))}, sensitivity {'/'.join(typing.get_args(Sensitivity))}; blank when done",
+             lambda e, a: _publish_hint(),
              check=_form_check(parse_publish, PUBLISH_FORM), many=True, optional=True),
     Question("consume", "dataset consumed from the data pool", ("datasets.consumes", "datasets"),
              lambda e, a: f"{CONSUME_FORM}, e.g. t-430100-health/clinic-directory:定点医疗机构核对; an approval for conditional datasets; "
@@ -299,6 +308,8 @@ def _answer_problems(env: Environment, answers: dict, zone: str | None) -> list[
     """What is wrong with the answers before a request can be made of them: the checks each
     question makes, named by flag. An unknown cluster is reported alone when no zone was given
     (the zone would only have been derived from it)."""
+    from ..model import Problem
+
     problems = []
     for key, fld in (("slug", "department.slug"), ("region", "region"), ("level", "mlps_level"), ("cluster", "cluster"),
                      ("review_by", "change.review_by")):
@@ -327,6 +338,7 @@ def check_requests(environment: Environment, inventories: Path, tenants: list[st
     or fails with the render errors."""
     from ..check.run import load_states
     from ..components.program import PROJECT_DIR
+    from ..model.environment import tenant_stack_name
     from ..render import pipeline
     from .policy import execute_check
 
@@ -399,6 +411,10 @@ def tenant_new(
 
     The request is validated against the environment, and its stack rendered and checked with
     the policy pack: it is written only when it validates and no mandatory rule fails."""
+    from ..inventory_io import dump_document, write_atomic
+    from ..model import InputError, load_environment, tenant_id
+    from ..model.loader import TENANTS_DIR
+
     name = env_name(ctx, env)
     inventories = settings(ctx).inventories
     environment = load(ctx, name)
@@ -493,6 +509,10 @@ def tenant_validate(
     else with --env (default lab). A draft for a tenant the environment already has stands in
     for its request. Exit 0 when every request validates and no mandatory rule fails, 1 on a
     blocking finding, 2 on a problem in a request."""
+    from ..model import load_environment
+    from ..model.loader import PLATFORM_FILE, TENANTS_DIR, display_path
+    from ..model.source import MAX_FILE_BYTES
+
     by_env: dict[tuple[Path, str], dict[Path, bytes]] = {}
     for file in files:
         try:  # a regular file only: a FIFO would block the read forever
@@ -537,6 +557,8 @@ def _quota_text(tenant) -> str:
 @tenant_app.command("list")
 def tenant_list(ctx: typer.Context, env: Optional[str] = EnvOption, output: Optional[Output] = OutputOption) -> None:
     """List tenants: id, department, region, zone, level, quotas."""
+    from ..model.environment import RESOURCE_KINDS
+
     environment = load(ctx, env)
     rows = [
         {

@@ -8,7 +8,6 @@ import typer
 from rich.table import Table
 from rich.text import Text
 
-from .. import toolchain
 from .common import Output, OutputOption, console, fail, output_of, print_json, styled
 
 tools_app = typer.Typer(help="Go components built from their modules: etcd, kube-apiserver, the Pulumi engine.",
@@ -26,6 +25,7 @@ def build(
     control_planes: bool = typer.Option(False, "--control-planes", help="Only what the lab's control planes run (etcd, kube-apiserver per minor)."),
 ) -> None:
     """Build components into the cache (once per pinned version; later runs and clones reuse them)."""
+    from .. import toolchain
     from ..toolchain.components import CONTROL_PLANE
 
     try:
@@ -40,6 +40,8 @@ def build(
 @tools_app.command("status")
 def status(ctx: typer.Context, output: Optional[Output] = OutputOption) -> None:
     """Each component, its pinned module version, and whether the cache holds its build."""
+    from .. import toolchain
+
     try:
         go = toolchain.go_version()
         rows: list[dict[str, Any]] = []
@@ -65,6 +67,8 @@ def status(ctx: typer.Context, output: Optional[Output] = OutputOption) -> None:
 @tools_app.command("path")
 def path(name: str = typer.Argument(..., help="A component name (see `govcloud tools status`).")) -> None:
     """Print the path of a built component's binary (exit 2 if it is not built)."""
+    from .. import toolchain
+
     try:
         console.print(str(toolchain.require(name).binary), soft_wrap=True)
     except toolchain.ToolchainError as error:
