@@ -197,6 +197,38 @@ def test_waivers_and_the_day_are_applied_afresh_to_cached_verdicts(ws):
     assert "W-2026-100 is expired" in expired
 
 
+def _finding_lines(report: str) -> dict[tuple[str, str], int]:
+    return {(r["rule"], r["urn"]): r["source"]["line"] for r in json.loads(report)["results"] if "source" in r}
+
+
+def test_finding_lines_are_kept_by_file_content_and_follow_the_file(ws, monkeypatch):
+    """Where a finding is fixed (file, line, field) comes from the request as it is: a re-check
+    takes the lines from the cache while the file's bytes are the same, and finds them again
+    in a file that changed (three comment lines on top: the same verdicts, every line + 3)."""
+    from govcloud.check import sources
+
+    uncached = ws.fresh()
+    ws.check()
+    lines = _finding_lines(uncached)
+    assert lines  # the lab has findings with a source (GOV-SVC-004 on the tourism site)
+
+    def not_parsed(path):
+        raise AssertionError(f"{path} parsed again although its lines are known")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(sources, "load_yaml_file", not_parsed)
+        code, out, err = ws.check(pack_allowed=False)
+    assert ws.hits(err) == 11 and out == uncached
+    tourism = ws.root / "lab" / "tenants" / "t-430600-tourism.yaml"
+    tourism.write_text("# 文旅厅\n# 申请\n# 说明\n" + tourism.read_text(encoding="utf-8"), encoding="utf-8")
+    code, out, err = ws.check(pack_allowed=False)
+    assert ws.hits(err) == 11 and out == ws.fresh()
+    moved = _finding_lines(out)
+    assert moved.keys() == lines.keys()
+    assert {k: moved[k] - lines[k] for k in lines if "tourism" in k[1]} and all(
+        moved[k] == lines[k] + 3 for k in lines if "tourism" in k[1])
+
+
 def test_damaged_or_foreign_entries_are_misses_never_verdicts(ws):
     uncached = ws.fresh()
     ws.check()

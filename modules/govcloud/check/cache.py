@@ -42,18 +42,29 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+import orjson
+
 from ..policy.facts import ANY_STACK, Facts
 from .analyzer import PackInfo, PolicyInfo
 from .results import Result
 
-FORMAT = "govcloud.check-cache/2"
+FORMAT = "govcloud.check-cache/3"
+LOCATIONS_KEY = "locations"  # one entry per environment: lines by file digest
 # The distributions whose code runs between the engine's protocol and the rules.
 RUNTIME_DISTRIBUTIONS = ("pulumi-policy", "pulumi", "protobuf", "grpcio")
 
 
 def _canonical(value: Any) -> bytes:
-    """Deterministic JSON for keys and integrity sums (not evidence: nothing here is signed)."""
-    return json.dumps(value, sort_keys=True, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+    """Deterministic JSON for keys and integrity sums (not evidence: nothing here is signed):
+    keys sorted, no whitespace, UTF-8 as it is."""
+    return orjson.dumps(value, option=orjson.OPT_SORT_KEYS)
+
+
+# An entry file is the canonical form of {"body": ..., "sha256": ...}: with its keys sorted it is
+# exactly these bytes around the body's own canonical form, so the seal is checked on the bytes
+# as read, without encoding the body again.
+_SEALED_HEAD, _SEALED_MIDDLE, _SEALED_TAIL = b'{"body":', b',"sha256":"', b'"}'
+_SEAL_LENGTH = 64
 
 
 def _sha256(data: bytes) -> str:
@@ -108,6 +119,9 @@ class Session:
     info: PackInfo
     levels: dict[str, str]
     config_digest: str
+    # ``fingerprint`` of the configuration ``config_digest`` is the RFC 8785 digest of: a run
+    # with the same configuration takes the digest from here instead of encoding it again.
+    config_fingerprint: str = ""
 
 
 @dataclass(frozen=True)
@@ -156,18 +170,27 @@ class VerdictCache:
     def _read(self, kind: str, key: str) -> dict[str, Any] | None:
         path = self._path(kind, key)
         try:
-            document = json.loads(path.read_bytes())
-            body, seal = document["body"], document["sha256"]
-            if not isinstance(body, dict) or body.get("format") != FORMAT or body.get("key") != key or _sha256(_canonical(body)) != seal:
-                return None
-        except (OSError, ValueError, KeyError, TypeError):
+            data = path.read_bytes()
+        except OSError:
+            return None
+        tail = len(_SEALED_MIDDLE) + _SEAL_LENGTH + len(_SEALED_TAIL)
+        raw, sealed = data[len(_SEALED_HEAD):-tail], data[-tail:]
+        if not data.startswith(_SEALED_HEAD) or not sealed.startswith(_SEALED_MIDDLE) or not sealed.endswith(_SEALED_TAIL):
+            return None
+        if _sha256(raw).encode("ascii") != sealed[len(_SEALED_MIDDLE):-len(_SEALED_TAIL)]:
+            return None
+        try:
+            body = orjson.loads(raw)
+        except orjson.JSONDecodeError:
+            return None
+        if not isinstance(body, dict) or body.get("format") != FORMAT or body.get("key") != key:
             return None
         self.used.add(path)
         return body
 
     def _write(self, kind: str, key: str, body: dict[str, Any]) -> None:
-        body = {"format": FORMAT, "key": key, **body}
-        data = _canonical({"body": body, "sha256": _sha256(_canonical(body))})
+        raw = _canonical({"format": FORMAT, "key": key, **body})
+        data = _SEALED_HEAD + raw + _SEALED_MIDDLE + _sha256(raw).encode("ascii") + _SEALED_TAIL
         path = self._path(kind, key)
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
@@ -192,9 +215,10 @@ class VerdictCache:
             pack = body["pack"]
             policies = tuple(PolicyInfo(**p) for p in body["policies"])
             levels = {str(k): str(v) for k, v in body["levels"].items()}
-            if set(levels) != {p.name for p in policies} or not isinstance(body["config_digest"], str):
+            digest, printed = body["config_digest"], body.get("config_fingerprint", "")
+            if set(levels) != {p.name for p in policies} or not isinstance(digest, str) or not isinstance(printed, str):
                 return None
-            return Session(PackInfo(str(pack["name"]), str(pack["version"]), policies), levels, body["config_digest"])
+            return Session(PackInfo(str(pack["name"]), str(pack["version"]), policies), levels, digest, printed)
         except (KeyError, TypeError, AttributeError):
             return None
 
@@ -204,6 +228,7 @@ class VerdictCache:
             "policies": [_policy_dict(p) for p in session.info.policies],
             "levels": session.levels,
             "config_digest": session.config_digest,
+            "config_fingerprint": session.config_fingerprint,
         })
 
     # -- stacks -------------------------------------------------------------------------------
@@ -229,6 +254,19 @@ class VerdictCache:
             "results": [[r.rule, r.urn, r.resource_type, r.status, r.enforcement, r.severity, r.message] for r in verdicts.results],
             "reads": reads,
         })
+
+    # -- where findings are fixed -------------------------------------------------------------
+    def locations(self) -> dict[str, dict[str, int]]:
+        """Lines of inventory fields found before, by file digest and field (``check.sources``)."""
+        body = self._read("sources", LOCATIONS_KEY)
+        lines = body.get("lines") if body is not None else None
+        if not isinstance(lines, dict) or not all(
+                isinstance(fields, dict) and all(type(f) is str and type(n) is int for f, n in fields.items()) for fields in lines.values()):
+            return {}
+        return lines
+
+    def store_locations(self, lines: dict[str, dict[str, int]]) -> None:
+        self._write("sources", LOCATIONS_KEY, {"lines": lines})
 
     def prune(self) -> None:
         """Remove the entries this run did not use (after a run over every stack: the rest
@@ -288,13 +326,12 @@ def _verdicts(body: dict[str, Any], stack: str) -> StackVerdicts | None:
     try:
         if body["stack"] != stack:
             return None
-        tenant = body["tenant"]
-        results = tuple(
-            Result(stack, str(rule), str(urn), str(type_), str(status), str(enforcement), str(severity), str(message))
-            for rule, urn, type_, status, enforcement, severity, message in body["results"]
-        )
-        if tenant is not None and not isinstance(tenant, str):
+        tenant, kind, rows = body["tenant"], body["kind"], body["results"]
+        if (tenant is not None and type(tenant) is not str) or type(kind) is not str or type(rows) is not list:
             return None
-        return StackVerdicts(stack, str(body["kind"]), tenant, results)
-    except (KeyError, TypeError, ValueError):
+        # Sealed entries this code wrote: a field of the wrong type means a foreign entry, a miss.
+        if any(type(row) is not list or len(row) != 7 for row in rows) or {type(f) for row in rows for f in row} - {str}:
+            return None
+        return StackVerdicts(stack, kind, tenant, tuple(Result(stack, *row) for row in rows))
+    except (KeyError, TypeError):
         return None

@@ -9,10 +9,12 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
-from typing import Any
+from functools import cached_property
+from typing import Any, NamedTuple
 
 FORMAT = "govcloud.check/v1"
 STATUSES = ("failed", "waived", "passed")
+_STATUS_ORDER = {status: index for index, status in enumerate(STATUSES)}
 
 
 @dataclass(frozen=True)
@@ -26,8 +28,11 @@ class WaiverRef:
         return {"id": self.id, "expires": self.expires, "reason": self.reason, "approver": self.approver}
 
 
-@dataclass(frozen=True)
-class Result:
+class Result(NamedTuple):
+    """One verdict. A named tuple, not a dataclass: a province's check makes about 300,000 of
+    them, and a tuple is made in well under half the time; it is as immutable. Change one with
+    ``_replace``."""
+
     stack: str
     rule: str
     urn: str
@@ -47,7 +52,7 @@ class Result:
         return self.status == "failed" and self.enforcement == "mandatory"
 
     def sort_key(self) -> tuple:
-        return (self.stack, STATUSES.index(self.status), self.rule, self.urn, self.message)
+        return (self.stack, _STATUS_ORDER[self.status], self.rule, self.urn, self.message)
 
     def as_dict(self) -> dict[str, Any]:
         data: dict[str, Any] = {
@@ -79,14 +84,14 @@ class StackReport:
     state_file: str
     results: tuple[Result, ...]
 
-    @property
+    @cached_property  # the results never change; a report asks for these per format and per total
     def counts(self) -> dict[str, int]:
         counted = Counter(r.status for r in self.results)
         return {status: counted.get(status, 0) for status in STATUSES}
 
-    @property
+    @cached_property
     def blocking(self) -> int:
-        return sum(1 for r in self.results if r.blocking)
+        return sum(1 for r in self.results if r.status == "failed" and r.enforcement == "mandatory")
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -123,7 +128,9 @@ class CheckReport:
         return 1 if self.blocking else 0
 
     def as_dict(self) -> dict[str, Any]:
-        counts = Counter(r.status for r in self.results)
+        counts: Counter = Counter()
+        for stack in self.stacks:
+            counts.update(stack.counts)
         return {
             "format": FORMAT,
             "env": self.env,

@@ -28,7 +28,7 @@ from ..state import INPUTS_FILE, STATE_FILE, StackState, digest_of
 from ..state import render_dir as default_render_dir
 from ..text import plural
 from .analyzer import PackInfo, PackProcess, StackOutcome, engine_analyzed, fewer_collections, pack_metadata, pack_python, reconcile_config
-from .cache import FactDigests, Session, StackVerdicts, VerdictCache, lookups_of, read_traces, runtime
+from .cache import FactDigests, Session, StackVerdicts, VerdictCache, fingerprint, lookups_of, read_traces, runtime
 from .results import CheckReport, Result, StackReport
 from .sources import Locator
 from .waivers import apply_waivers, require_known_rules, waiver_summary
@@ -181,23 +181,26 @@ def stack_verdicts(outcome: StackOutcome, info: PackInfo, levels: dict[str, str]
 
 
 def build_report(env: Environment, session: Session, pack_dir: Path, render_dir: Path, today: dt.date,
-                 verdicts: Iterable[StackVerdicts], digests: dict[str, str], pack: str | None = None) -> CheckReport:
+                 verdicts: Iterable[StackVerdicts], digests: dict[str, str], pack: str | None = None,
+                 locator: Locator | None = None) -> CheckReport:
     """The report: waivers applied on ``today`` to each stack's verdicts, and the pack's rules."""
     reports: list[StackReport] = []
     applied: set[str] = set()
-    locator = Locator(env)
+    locator = locator or Locator(env)
     clusters = {s.name: s.cluster for s in env.stacks}
+    shown = display_path(render_dir)  # once: the stacks' files are below it
+    under = "" if shown == "." else shown.rstrip("/") + "/"
     for stack in verdicts:
         results, used = apply_waivers(stack.results, env.waivers, stack.tenant, today)
         applied |= used
-        results = [r if r.status == "passed" else replace(r, source=locator.locate(stack.kind, stack.tenant, clusters.get(stack.stack, ""), r.rule))
+        results = [r if r.status == "passed" else r._replace(source=locator.locate(stack.kind, stack.tenant, clusters.get(stack.stack, ""), r.rule))
                    for r in results]
         reports.append(StackReport(
             stack=stack.stack,
             kind=stack.kind,
             tenant=stack.tenant,
             digest=digests[stack.stack],
-            state_file=display_path(state_path(render_dir, stack.stack)),
+            state_file=f"{under}{stack.stack}/{STATE_FILE}",
             results=tuple(sorted(results, key=Result.sort_key)),
         ))
     metadata = {r.id: r.metadata() for r in rules()}
@@ -352,6 +355,7 @@ def check_stacks(
     found: dict[str, StackVerdicts] = {}
     session, session_key, pack, validated = None, "", None, False
     fact_digests = FactDigests(facts)
+    config_print = fingerprint(config)
     if cache is not None:
         resolved = pack_dir.resolve()
         python = pack_python(resolved, pack_metadata(resolved))
@@ -367,8 +371,10 @@ def check_stacks(
                     if progress is not None:
                         progress(name)
             # The facts' values are not in the session's key: the report's digest is this run's.
-            current_digest = config_digest(config)
-            validated, session = session.config_digest == current_digest, replace(session, config_digest=current_digest)
+            validated = session.config_fingerprint == config_print
+            current_digest = session.config_digest if validated else config_digest(config)
+            validated = validated or session.config_digest == current_digest
+            session = replace(session, config_digest=current_digest, config_fingerprint=config_print)
     missing = [name for name in names if name not in found]
     if missing or session is None:
         states = load_states(render_dir, env, missing)
@@ -380,7 +386,7 @@ def check_stacks(
                 fresh = checking.verdicts(states, progress)
                 if session is not None:  # the same configuration: its digest is known
                     checking.config_digest = session.config_digest
-                session = checking.session
+                session = replace(checking.session, config_fingerprint=config_print)
             read = read_traces(sorted(Path(traces).glob("*.jsonl")))
         for stack in fresh:
             found[stack.stack] = stack
@@ -391,4 +397,12 @@ def check_stacks(
                           fact_digests.reads(lookups_of(read, stack.stack)))
     if cache is not None and set(names) == {s.name for s in env.stacks}:
         cache.prune()
-    return build_report(env, session, pack_dir, render_dir, today, (found[name] for name in names), digests, pack)
+    locator = Locator(env, cache.locations() if cache is not None else None)
+    report = build_report(env, session, pack_dir, render_dir, today, (found[name] for name in names), digests, pack, locator)
+    if cache is not None and locator.learned:
+        current = set(env.sources.values())  # lines of files the inventory no longer has go
+        lines = {digest: fields for digest, fields in cache.locations().items() if digest in current}
+        for digest, fields in locator.learned.items():
+            lines[digest] = {**lines.get(digest, {}), **fields}
+        cache.store_locations(lines)
+    return report

@@ -12,19 +12,27 @@ from pathlib import Path
 from typing import Any
 
 from ..model import Environment, InputError
+from ..model.cache import DocumentCache
 from ..model.errors import field_path
-from ..model.loader import PLATFORM_FILE, display_path
+from ..model.loader import PLATFORM_FILE, display_path, source_key
 from ..model.source import SourceDocument, load_yaml_file
 from ..policy.catalog import rules
 
 
 class Locator:
-    """Finds the inventory line for (stack, rule); each source file is read once."""
+    """Finds the inventory line for (stack, rule); each source file is read once.
 
-    def __init__(self, env: Environment):
+    ``known`` holds lines found before, by the sha256 of the file's bytes (``env.sources``) and
+    the field: the line of a field is a function of the file's content, and a re-check of a
+    province would otherwise parse two thousand requests again for a few lines each. What this
+    run had to parse for is in ``learned``, for the caller to keep."""
+
+    def __init__(self, env: Environment, known: dict[str, dict[str, int]] | None = None):
         self.env = env
         self._docs: dict[str, SourceDocument | None] = {}
         self._rules = {r.id: r for r in rules()}
+        self._known = known or {}
+        self.learned: dict[str, dict[str, int]] = {}
 
     def _doc(self, path: Path) -> SourceDocument | None:
         key = str(path)
@@ -51,6 +59,13 @@ class Locator:
                 return None
             field = rule.cluster_field if rule is not None else ""
             loc = ("clusters", index) + ((field,) if field else ())
-        doc = self._doc(path)
-        line = doc.line_of(loc) if doc is not None else 1
-        return {"file": display_path(path), "line": line, "field": field_path(loc)}
+        shown, where = display_path(path), field_path(loc)
+        digest = self.env.sources.get(source_key(self.env.root, path), "")
+        line = self._known.get(digest, {}).get(where) if digest else None
+        if line is None:
+            doc = self._doc(path)
+            line = doc.line_of(loc) if doc is not None else 1
+            if digest and doc is not None and DocumentCache.key(doc.raw) == digest:  # the file as loaded
+                self.learned.setdefault(digest, {})[where] = line
+        return {"file": shown, "line": line, "field": where}
+

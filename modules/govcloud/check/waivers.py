@@ -10,7 +10,6 @@ kept and reported as waived. A waiver naming a rule the pack does not have is ba
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import replace
 from typing import Iterable
 
 from ..model import Environment, InputError, Problem, Waiver
@@ -60,10 +59,10 @@ def apply_waivers(results: Iterable[Result], waivers: tuple[Waiver, ...], tenant
         if in_force:
             waiver = in_force[0]
             applied.add(waiver.id)
-            out.append(replace(result, status="waived", waiver=WaiverRef(waiver.id, waiver.expires.isoformat(), waiver.reason, waiver.approver)))
+            out.append(result._replace(status="waived", waiver=WaiverRef(waiver.id, waiver.expires.isoformat(), waiver.reason, waiver.approver)))
         elif candidates:
             notes = "; ".join(f"waiver {w.id} is {waiver_state(w, today)} (valid {w.created} to {w.expires})" for w in candidates)
-            out.append(replace(result, note=notes))
+            out.append(result._replace(note=notes))
         else:
             out.append(result)
     return out, applied

@@ -167,6 +167,7 @@ def check(
     Exit 1 when a mandatory rule fails unwaived, 0 otherwise, 2 on bad input. With --ledger,
     the --out file is recorded as evidence. Verdicts of stacks whose state, pack and
     configuration are unchanged come from the verdict cache (build/cache/check/ENV)."""
+    from ..check.analyzer import fewer_collections
     from ..check.cache import VerdictCache
     from ..check.run import check_stacks
 
@@ -183,13 +184,15 @@ def check(
     require_current_render(environment, states_dir, names)
     root = None if no_cache else cache_dir()
     verdict_cache = VerdictCache(root / "check" / environment.name) if root is not None else None
-    report = _checking(len(names), lambda step: check_stacks(environment, names, pack, day, states_dir, verdict_cache, step))
+    with fewer_collections():
+        report = _checking(len(names), lambda step: check_stacks(environment, names, pack, day, states_dir, verdict_cache, step))
     if verdict_cache is not None:
         asked = sorted(verdict_cache.missed)  # named when some were cached: which ones the change reached
         shown = (": " + ", ".join(asked[:5]) + (f" and {len(asked) - 5} more" if len(asked) > 5 else "")) if asked and verdict_cache.hits else ""
         detail(f"verdict cache: {verdict_cache.hits} of {plural(len(names), 'stack')} unchanged since checked, "
                f"{len(names) - verdict_cache.hits} asked of the pack{shown}")
-    emit(report, format, out)
+    with fewer_collections():
+        emit(report, format, out)
     if log is not None:
         assert out is not None  # open_for_recording needs --out
         counts = report.as_dict()["summary"]

@@ -34,10 +34,22 @@ WAIVERS_FILE = "waivers.yaml"
 
 
 def display_path(path: Path, cwd: Path | None = None) -> str:
-    """Paths in messages: relative to the working directory when inside it."""
-    absolute = path if path.is_absolute() else (cwd or Path.cwd()) / path
+    """Paths in messages: relative to the working directory when inside it.
+
+    Lexical, like ``Path.relative_to``, on the strings: a province's report names ten thousand
+    paths, and pathlib's parsing was most of the time it took to name them."""
     base = cwd or Path.cwd()
-    return absolute.relative_to(base).as_posix() if absolute.is_relative_to(base) else str(path)
+    absolute = path if path.is_absolute() else base / path
+    text, prefix = absolute.as_posix(), base.as_posix()
+    if text == prefix:
+        return "."
+    prefix = prefix if prefix.endswith("/") else prefix + "/"
+    return text[len(prefix):] if text.startswith(prefix) else str(path)
+
+
+def source_key(root: Path, path: Path) -> str:
+    """The key of an inventory file in ``Environment.sources``: relative to the environment."""
+    return path.relative_to(root).as_posix() if path.is_relative_to(root) else str(path)
 
 
 def _model_at(model: type, loc: tuple) -> Any:
@@ -183,7 +195,7 @@ def load_environment(
         except InputError as exc:
             problems.extend(exc.problems)
             return None
-        sources[path.relative_to(root).as_posix() if path.is_relative_to(root) else str(path)] = digest
+        sources[source_key(root, path)] = digest
         return doc
 
     platform_doc = read(root / PLATFORM_FILE)
