@@ -152,6 +152,22 @@ def test_a_fact_the_rules_read_invalidates_and_a_field_they_do_not_read_does_not
     assert any(r["rule"] == "GOV-MGT-005" and r["status"] == "failed" for r in json.loads(out)["results"])
 
 
+def test_entries_made_under_another_configuration_are_judged_by_what_their_rules_read(ws):
+    """An entry made under the configuration of this run is used without its lookups checked;
+    one made under another is checked lookup by lookup, even after a run under the new
+    configuration that did not reach it (a check of one other stack)."""
+    ws.check()
+    request = ws.root / "lab" / "tenants" / "t-430100-health.yaml"
+    patch_yaml(request, [{"set": ["change", "approvals", 0, "reference"], "value": "HNSJ-AQ-2026-099"}])
+    code, out, err = ws.check("--stack", "t-430600-tourism", pack_allowed=False)
+    assert ws.hits(err) == 1
+    code, out, err = ws.check()
+    assert ws.hits(err) == 10 and ws.asked(err) == [HEALTH]
+    assert out == ws.fresh()
+    code, out, err = ws.check(pack_allowed=False)  # every entry now made under this configuration
+    assert ws.hits(err) == 11 and out == ws.fresh()
+
+
 def test_a_shared_fact_invalidates_exactly_the_stacks_whose_rules_read_it(ws):
     """The flow matrix is read by the rules that judge traffic between zones; a stack whose
     rules never looked at it keeps its verdicts, every stack that did is asked again."""

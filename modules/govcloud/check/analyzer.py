@@ -304,15 +304,8 @@ class PackProcess:
         import grpc
         from pulumi.runtime.proto import analyzer_pb2_grpc
 
-        env = {k: v for k, v in os.environ.items() if not k.startswith("PULUMI_")}
-        env["PYTHONUNBUFFERED"] = "1"
-        env.pop(FACT_TRACE_ENV, None)
-        if self.fact_trace is not None:
-            env[FACT_TRACE_ENV] = str(self.fact_trace)
-        command = [pack_python(self.pack_dir, self.metadata), "-u", "-m", "pulumi.policy", ENGINE_ADDRESS, "."]
-        self._process = subprocess.Popen(
-            command, cwd=self.pack_dir, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE
-        )
+        if self._process is None:
+            self.spawn()
         port = self._read_port()
         self._channel = grpc.insecure_channel(
             f"127.0.0.1:{port}", options=[("grpc.max_send_message_length", -1), ("grpc.max_receive_message_length", -1)]
@@ -322,6 +315,18 @@ class PackProcess:
         except grpc.FutureTimeoutError:
             raise self._failure("did not accept connections") from None
         self._stub = analyzer_pb2_grpc.AnalyzerStub(self._channel)
+
+    def spawn(self) -> None:
+        """Start the pack's process; ``start`` then waits for its port and connects."""
+        env = {k: v for k, v in os.environ.items() if not k.startswith("PULUMI_")}
+        env["PYTHONUNBUFFERED"] = "1"
+        env.pop(FACT_TRACE_ENV, None)
+        if self.fact_trace is not None:
+            env[FACT_TRACE_ENV] = str(self.fact_trace)
+        command = [pack_python(self.pack_dir, self.metadata), "-u", "-m", "pulumi.policy", ENGINE_ADDRESS, "."]
+        self._process = subprocess.Popen(
+            command, cwd=self.pack_dir, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+        )
 
     def _read_port(self) -> int:
         assert self._process is not None and self._process.stdout is not None

@@ -167,6 +167,10 @@ class VerdictCache:
     def _path(self, kind: str, key: str) -> Path:
         return self.root / kind / key[:2] / f"{key}.json"
 
+    def has(self, key: str) -> bool:
+        """Whether a stack's entry exists (not whether it holds verdicts: ``get`` says that)."""
+        return self._path("stacks", key).is_file()
+
     def _read(self, kind: str, key: str) -> dict[str, Any] | None:
         path = self._path(kind, key)
         try:
@@ -232,11 +236,13 @@ class VerdictCache:
         })
 
     # -- stacks -------------------------------------------------------------------------------
-    def get(self, key: str, stack: str, facts: "FactDigests") -> StackVerdicts | None:
-        """The stack's cached verdicts, if its rules would read the same facts now."""
-        body = self._read("stacks", key)
-        verdicts = _verdicts(body, stack) if body is not None else None
-        if verdicts is not None and not facts.unchanged(body.get("reads")):  # type: ignore[union-attr]
+    def get(self, key: str, stack: str, facts: "FactDigests", config_print: str = "") -> StackVerdicts | None:
+        """The stack's cached verdicts, if its rules would read the same facts now. An entry
+        written under this very configuration (``config_print``: its fingerprint, every fact the
+        pack is given included) needs no lookup checked: the pack would be given the same."""
+        body = self._read("stacks", key) or {}
+        verdicts = _verdicts(body, stack) if body else None
+        if verdicts is not None and not (config_print and body.get("config") == config_print) and not facts.unchanged(body.get("reads")):
             verdicts = None
         if verdicts is None:
             self.misses += 1
@@ -245,9 +251,11 @@ class VerdictCache:
             self.hits += 1
         return verdicts
 
-    def put(self, key: str, verdicts: StackVerdicts, reads: list[list[str]]) -> None:
-        """Store verdicts with what their rules read: [view, key, digest of the value] each."""
+    def put(self, key: str, verdicts: StackVerdicts, reads: list[list[str]], config_print: str = "") -> None:
+        """Store verdicts with what their rules read: [view, key, digest of the value] each, and
+        the fingerprint of the configuration they were made under."""
         self._write("stacks", key, {
+            "config": config_print,
             "stack": verdicts.stack,
             "kind": verdicts.kind,
             "tenant": verdicts.tenant,

@@ -8,6 +8,7 @@ here: every verdict comes from the pack.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import functools
 import json
@@ -243,6 +244,15 @@ class CheckSession:
                        for i in range(max(1, workers))]
         self._validated = validated
 
+    @property
+    def workers(self) -> int:
+        return len(self._packs)
+
+    def spawn(self) -> None:
+        """Start the pack processes without waiting for them: ``with`` waits, and configures them."""
+        for pack in self._packs:
+            pack.spawn()
+
     @functools.cached_property
     def config_digest(self) -> str:
         return config_digest(self.config)
@@ -356,45 +366,66 @@ def check_stacks(
     session, session_key, pack, validated = None, "", None, False
     fact_digests = FactDigests(facts)
     config_print = fingerprint(config)
-    if cache is not None:
-        resolved = pack_dir.resolve()
-        python = pack_python(resolved, pack_metadata(resolved))
-        pack = pack_digest(pack_dir)
-        session_key = cache.session_key(pack, runtime(python), config)
-        session = cache.session(session_key)
-        if session is not None:
-            require_known_rules(env, (p.name for p in session.info.policies))
-            for name in names:
-                hit = cache.get(cache.entry_key(session_key, name, digests[name]), name, fact_digests)
-                if hit is not None:
-                    found[name] = hit
-                    if progress is not None:
-                        progress(name)
-            # The facts' values are not in the session's key: the report's digest is this run's.
-            validated = session.config_fingerprint == config_print
-            current_digest = session.config_digest if validated else config_digest(config)
-            validated = validated or session.config_digest == current_digest
-            session = replace(session, config_digest=current_digest, config_fingerprint=config_print)
-    missing = [name for name in names if name not in found]
-    if missing or session is None:
-        states = load_states(render_dir, env, missing)
-        with tempfile.TemporaryDirectory(prefix="govcloud-facts-") as traces:
-            # A cached session with this very configuration means it passed this pack's schemas before.
-            with CheckSession(env, pack_dir, render_dir, workers=default_workers(states), config=config,
-                              validated=session is not None and validated,
-                              fact_traces=Path(traces) if cache is not None else None) as checking:
+    with contextlib.ExitStack() as scope:
+        traces = Path(scope.enter_context(tempfile.TemporaryDirectory(prefix="govcloud-facts-")))
+
+        def packs_for(states: list[StackState]) -> CheckSession:
+            checking = CheckSession(env, pack_dir, render_dir, workers=default_workers(states), config=config,
+                                    validated=session is not None and validated,  # passed this pack's schemas before
+                                    fact_traces=traces if cache is not None else None)
+            scope.callback(checking.__exit__)
+            return checking
+
+        early: CheckSession | None = None
+        early_states: list[StackState] = []
+        if cache is not None:
+            resolved = pack_dir.resolve()
+            python = pack_python(resolved, pack_metadata(resolved))
+            pack = pack_digest(pack_dir)
+            session_key = cache.session_key(pack, runtime(python), config)
+            session = cache.session(session_key)
+            if session is not None:
+                require_known_rules(env, (p.name for p in session.info.policies))
+                # The facts' values are not in the session's key: the report's digest is this run's.
+                validated = session.config_fingerprint == config_print
+                current_digest = session.config_digest if validated else config_digest(config)
+                validated = validated or session.config_digest == current_digest
+                session = replace(session, config_digest=current_digest, config_fingerprint=config_print)
+                keys = {name: cache.entry_key(session_key, name, digests[name]) for name in names}
+                # Stacks without an entry need the pack whatever the facts say: it starts on the
+                # other core while the entries are read (about a second of a one-tenant re-check).
+                absent = [name for name in names if not cache.has(keys[name])]
+                if absent:
+                    early_states = load_states(render_dir, env, absent)
+                    early = packs_for(early_states)
+                    early.spawn()
+                for name in names:
+                    hit = cache.get(keys[name], name, fact_digests, config_print)
+                    if hit is not None:
+                        found[name] = hit
+                        if progress is not None:
+                            progress(name)
+        missing = [name for name in names if name not in found]
+        if missing or session is None:
+            known = {s.stack: s for s in early_states}
+            more = iter(load_states(render_dir, env, [name for name in missing if name not in known]))
+            states = [known[name] if name in known else next(more) for name in missing]
+            checking = early if early is not None and early.workers >= default_workers(states) else packs_for(states)
+            if early is not None and checking is not early:
+                early.__exit__()  # the facts changed for many more stacks than had no entry
+            with checking:
                 fresh = checking.verdicts(states, progress)
                 if session is not None:  # the same configuration: its digest is known
                     checking.config_digest = session.config_digest
                 session = replace(checking.session, config_fingerprint=config_print)
-            read = read_traces(sorted(Path(traces).glob("*.jsonl")))
-        for stack in fresh:
-            found[stack.stack] = stack
-        if cache is not None:
-            cache.store_session(session_key, session)
+            read = read_traces(sorted(traces.glob("*.jsonl")))
             for stack in fresh:
-                cache.put(cache.entry_key(session_key, stack.stack, digests[stack.stack]), stack,
-                          fact_digests.reads(lookups_of(read, stack.stack)))
+                found[stack.stack] = stack
+            if cache is not None:
+                cache.store_session(session_key, session)
+                for stack in fresh:
+                    cache.put(cache.entry_key(session_key, stack.stack, digests[stack.stack]), stack,
+                              fact_digests.reads(lookups_of(read, stack.stack)), config_print)
     if cache is not None and set(names) == {s.name for s in env.stacks}:
         cache.prune()
     locator = Locator(env, cache.locations() if cache is not None else None)
