@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from budget import examples
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from budget import examples
 from govcloud.model.loader import display_path
 
 PART = st.sampled_from(["a", "b", "ab", "..", ".", "政务", "x y"])

@@ -38,9 +38,10 @@ def display_path(path: Path, cwd: Path | None = None) -> str:
 
     Lexical, like ``Path.relative_to``, on the strings: a province's report names ten thousand
     paths, and pathlib's parsing was most of the time it took to name them."""
+    if not path.is_absolute():
+        return path.as_posix()  # lexically, a relative path is its own path from the directory
     base = cwd or Path.cwd()
-    absolute = path if path.is_absolute() else base / path
-    text, prefix = absolute.as_posix(), base.as_posix()
+    text, prefix = path.as_posix(), base.as_posix()
     if text == prefix:
         return "."
     prefix = prefix if prefix.endswith("/") else prefix + "/"
