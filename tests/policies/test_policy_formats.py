@@ -126,7 +126,7 @@ def test_sarif_fingerprints_do_not_change_with_the_wording(report):
 
     before = {r["ruleId"]: r["partialFingerprints"] for r in json.loads(formats.to_sarif(report))["runs"][0]["results"]}
     reworded = dataclasses.replace(report, stacks=tuple(
-        dataclasses.replace(s, results=tuple(dataclasses.replace(r, message=r.message + " (reworded)", note="W-1 expired on 2026-11-01")
+        dataclasses.replace(s, results=tuple(r._replace(message=r.message + " (reworded)", note="W-1 expired on 2026-11-01")
                                              for r in s.results)) for s in report.stacks))
     after = {r["ruleId"]: r["partialFingerprints"] for r in json.loads(formats.to_sarif(reworded))["runs"][0]["results"]}
     assert before == after and all("reworded" not in str(v) for v in after.values())
