@@ -15,7 +15,7 @@ import json
 import os
 import tempfile
 from collections import defaultdict
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import replace
 from pathlib import Path
 from typing import Callable, Iterable
@@ -243,15 +243,18 @@ class CheckSession:
         self._packs = [PackProcess(pack_dir, fact_traces / f"pack-{i}.jsonl" if fact_traces else None)
                        for i in range(max(1, workers))]
         self._validated = validated
+        self._opened: Future | None = None  # open_in_background's
 
     @property
     def workers(self) -> int:
         return len(self._packs)
 
-    def spawn(self) -> None:
-        """Start the pack processes without waiting for them: ``with`` waits, and configures them."""
-        for pack in self._packs:
-            pack.spawn()
+    def open_in_background(self) -> None:
+        """Start and configure the packs on a thread of their own (it mostly waits for them, on
+        the other core): ``with`` then waits for it, and raises what it raised."""
+        self._opening = ThreadPoolExecutor(1, thread_name_prefix="govcloud-pack")
+        self._opened = self._opening.submit(self._open)
+        self._opening.shutdown(wait=False)
 
     @functools.cached_property
     def config_digest(self) -> str:
@@ -262,6 +265,10 @@ class CheckSession:
         return Session(self.info, self.levels, self.config_digest)
 
     def __enter__(self) -> "CheckSession":
+        opened, self._opened = self._opened, None
+        return opened.result() if opened is not None else self._open()
+
+    def _open(self) -> "CheckSession":
         try:
             self._parallel(lambda pack: pack.start())
             self.info = self._packs[0].info()
@@ -275,6 +282,9 @@ class CheckSession:
         return self
 
     def __exit__(self, *exc) -> None:
+        opened, self._opened = self._opened, None
+        if opened is not None:  # never closed under a start still going on
+            opened.exception()
         for pack in self._packs:
             pack.close()
 
@@ -392,13 +402,14 @@ def check_stacks(
                 validated = validated or session.config_digest == current_digest
                 session = replace(session, config_digest=current_digest, config_fingerprint=config_print)
                 keys = {name: cache.entry_key(session_key, name, digests[name]) for name in names}
-                # Stacks without an entry need the pack whatever the facts say: it starts on the
-                # other core while the entries are read (about a second of a one-tenant re-check).
+                # Stacks without an entry need the pack whatever the facts say: it starts and is
+                # configured on the other core while the entries are read (about a second of a
+                # one-tenant re-check: the configuration carries the whole province's facts).
                 absent = [name for name in names if not cache.has(keys[name])]
                 if absent:
                     early_states = load_states(render_dir, env, absent)
                     early = packs_for(early_states)
-                    early.spawn()
+                    early.open_in_background()
                 for name in names:
                     hit = cache.get(keys[name], name, fact_digests, config_print)
                     if hit is not None:
