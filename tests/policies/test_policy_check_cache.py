@@ -217,12 +217,17 @@ def _finding_lines(report: str) -> dict[tuple[str, str], int]:
     return {(r["rule"], r["urn"]): r["source"]["line"] for r in json.loads(report)["results"] if "source" in r}
 
 
-def test_finding_lines_are_kept_by_file_content_and_follow_the_file(ws, monkeypatch):
+@pytest.mark.parametrize("working_dir", ["elsewhere", "above the inventory"])
+def test_finding_lines_are_kept_by_file_content_and_follow_the_file(ws, monkeypatch, working_dir):
     """Where a finding is fixed (file, line, field) comes from the request as it is: a re-check
     takes the lines from the cache while the file's bytes are the same, and finds them again
-    in a file that changed (three comment lines on top: the same verdicts, every line + 3)."""
+    in a file that changed (three comment lines on top: the same verdicts, every line + 3).
+    Above the inventory, requests are named relative to the working directory while the
+    inventory is given as an absolute path (as the province benchmark runs it)."""
     from govcloud.check import sources
 
+    if working_dir == "above the inventory":
+        monkeypatch.chdir(ws.root.parent)
     uncached = ws.fresh()
     ws.check()
     lines = _finding_lines(uncached)

@@ -33,6 +33,9 @@ class Locator:
         self._rules = {r.id: r for r in rules()}
         self._known = known or {}
         self.learned: dict[str, dict[str, int]] = {}
+        # Requests are named relative to the working directory (``Tenant.file``) and the
+        # environment's root may be absolute: keys are taken between absolute paths.
+        self._root = env.root.absolute()
 
     def _doc(self, path: Path) -> SourceDocument | None:
         key = str(path)
@@ -60,7 +63,7 @@ class Locator:
             field = rule.cluster_field if rule is not None else ""
             loc = ("clusters", index) + ((field,) if field else ())
         shown, where = display_path(path), field_path(loc)
-        digest = self.env.sources.get(source_key(self.env.root, path), "")
+        digest = self.env.sources.get(source_key(self._root, path.absolute()), "")
         line = self._known.get(digest, {}).get(where) if digest else None
         if line is None:
             doc = self._doc(path)
