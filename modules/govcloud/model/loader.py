@@ -49,8 +49,15 @@ def display_path(path: Path, cwd: Path | None = None) -> str:
 
 
 def source_key(root: Path, path: Path) -> str:
-    """The key of an inventory file in ``Environment.sources``: relative to the environment."""
-    return path.relative_to(root).as_posix() if path.is_relative_to(root) else str(path)
+    """The key of an inventory file in ``Environment.sources``: relative to the environment.
+    Lexical on the strings, as ``Path.relative_to`` decides (a province has 4,000 of them)."""
+    text, prefix = path.as_posix(), root.as_posix()
+    if prefix == ".":
+        return text if not path.is_absolute() else str(path)
+    if text == prefix:
+        return "."
+    prefix = prefix if prefix.endswith("/") else prefix + "/"
+    return text[len(prefix):] if text.startswith(prefix) else str(path)
 
 
 def _model_at(model: type, loc: tuple) -> Any:
