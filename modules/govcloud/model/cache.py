@@ -61,8 +61,10 @@ class DocumentCache:
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             fd, tmp = tempfile.mkstemp(dir=self.path.parent, prefix=".inventory-cache.", suffix=".tmp")
+            # dumps, not dump: the standard library encodes in C only in one go (dump: pure Python)
+            text = json.dumps({"reader": READER_VERSION, "documents": documents}, ensure_ascii=False, separators=(",", ":"))
             with os.fdopen(fd, "w", encoding="utf-8") as handle:
-                json.dump({"reader": READER_VERSION, "documents": documents}, handle, ensure_ascii=False, separators=(",", ":"))
+                handle.write(text)
             os.replace(tmp, self.path)
         except OSError:
             return
