@@ -154,9 +154,11 @@ class StackState:
         return (r for r in self.resources if r.custom and r.kind is not None)
 
 
-def digest_of(canonical_json: str) -> str:
-    """The digest of a state's canonical JSON text (``StackState.to_json()``)."""
-    return "sha256:" + hashlib.sha256(canonical_json.encode("utf-8")).hexdigest()
+def digest_of(canonical_json: str | bytes) -> str:
+    """The digest of a state's canonical JSON text (``StackState.to_json()``), or of its UTF-8
+    bytes as a file holds them (the same digest, without decoding and encoding a province)."""
+    raw = canonical_json.encode("utf-8") if isinstance(canonical_json, str) else canonical_json
+    return "sha256:" + hashlib.sha256(raw).hexdigest()
 
 
 def render_dir(build: Path, env: str) -> Path:

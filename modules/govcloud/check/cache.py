@@ -144,6 +144,7 @@ class VerdictCache:
 
     def __init__(self, root: Path):
         self.root = root
+        self._base = root.as_posix()
         self.used: set[Path] = set()
         self.hits = 0
         self.misses = 0
@@ -165,7 +166,7 @@ class VerdictCache:
 
     # -- files --------------------------------------------------------------------------------
     def _path(self, kind: str, key: str) -> Path:
-        return self.root / kind / key[:2] / f"{key}.json"
+        return Path(f"{self._base}/{kind}/{key[:2]}/{key}.json")  # one parse, not three joins: 8,000 a run
 
     def has(self, key: str) -> bool:
         """Whether a stack's entry exists (not whether it holds verdicts: ``get`` says that)."""

@@ -14,14 +14,15 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from ..text import json_document, plural, styled
+from ..text import json_bytes, plural, styled
 from .results import CheckReport, Result
 
 SARIF_SCHEMA = "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"
 
 
-def to_json(report: CheckReport) -> str:
-    return json_document(report.as_dict())
+def to_json(report: CheckReport) -> bytes:
+    """The report as JSON (``text.json_document``), in bytes: written to a file as they are."""
+    return json_bytes(report.as_dict())
 
 
 # --- SARIF 2.1.0 ---------------------------------------------------------------------------

@@ -118,7 +118,7 @@ def file_digests(render_dir: Path, names: Iterable[str]) -> dict[str, str]:
     form), without re-serializing thousands of states; review and the gate recompute the
     canonical digest and refuse a file that is not canonical.
     """
-    return {name: digest_of(state_path(render_dir, name).read_text(encoding="utf-8")) for name in names}
+    return {name: digest_of(state_path(render_dir, name).read_bytes()) for name in names}
 
 
 def load_states(render_dir: Path, env: Environment, names: Iterable[str]) -> list[StackState]:
@@ -362,8 +362,9 @@ def check_stacks(
     for name in names:
         path = state_path(render_dir, name)
         try:
-            digests[name] = digest_of(path.read_text(encoding="utf-8"))
-        except (OSError, UnicodeDecodeError):
+            # The bytes' digest: a file that is not UTF-8 matches no entry, and load_state says why.
+            digests[name] = digest_of(path.read_bytes())
+        except OSError:
             try:
                 load_state(path, env.name, name)  # says why in one line
             except InputError as error:

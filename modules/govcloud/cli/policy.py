@@ -258,9 +258,11 @@ def emit(report, format: CheckFormat, out: Path | None) -> None:
         formats.print_table(report, plain_console(file=buffer, width=160))
         write_output(out, buffer.getvalue())
         return
-    text = {CheckFormat.json: formats.to_json, CheckFormat.sarif: formats.to_sarif, CheckFormat.junit: formats.to_junit}[format](report)
+    writers: dict[CheckFormat, Callable[[CheckReport], str | bytes]] = {
+        CheckFormat.json: formats.to_json, CheckFormat.sarif: formats.to_sarif, CheckFormat.junit: formats.to_junit}
+    text = writers[format](report)
     if out is None:
-        sys.stdout.write(text)
+        sys.stdout.write(text.decode("utf-8") if isinstance(text, bytes) else text)
     else:  # prepare_output checked the path before the check ran
         write_output(out, text)
         info(f"wrote {out} ({format.value}); verdict {'fail' if report.blocking else 'pass'}")
