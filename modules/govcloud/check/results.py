@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass, field
 from functools import cached_property
+from operator import itemgetter
 from typing import Any, NamedTuple
 
 FORMAT = "govcloud.check/v1"
@@ -55,23 +56,25 @@ class Result(NamedTuple):
         return (self.stack, _STATUS_ORDER[self.status], self.rule, self.urn, self.message)
 
     def as_dict(self) -> dict[str, Any]:
+        # Unpacked once: a named tuple's attributes are looked up through descriptors.
+        stack, rule, urn, resource_type, status, enforcement, severity, message, waiver, note, source = self
         data: dict[str, Any] = {
-            "stack": self.stack,
-            "rule": self.rule,
-            "urn": self.urn,
-            "type": self.resource_type,
-            "status": self.status,
-            "enforcement": self.enforcement,
-            "severity": self.severity,
+            "stack": stack,
+            "rule": rule,
+            "urn": urn,
+            "type": resource_type,
+            "status": status,
+            "enforcement": enforcement,
+            "severity": severity,
         }
-        if self.message:
-            data["message"] = self.message
-        if self.waiver is not None:
-            data["waiver"] = self.waiver.as_dict()
-        if self.note:
-            data["note"] = self.note
-        if self.source is not None:
-            data["source"] = self.source
+        if message:
+            data["message"] = message
+        if waiver is not None:
+            data["waiver"] = waiver.as_dict()
+        if note:
+            data["note"] = note
+        if source is not None:
+            data["source"] = source
         return data
 
 
@@ -86,7 +89,7 @@ class StackReport:
 
     @cached_property  # the results never change; a report asks for these per format and per total
     def counts(self) -> dict[str, int]:
-        counted = Counter(r.status for r in self.results)
+        counted = Counter(map(itemgetter(4), self.results))  # the status of each
         return {status: counted.get(status, 0) for status in STATUSES}
 
     @cached_property

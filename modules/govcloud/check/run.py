@@ -11,7 +11,6 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import functools
-import json
 import os
 import tempfile
 from collections import defaultdict
@@ -19,6 +18,8 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import replace
 from pathlib import Path
 from typing import Callable, Iterable
+
+import orjson
 
 from ..model import Environment, InputError, Problem
 from ..model.inputs import render_inputs, tenant_sources
@@ -91,7 +92,7 @@ def render_problem(render_dir: Path, env: Environment, names: list[str]) -> tupl
     unrecorded = 0
     for name in names:
         try:
-            recorded = json.loads((render_dir / name / INPUTS_FILE).read_text(encoding="utf-8"))["inputs"]
+            recorded = orjson.loads((render_dir / name / INPUTS_FILE).read_bytes())["inputs"]
         except FileNotFoundError:
             unrecorded += 1
             continue

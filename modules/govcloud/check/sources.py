@@ -36,6 +36,7 @@ class Locator:
         # Requests are named relative to the working directory (``Tenant.file``) and the
         # environment's root may be absolute: keys are taken between absolute paths.
         self._root = env.root.absolute()
+        self._digests: dict[str, str] = {}  # by file as shown: a request has findings in several stacks
 
     def _doc(self, path: Path) -> SourceDocument | None:
         key = str(path)
@@ -63,7 +64,9 @@ class Locator:
             field = rule.cluster_field if rule is not None else ""
             loc = ("clusters", index) + ((field,) if field else ())
         shown, where = display_path(path), field_path(loc)
-        digest = self.env.sources.get(source_key(self._root, path.absolute()), "")
+        digest = self._digests.get(shown)
+        if digest is None:
+            digest = self._digests[shown] = self.env.sources.get(source_key(self._root, path.absolute()), "")
         line = self._known.get(digest, {}).get(where) if digest else None
         if line is None:
             doc = self._doc(path)
