@@ -6,7 +6,9 @@ the Go toolchain but no module download; the real components are built by `make 
 
 from __future__ import annotations
 
+import os
 import shutil
+import subprocess
 import tomllib
 from importlib.metadata import version
 from pathlib import Path
@@ -15,7 +17,7 @@ import pytest
 
 from govcloud import toolchain
 from govcloud.model import load_environment
-from govcloud.toolchain.build import ToolchainError, cache_key, go_version
+from govcloud.toolchain.build import ToolchainError, _module_dir, cache_key, go_environment, go_version
 from govcloud.toolchain.components import COMPONENTS, KUBERNETES_PROVIDER_RELEASE, Component, pinned_version
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -108,6 +110,30 @@ def test_a_failed_build_is_one_line_naming_module_and_version_and_leaves_nothing
     assert "undefined" in message
     assert toolchain.find(component) is None
     assert not [p for p in cache.iterdir() if p.name.startswith(".hello-")], "the work directory is removed"
+
+
+@needs_go
+def test_a_module_not_yet_downloaded_is_fetched_before_a_package_is_copied_out_of_it(tmp_path):
+    """The provider's build copies a package out of its module before any build downloaded it
+    (a fresh machine's module cache): the module is fetched through the Go proxy, where ``go
+    list -m`` named no directory and the build stopped with "cannot locate module"."""
+    module = tmp_path / "build-module"
+    module.mkdir()
+    (module / "go.mod").write_text("module govcloud.test/copy\n\ngo 1.21\n\nrequire github.com/google/uuid v1.6.0\n")
+    (module / "tools.go").write_text('package main\n\nimport _ "github.com/google/uuid"\n\nfunc main() {}\n')
+    caches = [tmp_path / "modcache-for-go-sum", tmp_path / "fresh-modcache"]
+    try:
+        tidy = subprocess.run(["go", "mod", "tidy"], cwd=module, capture_output=True, text=True,
+                              env={**go_environment(), "GOFLAGS": "-mod=mod", "GOMODCACHE": str(caches[0])})
+        assert tidy.returncode == 0, tidy.stderr
+        fresh = {**go_environment(), "GOMODCACHE": str(caches[1])}
+        found = _module_dir("github.com/google/uuid", module, fresh)
+        assert found.is_relative_to(caches[1]) and (found / "uuid.go").is_file()
+        with pytest.raises(ToolchainError, match="cannot locate module example.com/not-required"):
+            _module_dir("example.com/not-required", module, fresh)
+    finally:  # the module cache is read-only: go removes it
+        for cache in caches:
+            subprocess.run(["go", "clean", "-modcache"], env={**os.environ, "GOMODCACHE": str(cache)}, capture_output=True)
 
 
 def test_require_names_the_command_that_builds_a_missing_component(tmp_path, cache):

@@ -144,11 +144,20 @@ def _last_error_line(log: Path) -> str:
 
 
 def _module_dir(module: str, cwd: Path, env: dict[str, str]) -> Path:
-    result = subprocess.run([go_binary(), "list", "-m", "-f", "{{.Dir}}", module], cwd=cwd, env=env,
+    """Where the module's source is, downloaded first when the module cache lacks it: ``go list
+    -m`` names no directory for a module that is not extracted yet (a fresh machine, before
+    anything was built with it), and says nothing about why."""
+    result = subprocess.run([go_binary(), "mod", "download", "-json", module], cwd=cwd, env=env,
                             capture_output=True, text=True)
-    if result.returncode != 0 or not result.stdout.strip():
-        raise ToolchainError(f"cannot locate module {module}: {result.stderr.strip()[:300]}")
-    return Path(result.stdout.strip())
+    try:
+        found = json.loads(result.stdout) if result.stdout.strip() else {}
+    except ValueError:
+        found = {}
+    directory = found.get("Dir", "") if isinstance(found, dict) else ""
+    if result.returncode != 0 or not directory:
+        why = (found.get("Error") if isinstance(found, dict) else "") or result.stderr.strip() or "go named no directory"
+        raise ToolchainError(f"cannot locate module {module}: {str(why)[:300]}")
+    return Path(directory)
 
 
 def build(name: str | Component, log: Callable[[str], None] = print, force: bool = False) -> Built:
