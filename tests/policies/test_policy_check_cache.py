@@ -109,6 +109,49 @@ def test_a_changed_state_invalidates_its_stack_only(ws):
     assert any(r["rule"] == "GOV-SEC-002" and r["status"] == "failed" for r in json.loads(out)["results"])
 
 
+def test_a_pack_that_fails_to_start_in_the_background_is_one_clear_error(ws):
+    """A stack without an entry has its pack started on a thread of its own while the entries
+    are read: when that start fails, the check stops with the pack's error (exit 2), once; the
+    thread does not wait for itself to finish."""
+    import threading
+    import time
+
+    from govcloud.check.analyzer import PackError
+    from govcloud.check.cache import VerdictCache
+
+    ws.check()
+    ws.edit_state(HEALTH, "Namespace", "t-430100-health-app", lambda i: i["metadata"]["labels"].update({"team": "b"}))
+
+    starts: list[float] = []
+
+    def refused(self) -> None:
+        starts.append(time.monotonic())
+        time.sleep(0.3)  # as a real start fails: after a while, the thread well under way
+        raise PackError("the policy pack did not start: refused by the test")
+
+    outcome: dict[str, object] = {}
+
+    def run() -> None:
+        with ws.monkeypatch.context() as patch:
+            patch.setattr(analyzer.PackProcess, "start", refused)
+            read = VerdictCache.get
+            # The entries are read slowly: the start has failed before the check waits for it.
+            patch.setattr(VerdictCache, "get", lambda *args, **kwargs: (time.sleep(0.1), read(*args, **kwargs))[1])
+            try:
+                main(["--inventories", str(ws.root), "check", "--env", "lab", "--render-dir", str(ws.render),
+                      "--pack", str(ws.pack), "--today", "2026-11-25", "--output", "json"])
+            except SystemExit as exit:
+                outcome["code"] = exit.code
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    thread.join(120)
+    assert not thread.is_alive(), "the check hung on the pack that failed to start"
+    assert outcome["code"] == 2
+    assert "refused by the test" in ws.capsys.readouterr().err
+    assert len(starts) == 1, "the failed start is reported, not tried again (its thread stuck waiting for itself)"
+
+
 def test_the_pack_code_invalidates_every_entry(ws, tmp_path):
     ws.check()
     copy = tmp_path / "pack"

@@ -277,7 +277,7 @@ class CheckSession:
             reconciled = reconcile_config(self.info, self.config, validate=not self._validated)
             self._parallel(lambda pack: pack.configure(reconciled))
         except BaseException:
-            self.__exit__()
+            self._close()  # not __exit__: on the background thread, that would wait for itself
             raise
         self.levels = {name: entry["enforcementLevel"] for name, entry in reconciled.items()}
         return self
@@ -286,6 +286,9 @@ class CheckSession:
         opened, self._opened = self._opened, None
         if opened is not None:  # never closed under a start still going on
             opened.exception()
+        self._close()
+
+    def _close(self) -> None:
         for pack in self._packs:
             pack.close()
 
