@@ -112,14 +112,28 @@ def render_problem(render_dir: Path, env: Environment, names: list[str]) -> tupl
     return None, unrecorded
 
 
-def file_digests(render_dir: Path, names: Iterable[str]) -> dict[str, str]:
-    """sha256 of each stack's state file as it is on disk.
+def file_digests(render_dir: Path, env: Environment, names: Iterable[str]) -> dict[str, str]:
+    """sha256 of each stack's state file as it is on disk; every file that cannot be read is
+    reported (``InputError``, one line each, as ``load_state`` words it).
 
     For a file written by render this is ``StackState.digest()`` (render writes the canonical
     form), without re-serializing thousands of states; review and the gate recompute the
-    canonical digest and refuse a file that is not canonical.
+    canonical digest and refuse a file that is not canonical. The digest is over the bytes: a
+    file that is not UTF-8 matches no cache entry, and ``load_state`` says why when it is read.
     """
-    return {name: digest_of(state_path(render_dir, name).read_bytes()) for name in names}
+    digests, problems = {}, []
+    for name in names:
+        path = state_path(render_dir, name)
+        try:
+            digests[name] = digest_of(path.read_bytes())
+        except OSError:
+            try:
+                load_state(path, env.name, name)  # says why in one line
+            except InputError as error:
+                problems += error.problems
+    if problems:
+        raise InputError(problems)
+    return digests
 
 
 def load_states(render_dir: Path, env: Environment, names: Iterable[str]) -> list[StackState]:
@@ -253,9 +267,9 @@ class CheckSession:
     def open_in_background(self) -> None:
         """Start and configure the packs on a thread of their own (it mostly waits for them, on
         the other core): ``with`` then waits for it, and raises what it raised."""
-        self._opening = ThreadPoolExecutor(1, thread_name_prefix="govcloud-pack")
-        self._opened = self._opening.submit(self._open)
-        self._opening.shutdown(wait=False)
+        opening = ThreadPoolExecutor(1, thread_name_prefix="govcloud-pack")
+        self._opened = opening.submit(self._open)
+        opening.shutdown(wait=False)  # its one thread ends with the start
 
     @functools.cached_property
     def config_digest(self) -> str:
@@ -362,19 +376,7 @@ def check_stacks(
     """``govcloud check``: the stacks named, their verdicts from ``cache`` where the pack would
     see exactly what it saw then (see ``govcloud.check.cache``), from the pack for the rest.
     The report is the same, byte for byte, with or without the cache."""
-    digests, problems = {}, []
-    for name in names:
-        path = state_path(render_dir, name)
-        try:
-            # The bytes' digest: a file that is not UTF-8 matches no entry, and load_state says why.
-            digests[name] = digest_of(path.read_bytes())
-        except OSError:
-            try:
-                load_state(path, env.name, name)  # says why in one line
-            except InputError as error:
-                problems += error.problems
-    if problems:
-        raise InputError(problems)
+    digests = file_digests(render_dir, env, names)
     facts = build_facts(env)
     config = build_config(env, facts)
     found: dict[str, StackVerdicts] = {}

@@ -101,7 +101,7 @@ def report(
         states_dir = render_dir_of(render_dir, build, environment.name)
         require_current_render(environment, states_dir, names)
         states = load_states(states_dir, environment, names)
-        results = execute_check(environment, states, pack, day, states_dir, file_digests(states_dir, names)).as_dict()
+        results = execute_check(environment, states, pack, day, states_dir, file_digests(states_dir, environment, names)).as_dict()
         check_source = {"file": f"run on {display_path(states_dir)}", "today": results["today"],
                         "pack": results["pack"]["version"]}
     trust = trust_dir(ctx, environment.name, trust_store)
