@@ -258,6 +258,10 @@ class Facts:
 
     def __init__(self, config: Mapping[str, Any]):
         self._config = config
+        # What the network questions answered, by network: the zones never change under a Facts,
+        # and the same few peers come back in every tenant's NetworkPolicies.
+        self._reached: dict[tuple, list[Zone]] = {}
+        self._outside: dict[Any, bool] = {}
 
     def has(self, name: str) -> bool:
         return name in self._config
@@ -402,11 +406,24 @@ class Facts:
 
     def zones_reached(self, peer) -> list[Zone]:
         """Zones a NetworkPolicy peer reaches (selector peers: none; excepts honoured)."""
-        return [z for z in self.zones.values() if peer.reaches(z.network)]
+        zones = self.zones.values()  # read (and traced) whether or not the answer is known
+        try:
+            key = (peer.network, peer.everywhere, peer.excepts)  # all ``k8s.Peer.reaches`` looks at
+        except AttributeError:  # a peer of another shape: asked every time
+            return [z for z in zones if peer.reaches(z.network)]
+        found = self._reached.get(key)
+        if found is None:
+            found = self._reached[key] = [z for z in zones if peer.reaches(z.network)]
+        return list(found)
 
     def outside_zones(self, network) -> bool:
         """Whether ``network`` holds addresses of no zone (the zones' plans do not cover it)."""
-        return not any(network.subnet_of(z.network) for z in self.zones_overlapping(network))
+        zones = self.zones.values()  # read (and traced) whether or not the answer is known
+        found = self._outside.get(network)
+        if found is None:
+            found = self._outside[network] = not any(network.subnet_of(z.network) for z in zones
+                                                     if z.network.version == network.version and z.network.overlaps(network))
+        return found
 
     def flow_allows(self, source: str, destination: str, protocol: str, port: int | None) -> bool:
         """Whether the matrix allows ``protocol/port`` from ``source`` to ``destination`` (port None: any port)."""

@@ -3,6 +3,7 @@ RBAC rules, quantities. Shared so that two rules never disagree on what a field 
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 from dataclasses import dataclass
 from decimal import Decimal
@@ -150,7 +151,26 @@ def _ports(rule: Mapping) -> tuple[PortSpec, ...]:
 
 
 def peers(netpol: K8sObject) -> Iterator[Peer]:
-    """Every peer of every ingress/egress rule, with its ports."""
+    """Every peer of every ingress/egress rule, with its ports (read once per object: three
+    rules look at them, in Analyze and again in AnalyzeStack)."""
+    derived = netpol.derived
+    if derived is None:
+        derived = netpol.derived = {}
+    found = derived.get("peers")
+    if found is None:
+        try:
+            found = derived["peers"] = tuple(_peers(netpol))
+        except Exception:
+            return _peers(netpol)  # lazily, as ever: what it yields before its error stays yielded
+    return iter(found)
+
+
+@functools.lru_cache(maxsize=4096)
+def _network(text: str) -> ipaddress.IPv4Network | ipaddress.IPv6Network:
+    return ipaddress.ip_network(text, strict=False)
+
+
+def _peers(netpol: K8sObject) -> Iterator[Peer]:
     for direction, peer_key in (("ingress", "from"), ("egress", "to")):
         for rule in as_list(netpol.spec.get(direction)):
             rule = as_map(rule)
@@ -163,8 +183,8 @@ def peers(netpol: K8sObject) -> Iterator[Peer]:
                 block = as_map(as_map(peer).get("ipBlock"))
                 if block.get("cidr"):
                     try:
-                        network = ipaddress.ip_network(str(block["cidr"]), strict=False)
-                        excepts = tuple(ipaddress.ip_network(str(e), strict=False) for e in as_list(block.get("except")))
+                        network = _network(str(block["cidr"]))
+                        excepts = tuple(_network(str(e)) for e in as_list(block.get("except")))
                     except ValueError:
                         continue
                     yield Peer(direction, network, network.prefixlen == 0, ports, excepts)

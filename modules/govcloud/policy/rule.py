@@ -57,7 +57,7 @@ def as_map(value: Any) -> Mapping:
 class K8sObject:
     """A Kubernetes object as the engine hands it to a policy: type, URN, camelCase inputs."""
 
-    __slots__ = ("urn", "type", "name", "props", "kind", "metadata", "labels", "annotations")
+    __slots__ = ("urn", "type", "name", "props", "kind", "metadata", "labels", "annotations", "derived")
 
     def __init__(self, urn: str, type_: str, name: str, props: Mapping[str, Any]):
         self.urn = urn
@@ -68,6 +68,8 @@ class K8sObject:
         self.metadata: Mapping = as_map(props.get("metadata"))
         self.labels: Mapping = as_map(self.metadata.get("labels"))
         self.annotations: Mapping = as_map(self.metadata.get("annotations"))
+        # What several rules read out of the object the same way (``k8s.peers``), once per view.
+        self.derived: dict[str, Any] | None = None
 
     def get(self, *path: str) -> Any:
         return _get(self.props, *path)
