@@ -76,6 +76,8 @@ class StackOutcome:
     diagnostics: list[tuple[str, str, str, str]] = field(default_factory=list)
     # policy -> URNs the policy declared itself not applicable to ("" = the stack)
     not_applicable: dict[str, set[str]] = field(default_factory=dict)
+    # the resources sent (``engine_analyzed``), in the state's order; None: not recorded
+    analyzed: list[ResourceState] | None = None
 
 
 @functools.cache
@@ -444,8 +446,9 @@ class PackProcess:
             self._call("ConfigureStack", analyzer_pb2.AnalyzerStackConfigureRequest(
                 stack=state.stack, project=state.project or project, organization="organization", dry_run=True,
             ))
-            outcome = StackOutcome(state)
-            resources = sorted(engine_analyzed(state), key=lambda r: r.urn)
+            analyzed = engine_analyzed(state)
+            outcome = StackOutcome(state, analyzed=analyzed)
+            resources = sorted(analyzed, key=lambda r: r.urn)
             by_urn = state.by_urn()
             structs: dict[str, struct_pb2.Struct] = {}
             providers: dict[str, analyzer_pb2.AnalyzerProviderResource | None] = {}

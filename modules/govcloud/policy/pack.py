@@ -193,13 +193,15 @@ class _JsonFormat:
     def __init__(self, module, cache: _IdentityCache):
         self._module = module
         self._convert = fast_message_to_dict(module.MessageToDict)
-        self._cached = cache.wrap(_ContentCache().wrap(self._convert))
+        self._by_content = _ContentCache().wrap(self._convert)
         self.configuring = threading.local()
+        # Per message object first: the SDK asks once per policy for the same request.
+        self.MessageToDict = cache.wrap(self._convert_new)
 
-    def MessageToDict(self, message, *args, **kwargs):  # noqa: N802 (json_format's name)
+    def _convert_new(self, message, *args, **kwargs):
         shared = getattr(self.configuring, "values", None)
         if shared is None or args or kwargs or message.DESCRIPTOR.full_name != _STRUCT:
-            return self._cached(message, *args, **kwargs)
+            return self._by_content(message, *args, **kwargs)
         fields, result = message.fields, {}
         for key in fields:
             field = fields[key]
