@@ -29,7 +29,7 @@ from ..policy.config import build_config, build_facts, config_digest
 from ..state import INPUTS_FILE, STATE_FILE, StackState, digest_of
 from ..state import render_dir as default_render_dir
 from ..text import plural
-from .analyzer import PackInfo, PackProcess, StackOutcome, engine_analyzed, fewer_collections, pack_metadata, pack_python, reconcile_config
+from .analyzer import PackInfo, PackProcess, StackOutcome, configure_request, engine_analyzed, fewer_collections, pack_metadata, pack_python, reconcile_config
 from .cache import FactDigests, Session, StackVerdicts, VerdictCache, fingerprint, lookups_of, read_traces, runtime
 from .results import CheckReport, Result, StackReport
 from .sources import Locator
@@ -293,8 +293,19 @@ class CheckSession:
             self._parallel(lambda pack: pack.start())
             self.info = self._packs[0].info()
             require_known_rules(self.env, (p.name for p in self.info.policies))
-            reconciled = reconcile_config(self.info, self.config, validate=not self._validated)
-            self._parallel(lambda pack: pack.configure(reconciled))
+            reconciled = reconcile_config(self.info, self.config, validate=False)
+            request = configure_request(reconciled)  # once for every pack
+            # The packs take their configuration on threads of their own while it is checked
+            # against the rules' schemas here; a configuration that fails is reported all the same.
+            configuring = ThreadPoolExecutor(1, thread_name_prefix="govcloud-configure")
+            configured = configuring.submit(self._parallel, lambda pack: pack.configure(reconciled, request))
+            configuring.shutdown(wait=False)
+            try:
+                if not self._validated:
+                    reconcile_config(self.info, self.config, validate=True)
+            finally:
+                configured.exception()  # waits: never closed under a Configure going on
+            configured.result()
         except BaseException:
             self._close()  # not __exit__: on the background thread, that would wait for itself
             raise
