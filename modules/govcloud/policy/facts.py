@@ -114,8 +114,22 @@ class _Trace:
     def __init__(self, path: str):
         self.path = path
         self.seen: set[tuple[str, str, str]] = set()
+        self.raw_seen: set[tuple[Any, ...]] = set()  # see record_key
         self.lock = threading.Lock()
         self._lines: list[str] = []  # recorded, not yet written: see flush
+
+    def record_key(self, view: str, key: Any) -> None:
+        """``record(view, key_of(key))``, the JSON of a key made once per stack and view: a
+        stack's rules look the same keys up many times."""
+        try:
+            raw = (_reading_for.get(), view, key, type(key))  # the type: 1, 1.0 and True are equal keys
+            if raw in self.raw_seen:
+                return
+        except TypeError:  # an unhashable key
+            self.record(view, key_of(key))
+            return
+        self.record(view, key_of(key))
+        self.raw_seen.add(raw)
 
     def record(self, view: str, key: str) -> None:
         item = (_reading_for.get() or ANY_STACK, view, key)
@@ -186,7 +200,7 @@ class _Tracked:
         return self._data
 
     def __contains__(self, key: object) -> bool:
-        self._trace.record(self._view, key_of(key))
+        self._trace.record_key(self._view, key)
         return key in self._data
 
     def __iter__(self) -> Iterator:
@@ -200,11 +214,11 @@ class _TrackedMap(_Tracked, Mapping):
     __slots__ = ()
 
     def __getitem__(self, key: Any) -> Any:
-        self._trace.record(self._view, key_of(key))
+        self._trace.record_key(self._view, key)
         return self._data[key]
 
     def get(self, key: Any, default: Any = None) -> Any:
-        self._trace.record(self._view, key_of(key))
+        self._trace.record_key(self._view, key)
         return self._data.get(key, default)
 
     def keys(self):
