@@ -7,9 +7,11 @@ its options and provider, once *per policy* for the same request; with 30-odd po
 object already made for the same request message, so each happens once per resource; and the
 same properties arriving in another message (a resource's again in AnalyzeStack, the stack's
 provider with every resource) are converted once, found by their serialized content.
-Verdicts do not change: the objects are read-only proxies of the same data (a test runs the
-lab both ways). Should a future
-SDK rename these internals, the pack simply runs at the SDK's own speed.
+Verdicts do not change: the objects are the same data (a test runs the lab both ways). Should a
+future SDK rename these internals, the pack simply runs at the SDK's own speed. The same switch
+converts Structs without json_format's generic dispatch (``fast_message_to_dict``) and hands
+properties without an unknown value to the rules as plain dicts and lists rather than the SDK's
+unknown-checking proxies, which could raise nothing there (``unproxied_when_known``).
 
 Set GOVCLOUD_PACK_SHARED_DESERIALIZATION=0 to serve without it.
 
@@ -215,6 +217,42 @@ class _JsonFormat:
         return getattr(self._module, name)
 
 
+def unproxied_when_known(proxy_module: Any) -> Callable[[Any], Any]:
+    """The SDK's ``unknown_checking_proxy``, except that properties holding no unknown value
+    (the sentinel strings the engine sends during a preview) are handed over as they are.
+
+    The SDK wraps every dict and list of a resource's properties, eagerly, in read-only proxies
+    whose one effect is to raise ``UnknownValueError`` when a rule reads an unknown value; where
+    there is none they raise nothing, and the rules read them only as Mappings and Sequences
+    (``rule.as_map``, ``as_list``): plain dicts and lists read the same, in C, without a proxy
+    per value. Properties with an unknown anywhere get the SDK's proxies."""
+    proxy = proxy_module.unknown_checking_proxy
+    unknowns = frozenset(value for name, value in vars(proxy_module).items()
+                         if name.startswith("UNKNOWN_") and name.endswith("_VALUE") and isinstance(value, str))
+    if len(unknowns) < 7 or not hasattr(proxy_module, "_is_unknown"):
+        return proxy  # another SDK: whatever it checks, it checks
+
+    def known(value: Any) -> bool:
+        kind = type(value)
+        if kind is str:
+            return value not in unknowns
+        if kind is dict or kind is list:
+            for item in value.values() if kind is dict else value:
+                kind = type(item)
+                if kind is str:
+                    if item in unknowns:
+                        return False
+                elif not (kind is float or kind is bool or item is None or kind is int or known(item)):
+                    return False
+            return True
+        return kind is float or kind is bool or kind is int or value is None
+
+    def checking(props: Any) -> Any:
+        return props if type(props) is dict and known(props) else proxy(props)
+
+    return checking
+
+
 def share_deserialization() -> bool:
     """Patch pulumi_policy's per-policy conversions to happen once per request message."""
     from pulumi_policy import policy as sdk
@@ -239,7 +277,10 @@ def share_deserialization() -> bool:
 
     servicer.Configure = Configure  # type: ignore[method-assign]
     sdk.deserialize_properties = _IdentityCache().wrap(sdk.deserialize_properties)
-    sdk.unknown_checking_proxy = _IdentityCache().wrap(sdk.unknown_checking_proxy)
+    from pulumi_policy import proxy as proxy_module
+
+    checking = unproxied_when_known(proxy_module) if sdk.unknown_checking_proxy is proxy_module.unknown_checking_proxy else sdk.unknown_checking_proxy
+    sdk.unknown_checking_proxy = _IdentityCache().wrap(checking)
     # The options and provider of a request are rebuilt per policy too; they are read-only.
     for name in methods:
         setattr(servicer, name, _IdentityCache().wrap_method(getattr(servicer, name)))
