@@ -140,13 +140,20 @@ def _split_path(data: Any, path: str) -> list[str] | None:
     return None
 
 
+@functools.cache
+def _kube() -> Any:
+    """``govcloud.components.kube``, imported once it is needed (it imports pulumi), not looked
+    up by an import statement for each of a province's resources."""
+    from ..components import kube
+
+    return kube
+
+
 def wire_properties(resource: ResourceState) -> dict[str, Any]:
     """Inputs as the engine marshals them for an analyzer: as the provider checked them (the
     engine analyzes checked inputs: ``govcloud.components.kube.checked_inputs``), secrets wrapped in
     their signature."""
-    from ..components.kube import checked_inputs
-
-    inputs, secret_paths = checked_inputs(resource.type, resource.inputs, resource.secret_paths)
+    inputs, secret_paths = _kube().checked_inputs(resource.type, resource.inputs, resource.secret_paths)
     if not secret_paths:
         return inputs
     import copy
@@ -225,11 +232,9 @@ def resource_options(resource: ResourceState):
     (none set) and the outputs it asked to keep secret (a Secret's, as KubeObject registers it)."""
     from pulumi.runtime.proto import analyzer_pb2
 
-    from ..components.kube import SECRET_OUTPUTS
-
     return analyzer_pb2.AnalyzerResourceOptions(
         parent=resource.parent or "", customTimeouts=analyzer_pb2.AnalyzerResourceOptions.CustomTimeouts(),
-        additionalSecretOutputs=list(SECRET_OUTPUTS) if resource.type == "kubernetes:core/v1:Secret" else [])
+        additionalSecretOutputs=list(_kube().SECRET_OUTPUTS) if resource.type == "kubernetes:core/v1:Secret" else [])
 
 
 # --- the engine's config reconciliation --------------------------------------------------
