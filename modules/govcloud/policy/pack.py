@@ -313,7 +313,7 @@ def answer_by_type(rules_and_policies: list[tuple[Any, Any]]) -> bool:
     rules = {id(policy): (rule, policy) for rule, policy in rules_and_policies}  # holding the policy keeps its id unique
     selected = threading.local()
     setattr(servicer, attribute, _PolicyList(selected))
-    plans: dict[str, tuple[list, list, list[tuple[int, Any, str]], dict[str, int], dict[int, list]]] = {}
+    plans: dict[str, tuple[list, list, list[tuple[int, Any, str]], dict[str, int], dict[int, tuple[list, bytes]]]] = {}
     disabled = sdk.EnforcementLevel.DISABLED
 
     def plan(policies: list, resource_type: str):
@@ -351,17 +351,26 @@ def answer_by_type(rules_and_policies: list[tuple[Any, Any]]) -> bool:
         finally:
             selected.policies = None
         generation = configured[0]
-        answers = levelled.get(generation)  # the answered pairs of the enabled policies, per configuration
-        if answers is None:
+        # The answered pairs of the enabled policies, per configuration, and the same entries as
+        # the bytes of a response that holds only them.
+        found_answers = levelled.get(generation)
+        if found_answers is None:
             levelled.clear()
-            answers = levelled[generation] = [(index, policy.name, reason) for index, policy, reason in answered
-                                              if self._get_enforcement_level(policy) != disabled]
+            answers = [(index, policy.name, reason) for index, policy, reason in answered
+                       if self._get_enforcement_level(policy) != disabled]
+            entries = sdk.proto.AnalyzeResponse()
+            for _, name, reason in answers:
+                entries.not_applicable.add(policy_name=name, reason=reason)
+            found_answers = levelled[generation] = (answers, entries.SerializeToString())
+        answers, encoded = found_answers
         if not answers:
             return response
-        if len(response.not_applicable):
-            answers = answers + [(order[item.policy_name], item.policy_name, item.reason) for item in response.not_applicable]
-            answers.sort(key=lambda answer: answer[0])
-            del response.not_applicable[:]
+        if not len(response.not_applicable):
+            response.MergeFromString(encoded)  # appended in one go: the same entries, in order
+            return response
+        answers = answers + [(order[item.policy_name], item.policy_name, item.reason) for item in response.not_applicable]
+        answers.sort(key=lambda answer: answer[0])
+        del response.not_applicable[:]
         for _, name, reason in answers:
             response.not_applicable.add(policy_name=name, reason=reason)
         return response
