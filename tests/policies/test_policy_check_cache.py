@@ -75,6 +75,9 @@ class Workspace:
     def entries(self) -> list[Path]:
         return sorted((self.cache / "check" / "lab" / "stacks").glob("*/*.json"))
 
+    def parts(self) -> list[Path]:
+        return sorted((self.cache / "check" / "lab" / "parts").glob("*/*.json"))
+
     def edit_state(self, stack: str, kind: str, name: str, change) -> None:
         path = self.render / stack / "state.json"
         edit(StackState.load(path), kind, name, change).save(path.parent)
@@ -256,6 +259,26 @@ def test_waivers_and_the_day_are_applied_afresh_to_cached_verdicts(ws):
     assert "W-2026-100 is expired" in expired
 
 
+def test_a_stack_report_is_made_again_only_when_a_waiver_that_may_match_it_changes_state(ws, monkeypatch):
+    """The verdict cache keeps each stack's part of the report (waivers applied, findings
+    located): another day uses it while every waiver that may match the stack is in the same
+    state; a waiver expiring remakes the parts of the stacks it may match, and only those."""
+    (ws.root / "lab" / "waivers.yaml").write_text(TOURISM_WAIVER, encoding="utf-8")
+    ws.check()
+    remade: list[str] = []
+    original = check_run.stack_report
+    monkeypatch.setattr(check_run, "stack_report", lambda stack, *args: remade.append(stack.stack) or original(stack, *args))
+    code, out, err = ws.check(today="2026-11-26", pack_allowed=False)
+    assert ws.hits(err) == 11 and out == ws.fresh(today="2026-11-26")
+    remade.clear()  # the uncached run made every stack's
+    code, out, err = ws.check(today="2026-11-27", pack_allowed=False)
+    assert ws.hits(err) == 11 and remade == []
+    code, out, err = ws.check(today="2026-12-16", pack_allowed=False)
+    assert remade == ["lab.t-430600-tourism"] and "W-2026-100 is expired" in out
+    remade.clear()
+    assert out == ws.fresh(today="2026-12-16")
+
+
 def _finding_lines(report: str) -> dict[tuple[str, str], int]:
     return {(r["rule"], r["urn"]): r["source"]["line"] for r in json.loads(report)["results"] if "source" in r}
 
@@ -296,6 +319,8 @@ def test_finding_lines_are_kept_by_file_content_and_follow_the_file(ws, monkeypa
 def test_damaged_or_foreign_entries_are_misses_never_verdicts(ws):
     uncached = ws.fresh()
     ws.check()
+    for part in ws.parts():  # the report parts stand before the entries: without them the entries are read
+        part.unlink()
     first, second, third = ws.entries()[:3]
     first.write_bytes(first.read_bytes()[:-40])  # cut short
     body = json.loads(second.read_bytes())
@@ -306,6 +331,26 @@ def test_damaged_or_foreign_entries_are_misses_never_verdicts(ws):
     assert ws.hits(err) == 8
     assert out == uncached
     code, out, err = ws.check(pack_allowed=False)  # the misses were written again
+    assert ws.hits(err) == 11 and out == uncached
+
+
+def test_damaged_or_foreign_report_parts_are_misses_never_reports(ws):
+    """A report part is used as the bytes it holds: one cut short, changed without its seal or
+    written for another stack is passed over for the stack's entry, and made again from it."""
+    uncached = ws.fresh()
+    ws.check()
+    first, second, third = ws.parts()[:3]
+    first.write_bytes(first.read_bytes()[:-40])
+    data = second.read_bytes()
+    status = b'"status": "passed"' if b'"status": "passed"' in data else b'"status": "failed"'
+    second.write_bytes(data.replace(status, b'"status": "waived"', 1))  # a verdict changed without its seal
+    assert second.read_bytes() != data
+    shutil.copy(ws.parts()[4], third)  # another stack's part under this key
+    code, out, err = ws.check(pack_allowed=False)
+    assert ws.hits(err) == 11 and out == uncached
+    for entry in ws.entries():  # the damaged parts were made again: every stack's part stands alone
+        entry.unlink()
+    code, out, err = ws.check(pack_allowed=False)
     assert ws.hits(err) == 11 and out == uncached
 
 

@@ -10,12 +10,16 @@ from pathlib import Path
 
 import jsonschema
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from rich.console import Console
 
 from govcloud import labels
 from govcloud.check import formats
+from govcloud.check.results import CheckReport, Result, StackReport, WaiverRef
 from govcloud.check.run import CheckSession
 from govcloud.model import load_environment
+from govcloud.text import json_bytes
 
 from policy_builders import all_states, edit
 from policy_helpers import PACK, copy_lab
@@ -126,8 +130,8 @@ def test_sarif_fingerprints_do_not_change_with_the_wording(report):
 
     before = {r["ruleId"]: r["partialFingerprints"] for r in json.loads(formats.to_sarif(report))["runs"][0]["results"]}
     reworded = dataclasses.replace(report, stacks=tuple(
-        dataclasses.replace(s, results=tuple(r._replace(message=r.message + " (reworded)", note="W-1 expired on 2026-11-01")
-                                             for r in s.results)) for s in report.stacks))
+        s.with_results(r._replace(message=r.message + " (reworded)", note="W-1 expired on 2026-11-01") for r in s.results)
+        for s in report.stacks))
     after = {r["ruleId"]: r["partialFingerprints"] for r in json.loads(formats.to_sarif(reworded))["runs"][0]["results"]}
     assert before == after and all("reworded" not in str(v) for v in after.values())
 
@@ -143,3 +147,27 @@ def test_junit_advisory_findings_are_not_failures(tmp_path):
     assert root.get("failures") == "0" and root.findall(".//failure") == []
     advisory = [c for c in root.iter("testcase") if c.get("classname", "").endswith("GOV-SVC-004") and c.find("skipped") is not None]
     assert advisory and advisory[0].find("skipped").get("message").startswith("advisory (not enforced)")
+
+
+_TEXT = st.text(st.characters(codec="utf-8", exclude_categories=("Cs",)), max_size=12)  # Chinese, controls, quotes, "\n"
+_RESULTS = st.lists(st.builds(
+    Result, stack=st.sampled_from(["lab.a", "lab.b"]), rule=_TEXT, urn=_TEXT, resource_type=_TEXT,
+    status=st.sampled_from(["failed", "waived", "passed"]), enforcement=st.sampled_from(["advisory", "mandatory"]),
+    severity=_TEXT, message=_TEXT, waiver=st.none() | st.builds(WaiverRef, _TEXT, _TEXT, _TEXT, _TEXT), note=_TEXT,
+    source=st.none() | st.fixed_dictionaries({"file": _TEXT, "line": st.integers(1, 10**6), "field": _TEXT})), max_size=4)
+
+
+@settings(max_examples=200, deadline=None)
+@given(stacks=st.lists(_RESULTS, max_size=4), marker=_TEXT)
+def test_the_json_report_joined_from_fragments_is_the_report_encoded_whole(stacks, marker):
+    """What the verdict cache keeps of a stack (``StackReport.fragment``) reads back as the same
+    results, and the JSON report joined from fragments is byte for byte the report encoded whole,
+    whatever the text holds (empty stacks, no results at all, text that looks like the marker)."""
+    reports = [StackReport(f"lab.s{i}", "tenant", marker or None, "sha256:" + "0" * 64, f"{marker}/state.json", tuple(results))
+               for i, results in enumerate(stacks)]
+    report = CheckReport("lab", "2026-11-25", {"name": marker, "version": "1", "digest": "d", "config_digest": "c"},
+                         ({"id": marker, "title": "govcloud-results-"},), tuple(reports))
+    assert formats.to_json(report) == json_bytes(report.as_dict())
+    for made in reports:
+        cached = StackReport(made.stack, made.kind, made.tenant, made.digest, made.state_file, fragment=made.fragment)
+        assert cached.results == made.results and cached.counts == made.counts and cached.blocking == made.blocking

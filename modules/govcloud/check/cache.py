@@ -31,12 +31,13 @@ cache lives in the build directory, the trust boundary of the rendered states re
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
 import sys
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cache
 from importlib import metadata
 from itertools import chain
@@ -50,6 +51,9 @@ from .analyzer import PackInfo, PolicyInfo
 from .results import Result
 
 FORMAT = "govcloud.check-cache/3"
+# A report part's key adds what the part is besides its verdicts: the waivers that may apply and
+# the inventory lines findings point at (see ``part_key``), and the encoder that wrote the bytes.
+PART_FORMAT = f"govcloud.check-part/1 orjson {orjson.__version__}"
 LOCATIONS_KEY = "locations"  # one entry per environment: lines by file digest
 # The distributions whose code runs between the engine's protocol and the rules.
 RUNTIME_DISTRIBUTIONS = ("pulumi-policy", "pulumi", "protobuf", "grpcio")
@@ -66,6 +70,9 @@ def _canonical(value: Any) -> bytes:
 # as read, without encoding the body again.
 _SEALED_HEAD, _SEALED_MIDDLE, _SEALED_TAIL = b'{"body":', b',"sha256":"', b'"}'
 _SEAL_LENGTH = 64
+# A report part is its head (canonical JSON, one line), a newline, the fragment, a newline and
+# the sha256 of what precedes that last newline: the fragment is used as read, never re-encoded.
+_PART_SEAL_LENGTH = 1 + _SEAL_LENGTH
 
 
 def _sha256(data: bytes) -> str:
@@ -133,6 +140,23 @@ class StackVerdicts:
     kind: str
     tenant: str | None
     results: tuple[Result, ...]
+    # [view, key, digest] of every fact lookup the stack's rules made (FactDigests.reads); kept by
+    # the cache, None when not known
+    reads: list[list[str]] | None = field(default=None, compare=False)
+
+
+@dataclass(frozen=True)
+class ReportPart:
+    """A stack's part of the report, from the cache: its results as the JSON report holds them
+    (``results.results_fragment``), and what the report says about the stack."""
+
+    stack: str
+    kind: str
+    tenant: str | None
+    fragment: bytes
+    counts: dict[str, int]
+    blocking: int
+    waivers_applied: tuple[str, ...]
 
 
 def _policy_dict(policy: PolicyInfo) -> dict[str, Any]:
@@ -146,7 +170,8 @@ class VerdictCache:
     def __init__(self, root: Path):
         self.root = root
         self._base = root.as_posix()
-        self.used: set[Path] = set()
+        self.used: set[str] = set()  # entry files, as ``_path`` names them
+        self._listed: set[str] | None = None
         self.hits = 0
         self.misses = 0
         self.missed: list[str] = []
@@ -166,18 +191,27 @@ class VerdictCache:
         return fingerprint({"session": session_key, "stack": stack, "state": state_digest})
 
     # -- files --------------------------------------------------------------------------------
-    def _path(self, kind: str, key: str) -> Path:
-        return Path(f"{self._base}/{kind}/{key[:2]}/{key}.json")  # one parse, not three joins: 8,000 a run
+    def _path(self, kind: str, key: str) -> str:
+        return f"{self._base}/{kind}/{key[:2]}/{key}.json"  # a string: pathlib's parsing was a tenth of a re-check
 
     def has(self, key: str) -> bool:
-        """Whether a stack's entry exists (not whether it holds verdicts: ``get`` says that)."""
-        return self._path("stacks", key).is_file()
+        """Whether a stack's entry existed when the run first asked (not whether it holds
+        verdicts: ``get`` says that). One listing of the directory, not a stat per stack."""
+        if self._listed is None:
+            self._listed = set(self._files("stacks"))
+        return self._path("stacks", key) in self._listed
+
+    def _read_bytes(self, kind: str, key: str) -> bytes | None:
+        try:
+            with open(self._path(kind, key), "rb") as handle:
+                return handle.read()
+        except OSError:
+            return None
 
     def _read(self, kind: str, key: str) -> dict[str, Any] | None:
         path = self._path(kind, key)
-        try:
-            data = path.read_bytes()
-        except OSError:
+        data = self._read_bytes(kind, key)
+        if data is None:
             return None
         tail = len(_SEALED_MIDDLE) + _SEAL_LENGTH + len(_SEALED_TAIL)
         raw, sealed = data[len(_SEALED_HEAD):-tail], data[-tail:]
@@ -196,11 +230,14 @@ class VerdictCache:
 
     def _write(self, kind: str, key: str, body: dict[str, Any]) -> None:
         raw = _canonical({"format": FORMAT, "key": key, **body})
-        data = _SEALED_HEAD + raw + _SEALED_MIDDLE + _sha256(raw).encode("ascii") + _SEALED_TAIL
+        self._store(kind, key, _SEALED_HEAD + raw + _SEALED_MIDDLE + _sha256(raw).encode("ascii") + _SEALED_TAIL)
+
+    def _store(self, kind: str, key: str, data: bytes) -> None:
         path = self._path(kind, key)
         try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".entry.", suffix=".tmp")
+            directory = os.path.dirname(path)
+            os.makedirs(directory, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(dir=directory, prefix=".entry.", suffix=".tmp")
             try:
                 with os.fdopen(fd, "wb") as handle:
                     handle.write(data)
@@ -265,6 +302,54 @@ class VerdictCache:
             "reads": reads,
         })
 
+    # -- report parts -------------------------------------------------------------------------
+    @staticmethod
+    def part_key(entry_key: str, context: Any) -> str:
+        """A stack's report part: its verdicts (the entry's key) and ``context``, everything else
+        its part of the report is made of (the waivers that may match on the day, the files and
+        lines findings are located in)."""
+        return fingerprint({"format": PART_FORMAT, "entry": entry_key, "context": context})
+
+    def part(self, entry_key: str, context: Any, stack: str, facts: "FactDigests", config_print: str = "") -> ReportPart | None:
+        """The stack's report part, if its verdicts still hold (as ``get`` judges an entry)."""
+        key = self.part_key(entry_key, context)
+        data = self._read_bytes("parts", key)
+        if data is None or len(data) < _PART_SEAL_LENGTH or data[-_PART_SEAL_LENGTH] != 0x0A:
+            return None
+        content = data[:-_PART_SEAL_LENGTH]
+        if _sha256(content).encode("ascii") != data[-_SEAL_LENGTH:]:
+            return None
+        end = content.find(b"\n")
+        if end < 0:
+            return None
+        try:
+            head = orjson.loads(content[:end])
+            if (not isinstance(head, dict) or head.get("format") != PART_FORMAT or head.get("key") != key
+                    or head.get("stack") != stack):
+                return None
+            if not (config_print and head.get("config") == config_print) and not facts.unchanged(head.get("reads")):
+                return None
+            counts, blocking, applied = head["counts"], head["blocking"], head["applied"]
+            tenant, kind = head["tenant"], head["kind"]
+            if (type(blocking) is not int or not isinstance(counts, dict) or not all(type(n) is int for n in counts.values())
+                    or type(applied) is not list or not all(type(a) is str for a in applied)
+                    or type(kind) is not str or (tenant is not None and type(tenant) is not str)):
+                return None
+        except (orjson.JSONDecodeError, KeyError):
+            return None
+        self.used.add(self._path("parts", key))
+        self.used.add(self._path("stacks", entry_key))  # its verdicts: kept for a part under another context
+        self.hits += 1
+        return ReportPart(stack, kind, tenant, content[end + 1:], counts, blocking, tuple(applied))
+
+    def put_part(self, key: str, report: Any, reads: list[list[str]], config_print: str = "") -> None:
+        """Keep a stack's report part (a ``results.StackReport``) with what its verdicts depend on."""
+        head = _canonical({"format": PART_FORMAT, "key": key, "stack": report.stack, "kind": report.kind,
+                           "tenant": report.tenant, "config": config_print, "reads": reads, "counts": report.counts,
+                           "blocking": report.blocking, "applied": list(report.waivers_applied)})
+        content = head + b"\n" + report.fragment
+        self._store("parts", key, content + b"\n" + _sha256(content).encode("ascii"))
+
     # -- where findings are fixed -------------------------------------------------------------
     def locations(self) -> dict[str, dict[str, int]]:
         """Lines of inventory fields found before, by file digest and field (``check.sources``)."""
@@ -281,10 +366,24 @@ class VerdictCache:
     def prune(self) -> None:
         """Remove the entries this run did not use (after a run over every stack: the rest
         belong to states, packs or configurations that are gone)."""
-        for kind in ("sessions", "stacks"):
-            for path in (self.root / kind).glob("*/*.json"):
+        for kind in ("sessions", "stacks", "parts"):
+            for path in self._files(kind):
                 if path not in self.used:
-                    path.unlink(missing_ok=True)
+                    with contextlib.suppress(FileNotFoundError):
+                        os.unlink(path)
+
+    def _files(self, kind: str) -> list[str]:
+        """Every entry file of ``kind``, named as ``_path`` names them."""
+        found = []
+        try:
+            shards = [d.name for d in os.scandir(f"{self._base}/{kind}") if d.is_dir()]
+        except OSError:
+            return []
+        for shard in shards:
+            with contextlib.suppress(OSError):
+                found += [f"{self._base}/{kind}/{shard}/{e.name}" for e in os.scandir(f"{self._base}/{kind}/{shard}")
+                          if e.name.endswith(".json") and not e.name.startswith(".")]
+        return found
 
 
 class FactDigests:
@@ -345,7 +444,9 @@ def _verdicts(body: dict[str, Any], stack: str) -> StackVerdicts | None:
             return None
         "".join(chain.from_iterable(rows))
         # The tuples made directly, with Result's defaults: the class call costs half as much again.
-        return StackVerdicts(stack, kind, tenant, tuple([_new(Result, (stack, *row, *_RESULT_REST)) for row in rows]))
+        reads = body.get("reads")
+        return StackVerdicts(stack, kind, tenant, tuple([_new(Result, (stack, *row, *_RESULT_REST)) for row in rows]),
+                             reads if isinstance(reads, list) else None)
     except (KeyError, TypeError):
         return None
 

@@ -6,6 +6,7 @@ Every format shows waived findings as waived, with the waiver and its expiry.
 from __future__ import annotations
 
 import json
+import secrets
 import xml.etree.ElementTree as ET
 from collections import Counter
 from typing import Any
@@ -15,14 +16,20 @@ from rich.table import Table
 from rich.text import Text
 
 from ..text import json_bytes, plural, styled
-from .results import CheckReport, Result
+from .results import CheckReport, Result, results_array
 
 SARIF_SCHEMA = "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"
 
 
 def to_json(report: CheckReport) -> bytes:
-    """The report as JSON (``text.json_document``), in bytes: written to a file as they are."""
-    return json_bytes(report.as_dict())
+    """The report as JSON (``text.json_document``), in bytes: written to a file as they are.
+
+    Exactly ``json_bytes(report.as_dict())``; the "results" array is joined from the stacks'
+    fragments (kept by the verdict cache for stacks unchanged since checked)."""
+    marker = f"govcloud-results-{secrets.token_hex(16)}"  # stands where the array goes; no text holds it
+    document = json_bytes({**report.as_dict(results=False), "results": marker})
+    head, tail = document.split(json_bytes(marker).rstrip(b"\n"), 1)
+    return results_array((s.fragment for s in report.stacks), head, tail)
 
 
 # --- SARIF 2.1.0 ---------------------------------------------------------------------------

@@ -22,6 +22,7 @@ from typing import Callable, Iterable, TypeVar
 import orjson
 
 from ..model import Environment, InputError, Problem
+from ..model.environment import Stack
 from ..model.inputs import render_inputs, tenant_sources
 from ..model.loader import display_path
 from ..policy.catalog import pack_digest, rules
@@ -30,10 +31,10 @@ from ..state import INPUTS_FILE, STATE_FILE, StackState, digest_of
 from ..state import render_dir as default_render_dir
 from ..text import plural
 from .analyzer import PackInfo, PackProcess, StackOutcome, configure_request, engine_analyzed, fewer_collections, pack_metadata, pack_python, reconcile_config
-from .cache import FactDigests, Session, StackVerdicts, VerdictCache, fingerprint, lookups_of, read_traces, runtime
+from .cache import FactDigests, ReportPart, Session, StackVerdicts, VerdictCache, fingerprint, lookups_of, read_traces, runtime
 from .results import CheckReport, Result, StackReport
 from .sources import Locator
-from .waivers import apply_waivers, require_known_rules, waiver_summary
+from .waivers import apply_waivers, require_known_rules, waiver_state, waiver_summary
 
 STACK_TYPE = "pulumi:pulumi:Stack"
 T = TypeVar("T")
@@ -201,29 +202,65 @@ def stack_verdicts(outcome: StackOutcome, info: PackInfo, levels: dict[str, str]
     return StackVerdicts(state.stack, state.kind, state.tenant, tuple(stack_results(outcome, info, levels)))
 
 
+class ReportContext:
+    """What a stack's part of the report is made of besides its verdicts: the waivers that may
+    match its findings, with their state on the day of the check, and the inventory file its
+    findings are located in (``Locator.context``). The verdict cache keeps report parts under it."""
+
+    def __init__(self, env: Environment, locator: Locator, today: dt.date):
+        self._locator = locator
+        self._made: dict[str, list | None] = {}
+        self._by_tenant: dict[str, list] = defaultdict(list)
+        self._by_stack: dict[str, list] = defaultdict(list)
+        self._by_urn: list = []  # a URN pattern may match a resource of any stack
+        for waiver in env.waivers:
+            scope = waiver.scope
+            row = [waiver.id, waiver.rule, scope.tenant, scope.stack, scope.urn, waiver.reason, waiver.approver,
+                   waiver.created.isoformat(), waiver.expires.isoformat(), waiver_state(waiver, today)]
+            if scope.tenant is not None:
+                self._by_tenant[scope.tenant].append(row)
+            elif scope.stack is not None:
+                self._by_stack[scope.stack].append(row)
+            else:
+                self._by_urn.append(row)
+
+    def of(self, stack: Stack) -> list | None:
+        """The stack's context (None: its part cannot be kept, its lines could change unseen)."""
+        if stack.name not in self._made:
+            located = self._locator.context(stack.kind, stack.tenant, stack.cluster)
+            self._made[stack.name] = None if located is None else [
+                located, self._by_tenant.get(stack.tenant or "", []), self._by_stack.get(stack.name, []), self._by_urn]
+        return self._made[stack.name]
+
+
+def stack_report(stack: StackVerdicts, env: Environment, today: dt.date, locator: Locator, cluster: str, digest: str,
+                 state_file: str) -> StackReport:
+    """One stack's part of the report: waivers applied on ``today``, findings located."""
+    results, used = apply_waivers(stack.results, env.waivers, stack.tenant, today)
+    results = [r if r.status == "passed" else r._replace(source=locator.locate(stack.kind, stack.tenant, cluster, r.rule))
+               for r in results]
+    return StackReport(stack.stack, stack.kind, stack.tenant, digest, state_file, tuple(sorted(results, key=Result.sort_key)),
+                       waivers_applied=used)
+
+
 def build_report(env: Environment, session: Session, pack_dir: Path, render_dir: Path, today: dt.date,
-                 verdicts: Iterable[StackVerdicts], digests: dict[str, str], pack: str | None = None,
+                 verdicts: Iterable[StackVerdicts | ReportPart], digests: dict[str, str], pack: str | None = None,
                  locator: Locator | None = None) -> CheckReport:
-    """The report: waivers applied on ``today`` to each stack's verdicts, and the pack's rules."""
+    """The report: waivers applied on ``today`` to each stack's verdicts (a part from the verdict
+    cache has them applied already), and the pack's rules."""
     reports: list[StackReport] = []
-    applied: set[str] = set()
     locator = locator or Locator(env)
     clusters = {s.name: s.cluster for s in env.stacks}
     shown = display_path(render_dir)  # once: the stacks' files are below it
     under = "" if shown == "." else shown.rstrip("/") + "/"
     for stack in verdicts:
-        results, used = apply_waivers(stack.results, env.waivers, stack.tenant, today)
-        applied |= used
-        results = [r if r.status == "passed" else r._replace(source=locator.locate(stack.kind, stack.tenant, clusters.get(stack.stack, ""), r.rule))
-                   for r in results]
-        reports.append(StackReport(
-            stack=stack.stack,
-            kind=stack.kind,
-            tenant=stack.tenant,
-            digest=digests[stack.stack],
-            state_file=f"{under}{stack.stack}/{STATE_FILE}",
-            results=tuple(sorted(results, key=Result.sort_key)),
-        ))
+        state_file = f"{under}{stack.stack}/{STATE_FILE}"
+        if isinstance(stack, ReportPart):
+            reports.append(StackReport(stack.stack, stack.kind, stack.tenant, digests[stack.stack], state_file, fragment=stack.fragment,
+                                       counts=stack.counts, blocking=stack.blocking, waivers_applied=stack.waivers_applied))
+        else:
+            reports.append(stack_report(stack, env, today, locator, clusters.get(stack.stack, ""), digests[stack.stack], state_file))
+    applied = {waiver for report in reports for waiver in report.waivers_applied}
     metadata = {r.id: r.metadata() for r in rules()}
     rule_rows = []
     for policy in session.info.policies:
@@ -397,7 +434,10 @@ def check_stacks(
     digests = file_digests(render_dir, env, names)
     facts = build_facts(env)
     config = build_config(env, facts)
-    found: dict[str, StackVerdicts] = {}
+    found: dict[str, StackVerdicts | ReportPart] = {}
+    locator = Locator(env, cache.locations() if cache is not None else None)
+    context = ReportContext(env, locator, today)
+    stacks = {s.name: s for s in env.stacks}
     session, session_key, pack, validated = None, "", None, False
     fact_digests = FactDigests(facts)
     config_print = fingerprint(config)
@@ -436,7 +476,12 @@ def check_stacks(
                     early = packs_for(early_states)
                     early.open_in_background()
                 for name in names:
-                    hit = cache.get(keys[name], name, fact_digests, config_print)
+                    part_context = context.of(stacks[name])
+                    hit: StackVerdicts | ReportPart | None = None
+                    if part_context is not None:
+                        hit = cache.part(keys[name], part_context, name, fact_digests, config_print)
+                    if hit is None:
+                        hit = cache.get(keys[name], name, fact_digests, config_print)
                     if hit is not None:
                         found[name] = hit
                         if progress is not None:
@@ -460,12 +505,18 @@ def check_stacks(
             if cache is not None:
                 cache.store_session(session_key, session)
                 for stack in fresh:
-                    cache.put(cache.entry_key(session_key, stack.stack, digests[stack.stack]), stack,
-                              fact_digests.reads(lookups_of(read, stack.stack)), config_print)
-    if cache is not None and set(names) == {s.name for s in env.stacks}:
-        cache.prune()
-    locator = Locator(env, cache.locations() if cache is not None else None)
+                    found[stack.stack] = stack = replace(stack, reads=fact_digests.reads(lookups_of(read, stack.stack)))
+                    cache.put(cache.entry_key(session_key, stack.stack, digests[stack.stack]), stack, stack.reads or [], config_print)
     report = build_report(env, session, pack_dir, render_dir, today, (found[name] for name in names), digests, pack, locator)
+    if cache is not None:
+        for made in report.stacks:  # the parts this run made, for the next to use as they are
+            verdicts = found[made.stack]
+            part_context = context.of(stacks[made.stack])
+            if isinstance(verdicts, StackVerdicts) and verdicts.reads is not None and part_context is not None:
+                key = cache.part_key(cache.entry_key(session_key, made.stack, digests[made.stack]), part_context)
+                cache.put_part(key, made, verdicts.reads, config_print)
+        if set(names) == set(stacks):
+            cache.prune()
     if cache is not None and locator.learned:
         current = set(env.sources.values())  # lines of files the inventory no longer has go
         lines = {digest: fields for digest, fields in cache.locations().items() if digest in current}

@@ -35,8 +35,12 @@ class Locator:
         self.learned: dict[str, dict[str, int]] = {}
         # Requests are named relative to the working directory (``Tenant.file``) and the
         # environment's root may be absolute: keys are taken between absolute paths.
-        self._root = env.root.absolute()
+        self._cwd = Path.cwd()  # once: asked per file, it was most of the time of naming them
+        self._root = env.root if env.root.is_absolute() else self._cwd / env.root
         self._digests: dict[str, str] = {}  # by file as shown: a request has findings in several stacks
+        self._clusters: dict[str, int] = {}
+        for index, entry in enumerate(env.platform.clusters):
+            self._clusters.setdefault(entry.id, index)
 
     def _doc(self, path: Path) -> SourceDocument | None:
         key = str(path)
@@ -47,26 +51,50 @@ class Locator:
                 self._docs[key] = None  # the model loaded it moments ago; a file replaced since has no lines to give
         return self._docs[key]
 
-    def locate(self, kind: str, tenant: str | None, cluster: str, rule_id: str) -> dict[str, Any] | None:
-        rule = self._rules.get(rule_id)
+    def _file(self, kind: str, tenant: str | None, cluster: str) -> tuple[Path, int | None] | None:
+        """The file a stack's findings are fixed in, and the index of its cluster's entry (foundation stacks)."""
         if kind == "tenant" and tenant is not None:
             try:
-                path = Path(self.env.tenant(tenant).file)
+                return Path(self.env.tenant(tenant).file), None
             except KeyError:
                 return None
+        index = self._clusters.get(cluster)
+        return (self.env.root / PLATFORM_FILE, index) if index is not None else None
+
+    def _digest(self, path: Path) -> tuple[str, str]:
+        """The file as shown, and the sha256 of its bytes as the model loaded it ("" if unknown)."""
+        shown = display_path(path, self._cwd)
+        digest = self._digests.get(shown)
+        if digest is None:
+            absolute = path if path.is_absolute() else self._cwd / path
+            digest = self._digests[shown] = self.env.sources.get(source_key(self._root, absolute), "")
+        return shown, digest
+
+    def context(self, kind: str, tenant: str | None, cluster: str) -> list | None:
+        """What every location ``locate`` gives for the stack depends on (besides the rules): the
+        file as shown, its content and the cluster's index; None when the file's content is not
+        known (its lines could change unseen)."""
+        found = self._file(kind, tenant, cluster)
+        if found is None:
+            return []
+        path, index = found
+        shown, digest = self._digest(path)
+        return [shown, digest, index] if digest else None
+
+    def locate(self, kind: str, tenant: str | None, cluster: str, rule_id: str) -> dict[str, Any] | None:
+        rule = self._rules.get(rule_id)
+        found = self._file(kind, tenant, cluster)
+        if found is None:
+            return None
+        path, index = found
+        if index is None:
             field = rule.request_field if rule is not None else ""
             loc: tuple = tuple(part for part in field.split(".") if part)
         else:
-            path = self.env.root / PLATFORM_FILE
-            index = next((i for i, c in enumerate(self.env.platform.clusters) if c.id == cluster), None)
-            if index is None:
-                return None
             field = rule.cluster_field if rule is not None else ""
             loc = ("clusters", index) + ((field,) if field else ())
-        shown, where = display_path(path), field_path(loc)
-        digest = self._digests.get(shown)
-        if digest is None:
-            digest = self._digests[shown] = self.env.sources.get(source_key(self._root, path.absolute()), "")
+        where = field_path(loc)
+        shown, digest = self._digest(path)
         line = self._known.get(digest, {}).get(where) if digest else None
         if line is None:
             doc = self._doc(path)

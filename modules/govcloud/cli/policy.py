@@ -195,7 +195,7 @@ def check(
         emit(report, format, out)
     if log is not None:
         assert out is not None  # open_for_recording needs --out
-        counts = report.as_dict()["summary"]
+        counts = report.summary()
         subject = names[0] if len(names) == 1 and stack else ""
         what = ", ".join(names) if stack else environment.name
         record(log, "check", {"env": environment.name, "stack": subject}, out, actor,
