@@ -112,6 +112,31 @@ def test_a_changed_state_invalidates_its_stack_only(ws):
     assert any(r["rule"] == "GOV-SEC-002" and r["status"] == "failed" for r in json.loads(out)["results"])
 
 
+def test_a_stack_rendered_since_the_last_check_has_the_pack_started_before_the_model_loads(ws, monkeypatch):
+    """The pack's start is most of a one-stack re-check's wait: with a state written since the
+    last check the CLI spawns it first thing, and the check asks that very process (one process
+    in all, its fact lookups recorded); with nothing rendered since, nothing is spawned."""
+    ws.check()
+    spawned: list[analyzer.PackProcess] = []
+    original = analyzer.PackProcess.spawn
+
+    def spawn(self):
+        spawned.append(self)
+        original(self)
+
+    monkeypatch.setattr(analyzer.PackProcess, "spawn", spawn)
+    code, out, err = ws.check(pack_allowed=False)
+    assert spawned == [] and ws.hits(err) == 11
+    ws.edit_state(HEALTH, "Namespace", "t-430100-health-app", lambda i: i["metadata"]["labels"].update({"extra": "x"}))
+    code, out, err = ws.check()
+    assert ws.asked(err) == [HEALTH] and len(spawned) == 1 and spawned[0].fact_trace.name == "pack-ahead.jsonl"
+    assert out == ws.fresh()
+    assert ws.reads()[HEALTH]  # what its rules read came from the process spawned ahead
+    spawned.clear()
+    code, out, err = ws.check(pack_allowed=False)  # nothing rendered since: the entry is used, no process
+    assert spawned == [] and ws.hits(err) == 11
+
+
 def test_a_pack_that_fails_to_start_in_the_background_is_one_clear_error(ws):
     """A stack without an entry has its pack started on a thread of its own while the entries
     are read: when that start fails, the check stops with the pack's error (exit 2), once; the

@@ -54,7 +54,8 @@ FORMAT = "govcloud.check-cache/3"
 # A report part's key adds what the part is besides its verdicts: the waivers that may apply and
 # the inventory lines findings point at (see ``part_key``), and the encoder that wrote the bytes.
 PART_FORMAT = f"govcloud.check-part/1 orjson {orjson.__version__}"
-LOCATIONS_KEY = "locations"  # one entry per environment: lines by file digest
+LOCATIONS_KEY = "locations"
+_CHECKED = "checked"  # an empty file, touched when a check ends: ``rendered_since``  # one entry per environment: lines by file digest
 # The distributions whose code runs between the engine's protocol and the rules.
 RUNTIME_DISTRIBUTIONS = ("pulumi-policy", "pulumi", "protobuf", "grpcio")
 
@@ -349,6 +350,31 @@ class VerdictCache:
                            "blocking": report.blocking, "applied": list(report.waivers_applied)})
         content = head + b"\n" + report.fragment
         self._store("parts", key, content + b"\n" + _sha256(content).encode("ascii"))
+
+    # -- when it was last used ----------------------------------------------------------------
+    def rendered_since(self, render_dir: Path) -> bool:
+        """Whether a stack's state in ``render_dir`` was written after this cache's last check
+        ended (``mark_checked``), or no check ended yet: a guess that the pack will be asked
+        (a stack changed), made before anything is loaded. Only how soon the pack starts
+        depends on it, never a verdict."""
+        try:
+            checked = os.stat(f"{self._base}/{_CHECKED}").st_mtime_ns
+            stacks = os.scandir(render_dir)
+        except OSError:
+            return True
+        with stacks:
+            for stack in stacks:
+                with contextlib.suppress(OSError):
+                    if os.stat(f"{stack.path}/state.json").st_mtime_ns >= checked:
+                        return True
+        return False
+
+    def mark_checked(self) -> None:
+        with contextlib.suppress(OSError):
+            os.makedirs(self._base, exist_ok=True)
+            with open(f"{self._base}/{_CHECKED}", "wb"):
+                pass
+            os.utime(f"{self._base}/{_CHECKED}")
 
     # -- where findings are fixed -------------------------------------------------------------
     def locations(self) -> dict[str, dict[str, int]]:

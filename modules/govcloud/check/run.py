@@ -30,7 +30,7 @@ from ..policy.config import build_config, build_facts, config_digest
 from ..state import INPUTS_FILE, STATE_FILE, StackState, digest_of
 from ..state import render_dir as default_render_dir
 from ..text import plural
-from .analyzer import PackInfo, PackProcess, StackOutcome, configure_request, engine_analyzed, fewer_collections, pack_metadata, pack_python, reconcile_config
+from .analyzer import PackError, PackInfo, PackProcess, StackOutcome, configure_request, engine_analyzed, fewer_collections, pack_metadata, pack_python, reconcile_config
 from .cache import FactDigests, ReportPart, Session, StackVerdicts, VerdictCache, fingerprint, lookups_of, read_traces, runtime
 from .results import CheckReport, Result, StackReport
 from .sources import Locator
@@ -291,14 +291,17 @@ class CheckSession:
     """
 
     def __init__(self, env: Environment, pack_dir: Path, render_dir: Path | None = None, workers: int = 1,
-                 config: dict | None = None, validated: bool = False, fact_traces: Path | None = None):
+                 config: dict | None = None, validated: bool = False, fact_traces: Path | None = None,
+                 spawned: PackProcess | None = None):
         self.env = env
         self.pack_dir = pack_dir
         self.render_dir = render_dir or default_render_dir(Path("build"), env.name)
         self.config = config if config is not None else build_config(env)
         # fact_traces: a directory where each pack records the facts each stack's rules read
         self._packs = [PackProcess(pack_dir, fact_traces / f"pack-{i}.jsonl" if fact_traces else None)
-                       for i in range(max(1, workers))]
+                       for i in range(max(1, workers) - (spawned is not None))]
+        if spawned is not None:  # started ahead (``spawn_ahead``): it takes the first share
+            self._packs.insert(0, spawned)
         self._validated = validated
         self._opened: Future | None = None  # open_in_background's
 
@@ -400,6 +403,22 @@ class CheckSession:
         return build_report(self.env, self.session, self.pack_dir, self.render_dir, today, self.verdicts(states, progress), digests)
 
 
+def spawn_ahead(pack_dir: Path, scope: contextlib.ExitStack) -> PackProcess | None:
+    """A pack process started before the check knows it needs one: its interpreter and SDK
+    take over a second to come up, on the other core, while the model loads. For a re-check
+    where a stack was rendered since the last (``VerdictCache.rendered_since``); closed with
+    ``scope`` unless a check takes it (``check_stacks(spawned=...)``). None if it cannot be
+    started: the check then starts its own and says why."""
+    traces = Path(scope.enter_context(tempfile.TemporaryDirectory(prefix="govcloud-facts-")))
+    try:
+        pack = PackProcess(pack_dir, traces / "pack-ahead.jsonl")
+        scope.callback(pack.close)
+        pack.spawn()
+    except (PackError, OSError):
+        return None
+    return pack
+
+
 def default_workers(states: list[StackState]) -> int:
     """One pack per core once there is enough to share; starting a pack costs about a second."""
     resources = sum(len(s.resources) for s in states)
@@ -427,6 +446,7 @@ def check_stacks(
     render_dir: Path,
     cache: VerdictCache | None = None,
     progress: Callable[[str], None] | None = None,
+    spawned: PackProcess | None = None,
 ) -> CheckReport:
     """``govcloud check``: the stacks named, their verdicts from ``cache`` where the pack would
     see exactly what it saw then (see ``govcloud.check.cache``), from the pack for the rest.
@@ -444,10 +464,12 @@ def check_stacks(
     with contextlib.ExitStack() as scope:
         traces = Path(scope.enter_context(tempfile.TemporaryDirectory(prefix="govcloud-facts-")))
 
+        ahead = [spawned] if spawned is not None and cache is not None else []  # it records the facts read
+
         def packs_for(states: list[StackState]) -> CheckSession:
             checking = CheckSession(env, pack_dir, render_dir, workers=default_workers(states), config=config,
                                     validated=session is not None and validated,  # passed this pack's schemas before
-                                    fact_traces=traces if cache is not None else None)
+                                    fact_traces=traces if cache is not None else None, spawned=ahead.pop() if ahead else None)
             scope.callback(checking.__exit__)
             return checking
 
@@ -499,7 +521,7 @@ def check_stacks(
                 if session is not None:  # the same configuration: its digest is known
                     checking.config_digest = session.config_digest
                 session = replace(checking.session, config_fingerprint=config_print)
-            read = read_traces(sorted(traces.glob("*.jsonl")))
+            read = read_traces(sorted(traces.glob("*.jsonl")) + ([spawned.fact_trace] if spawned is not None else []))
             for stack in fresh:
                 found[stack.stack] = stack
             if cache is not None:
@@ -523,4 +545,6 @@ def check_stacks(
         for digest, fields in locator.learned.items():
             lines[digest] = {**lines.get(digest, {}), **fields}
         cache.store_locations(lines)
+    if cache is not None:
+        cache.mark_checked()
     return report

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import io
 import sys
@@ -25,6 +26,7 @@ from .common import (
     console,
     deprecated,
     detail,
+    env_name,
     err_console,
     fail,
     info,
@@ -169,7 +171,7 @@ def check(
     configuration are unchanged come from the verdict cache (build/cache/check/ENV)."""
     from ..check.analyzer import fewer_collections
     from ..check.cache import VerdictCache
-    from ..check.run import check_stacks
+    from ..check.run import check_stacks, spawn_ahead
 
     day = parse_day(today)
     format = output or (CheckFormat.json if output_of(ctx, None) == Output.json else CheckFormat.table)
@@ -178,14 +180,19 @@ def check(
     prepare_output(out)
     log = open_for_recording(ledger, ledger_key)
     refuse_recorded(log, out)
-    environment = load(ctx, env)
-    names = selected_stacks(environment, stack)
-    states_dir = render_dir_of(render_dir, build, environment.name)
-    require_current_render(environment, states_dir, names)
+    name = env_name(ctx, env)
+    states_dir = render_dir_of(render_dir, build, name)
     root = None if no_cache else cache_dir()
-    verdict_cache = VerdictCache(root / "check" / environment.name) if root is not None else None
-    with fewer_collections():
-        report = _checking(len(names), lambda step: check_stacks(environment, names, pack, day, states_dir, verdict_cache, step))
+    verdict_cache = VerdictCache(root / "check" / name) if root is not None else None
+    with contextlib.ExitStack() as scope:
+        # A stack rendered since the last check: the pack will likely be asked, and starts now.
+        spawned = spawn_ahead(pack, scope) if verdict_cache is not None and verdict_cache.rendered_since(states_dir) else None
+        environment = load(ctx, env)
+        names = selected_stacks(environment, stack)
+        require_current_render(environment, states_dir, names)
+        with fewer_collections():
+            report = _checking(len(names), lambda step: check_stacks(environment, names, pack, day, states_dir, verdict_cache, step,
+                                                                     spawned))
     if verdict_cache is not None:
         asked = sorted(verdict_cache.missed)  # named when some were cached: which ones the change reached
         shown = (": " + ", ".join(asked[:5]) + (f" and {len(asked) - 5} more" if len(asked) > 5 else "")) if asked and verdict_cache.hits else ""
