@@ -7,7 +7,6 @@ that turns exceptions into exit statuses: bad input is exit 2 with every problem
 from __future__ import annotations
 
 import sys
-from importlib import metadata
 from pathlib import Path
 from typing import Optional
 
@@ -28,6 +27,8 @@ app = typer.Typer(
 
 
 def version() -> str:
+    from importlib import metadata  # here: a tenth of a second, and only --version asks
+
     try:
         return metadata.version("govcloud")
     except metadata.PackageNotFoundError:  # run from a source tree without installing

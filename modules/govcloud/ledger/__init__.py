@@ -40,9 +40,30 @@ The file format and its crash recovery are described in ``store``; the Merkle al
 
 from __future__ import annotations
 
-from .audit import ProofFailed, Report, check_consistency, check_evidence_file, check_inclusion, verify_ledger
-from .records import KINDS, SUBJECT_KEYS, LedgerError, LedgerIntegrityError, SignedCheckpoint, TreeHead, head_from_dict
-from .store import Ledger, Receipt, Record
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .audit import ProofFailed, Report, check_consistency, check_evidence_file, check_inclusion, verify_ledger
+    from .kinds import KINDS
+    from .records import SUBJECT_KEYS, LedgerError, LedgerIntegrityError, SignedCheckpoint, TreeHead, head_from_dict
+    from .store import Ledger, Receipt, Record
+
+# Each name from its module, imported when first asked for (PEP 562): the CLI reads KINDS for
+# its help, and importing the rest would load the cryptography on every command.
+_HOMES = {
+    **dict.fromkeys(("ProofFailed", "Report", "check_consistency", "check_evidence_file", "check_inclusion", "verify_ledger"), "audit"),
+    "KINDS": "kinds",
+    **dict.fromkeys(("SUBJECT_KEYS", "LedgerError", "LedgerIntegrityError", "SignedCheckpoint", "TreeHead", "head_from_dict"), "records"),
+    **dict.fromkeys(("Ledger", "Receipt", "Record"), "store"),
+}
+
+
+def __getattr__(name: str) -> Any:
+    home = _HOMES.get(name)
+    if home is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(importlib.import_module(f".{home}", __name__), name)
 
 __all__ = [
     "KINDS",

@@ -26,6 +26,7 @@ from .. import signing
 from ..canonical import JsonProblem, encode, load_json
 from ..canonical import utc_now as utc_now
 from . import merkle
+from .kinds import KINDS as KINDS
 
 LEDGER_FORMAT_V1 = "govcloud-ledger/1"
 LEDGER_FORMAT = "govcloud-ledger/2"
@@ -34,18 +35,6 @@ CHECKPOINT_FORMAT = "govcloud-ledger-checkpoint/2"
 INCLUSION_FORMAT = "govcloud-ledger-inclusion-proof/1"
 CONSISTENCY_FORMAT = "govcloud-ledger-consistency-proof/1"
 
-# What the ledger records; each kind names the evidence file it points at.
-KINDS = {
-    "tenant-request": "a department's tenant request file",
-    "check": "a policy check report",
-    "review": "a review of a rendered stack",
-    "certificate": "a signed review certificate",
-    "waiver": "a waivers file or one waiver decision",
-    "deploy": "the record of a deployment (e.g. pulumi up output)",
-    "diff": "an infrastructure diff report",
-    "migration": "a change of the ledger's own format (govcloud ledger migrate)",
-    "drift": "a drift report: live clusters against the rendered desired state",
-}
 SUBJECT_KEYS = ("env", "stack", "tenant")
 ENTRY_KEYS = {"index", "kind", "subject", "actor", "time", "summary", "evidence", "details"}
 MAX_SUMMARY = 500
