@@ -23,6 +23,7 @@ one server per distinct value of them, started in that environment.
 
 from __future__ import annotations
 
+import gc
 import json
 import os
 import select
@@ -112,6 +113,14 @@ def preload() -> list[str]:
 
 def serve() -> None:
     preload()
+    # What was imported stays for the server's life: move it out of the collector's reach
+    # (gc.freeze, as Python's documentation advises before fork without exec). Otherwise each
+    # child's collections, and the final one as it exits, walk the whole preloaded heap and
+    # copy every page they touch: about 0.3 CPU-s per command, ten times a `--version`. The
+    # child still exits through the interpreter's shutdown; only the server's own objects are
+    # never collected, which they would not be anyway.
+    gc.collect()
+    gc.freeze()
 
     scratch = tempfile.mkdtemp(prefix="govcloud-forkserver-")
     out_path, err_path, in_path = (os.path.join(scratch, name) for name in ("stdout", "stderr", "stdin"))
