@@ -16,6 +16,7 @@ import errno
 import os
 import stat
 import tempfile
+from collections.abc import Sequence
 from pathlib import Path
 
 _KINDS = {stat.S_IFDIR: "a directory", stat.S_IFIFO: "a FIFO", stat.S_IFCHR: "a character device", stat.S_IFBLK: "a block device",
@@ -76,9 +77,23 @@ def _umask() -> int:
 _UMASK = _umask()
 
 
-def write_output(path: Path, data: str | bytes, mode: int | None = None) -> None:
-    """Write ``data`` to ``path`` atomically, refusing what ``output_problem`` refuses. The file
-    gets ``mode``, else the mode of the file it replaces, else what a plain create would give."""
+def write_pieces(fd: int, pieces: Sequence[bytes | memoryview]) -> None:
+    """Write ``pieces`` one after the other without joining them first (a province's check
+    report is over 100 MB): ``writev`` in batches, short writes resumed where they stopped."""
+    for first in range(0, len(pieces), 512):  # writev takes at most IOV_MAX (1024) buffers
+        batch = [memoryview(piece) for piece in pieces[first:first + 512]]
+        while batch:
+            written = os.writev(fd, batch)
+            while batch and written >= len(batch[0]):
+                written -= len(batch.pop(0))
+            if batch and written:
+                batch[0] = batch[0][written:]
+
+
+def write_output(path: Path, data: str | bytes | list[bytes | memoryview], mode: int | None = None) -> None:
+    """Write ``data`` (text, bytes, or pieces of bytes written one after the other) to ``path``
+    atomically, refusing what ``output_problem`` refuses. The file gets ``mode``, else the mode
+    of the file it replaces, else what a plain create would give."""
     problem = output_problem(path)
     if problem is not None:
         raise OSError(errno.EEXIST, problem, str(path))
@@ -93,7 +108,10 @@ def write_output(path: Path, data: str | bytes, mode: int | None = None) -> None
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
         with os.fdopen(fd, "wb") as handle:
-            handle.write(payload)
+            if isinstance(payload, list):
+                write_pieces(handle.fileno(), payload)
+            else:
+                handle.write(payload)
             os.fchmod(handle.fileno(), mode)
         os.replace(temporary, path)
         temporary = None

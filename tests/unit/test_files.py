@@ -13,8 +13,11 @@ import stat
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
-from govcloud.files import output_problem, read_regular, write_output
+from govcloud import files
+from govcloud.files import output_problem, read_regular, write_output, write_pieces
 
 from forkserver import Result, govcloud
 
@@ -125,6 +128,42 @@ def _umask() -> int:
     current = os.umask(0)
     os.umask(current)
     return current
+
+
+@given(pieces=st.lists(st.binary(max_size=40), max_size=1200), limits=st.lists(st.integers(1, 97), min_size=1, max_size=8))
+def test_pieces_are_written_whole_and_in_order_through_short_writes(pieces: list[bytes], limits: list[int]) -> None:
+    """More pieces than one writev takes, and a writev that stops short (as a signal or a full
+    pipe makes it) anywhere, even inside a piece: the file holds the pieces joined."""
+    calls = iter(limits * 10_000)
+    real_writev = os.writev
+
+    def short_writev(fd: int, buffers: list) -> int:
+        assert len(buffers) <= 1024  # IOV_MAX
+        return real_writev(fd, [b"".join(bytes(b) for b in buffers)[:next(calls)]])
+
+    read, write = os.pipe()
+    try:
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setattr(files.os, "writev", short_writev)
+            expected = b"".join(pieces)
+            assert len(expected) < 65536  # the pipe holds it all: nothing reads while it is written
+            write_pieces(write, [memoryview(p) if i % 2 else p for i, p in enumerate(pieces)])
+        os.close(write)
+        write = -1
+        got = b""
+        while chunk := os.read(read, 65536):
+            got += chunk
+        assert got == expected
+    finally:
+        os.close(read)
+        if write >= 0:
+            os.close(write)
+
+
+def test_write_output_writes_pieces_as_one_file(tmp_path: Path) -> None:
+    target = tmp_path / "report.json"
+    write_output(target, [b"{", memoryview(b'"a": 1'), b"", b"}"])
+    assert target.read_bytes() == b'{"a": 1}' and not list(tmp_path.glob("*.tmp"))
 
 
 def test_errors_name_the_target_not_the_temporary_file(tmp_path: Path) -> None:

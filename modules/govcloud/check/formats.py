@@ -16,7 +16,7 @@ from rich.table import Table
 from rich.text import Text
 
 from ..text import json_bytes, plural, styled
-from .results import CheckReport, Result, results_array
+from .results import CheckReport, Result, results_pieces
 
 SARIF_SCHEMA = "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"
 
@@ -26,10 +26,15 @@ def to_json(report: CheckReport) -> bytes:
 
     Exactly ``json_bytes(report.as_dict())``; the "results" array is joined from the stacks'
     fragments (kept by the verdict cache for stacks unchanged since checked)."""
+    return b"".join(json_pieces(report))
+
+
+def json_pieces(report: CheckReport) -> list[bytes | memoryview]:
+    """``to_json`` in the pieces it is joined from: a file takes them as they are."""
     marker = f"govcloud-results-{secrets.token_hex(16)}"  # stands where the array goes; no text holds it
     document = json_bytes({**report.as_dict(results=False), "results": marker})
     head, tail = document.split(json_bytes(marker).rstrip(b"\n"), 1)
-    return results_array((s.fragment for s in report.stacks), head, tail)
+    return results_pieces((s.fragment for s in report.stacks), head, tail)
 
 
 # --- SARIF 2.1.0 ---------------------------------------------------------------------------

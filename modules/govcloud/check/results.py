@@ -89,7 +89,7 @@ class StackReport:
     __slots__ = ("stack", "kind", "tenant", "digest", "state_file", "waivers_applied", "_results", "_fragment", "_counts", "_blocking")
 
     def __init__(self, stack: str, kind: str, tenant: str | None, digest: str, state_file: str,
-                 results: tuple[Result, ...] | None = None, *, fragment: bytes | None = None,
+                 results: tuple[Result, ...] | None = None, *, fragment: bytes | memoryview | None = None,
                  counts: dict[str, int] | None = None, blocking: int | None = None, waivers_applied: Iterable[str] = ()):
         if (results is None) == (fragment is None):
             raise ValueError("a stack report has its results or their fragment, not both")
@@ -108,8 +108,9 @@ class StackReport:
         return self._results
 
     @property
-    def fragment(self) -> bytes:
-        """The results as the JSON report holds them (``results_fragment``)."""
+    def fragment(self) -> bytes | memoryview:
+        """The results as the JSON report holds them (``results_fragment``); from the verdict
+        cache, a view of the bytes it read."""
         if self._fragment is None:
             self._fragment = results_fragment(self.results)
         return self._fragment
@@ -170,21 +171,22 @@ def results_fragment(results: Iterable[Result]) -> bytes:
     return b"  " + data[2:-2].replace(b"\n", b"\n  ")  # JSON strings hold no raw newline
 
 
-def results_array(fragments: Iterable[bytes], before: bytes = b"", after: bytes = b"") -> bytes:
+def results_pieces(fragments: Iterable[bytes | memoryview], before: bytes = b"", after: bytes = b"") -> list[bytes | memoryview]:
     """The report's "results" array from its stacks' fragments, as ``json_bytes`` writes it,
-    between ``before`` and ``after`` (joined once: a province's array is over 100 MB)."""
-    pieces = [before, b"[\n"]
+    between ``before`` and ``after``: the pieces to join or write one after the other (never
+    joined to be written: a province's array is over 100 MB)."""
+    pieces: list[bytes | memoryview] = [before, b"[\n"]
     for fragment in fragments:
         if fragment:
             pieces += (fragment, b",\n")
     if len(pieces) == 2:
-        return before + b"[]" + after
+        return [before, b"[]", after]
     pieces[-1] = b"\n  ]"  # the last separator closes the array
     pieces.append(after)
-    return b"".join(pieces)
+    return pieces
 
 
-def results_of_fragment(fragment: bytes) -> tuple[Result, ...]:
+def results_of_fragment(fragment: bytes | memoryview) -> tuple[Result, ...]:
     """The results ``results_fragment`` wrote, read back."""
     rows = orjson.loads(b"[" + fragment + b"]")
     return tuple(Result(d["stack"], d["rule"], d["urn"], d["type"], d["status"], d["enforcement"], d["severity"],

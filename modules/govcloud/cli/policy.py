@@ -265,10 +265,12 @@ def emit(report, format: CheckFormat, out: Path | None) -> None:
         formats.print_table(report, plain_console(file=buffer, width=160))
         write_output(out, buffer.getvalue())
         return
-    writers: dict[CheckFormat, Callable[[CheckReport], str | bytes]] = {
-        CheckFormat.json: formats.to_json, CheckFormat.sarif: formats.to_sarif, CheckFormat.junit: formats.to_junit}
+    writers: dict[CheckFormat, Callable[[CheckReport], str | bytes | list[bytes | memoryview]]] = {
+        CheckFormat.json: formats.to_json if out is None else formats.json_pieces,  # a file takes the pieces as they are
+        CheckFormat.sarif: formats.to_sarif, CheckFormat.junit: formats.to_junit}
     text = writers[format](report)
     if out is None:
+        assert not isinstance(text, list)
         sys.stdout.write(text.decode("utf-8") if isinstance(text, bytes) else text)
     else:  # prepare_output checked the path before the check ran
         write_output(out, text)
