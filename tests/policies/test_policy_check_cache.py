@@ -11,6 +11,7 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 import yaml
@@ -18,6 +19,7 @@ import yaml
 from govcloud import labels
 from govcloud.check import analyzer
 from govcloud.check import run as check_run
+from govcloud.check.cache import FactDigests, VerdictCache
 from govcloud.cli import main
 from govcloud.model import load_environment
 from govcloud.state import StackState
@@ -403,3 +405,175 @@ def test_concurrent_runs_share_the_cache(ws):
     assert len(ws.entries()) == 11 and not list((ws.cache / "check").rglob("*.tmp"))
     code, out, err = ws.check(pack_allowed=False)
     assert ws.hits(err) == 11 and out == outputs[0][0]
+
+
+# --- the bundle of report parts ------------------------------------------------------------------
+CONFIG = "config-print"
+
+
+def _made(cache: VerdictCache, stack: str, version: int = 0) -> str:
+    """Put a small report part for ``stack`` (its fragment names the stack and ``version``)."""
+    key = cache.part_key(f"entry-{stack}-{version}", {"today": "2026-11-25"})
+    report = SimpleNamespace(stack=stack, kind="tenant", tenant=stack, fragment=f'[{{"stack": "{stack}", "v": {version}}}]'.encode(),
+                             counts={"passed": 1}, blocking=0, waivers_applied=())
+    cache.put_part(key, report, [], CONFIG, entry=f"entry-{stack}-{version}")
+    return key
+
+
+def _read(cache: VerdictCache, stack: str, version: int = 0) -> bytes | None:
+    key = f"entry-{stack}-{version}"
+    part = cache.part(key, {"today": "2026-11-25"}, stack, FactDigests({}), CONFIG)
+    return None if part is None else bytes(part.fragment)
+
+
+STACKS = [f"lab.t-{n:06d}-dept" for n in range(40)]
+
+
+def _bundled(root: Path) -> VerdictCache:
+    first = VerdictCache(root)
+    for stack in STACKS:
+        _made(first, stack)
+    first.store_parts(every_stack=True)
+    return first
+
+
+def _loose(root: Path) -> list[Path]:
+    return sorted((root / "parts").glob("*/*.json"))
+
+
+def test_many_parts_go_into_one_bundle_and_read_back_as_they_were_made(tmp_path):
+    _bundled(tmp_path)
+    assert (tmp_path / "parts.bundle").is_file() and not _loose(tmp_path)
+    again = VerdictCache(tmp_path)
+    assert [_read(again, s) for s in STACKS] == [f'[{{"stack": "{s}", "v": 0}}]'.encode() for s in STACKS]
+    assert again.hits == len(STACKS)
+    again.store_parts(every_stack=True)  # nothing made, nothing outside: the bundle stays as it is
+    assert not _loose(tmp_path)
+
+
+def test_a_few_changed_parts_stay_loose_and_many_make_a_new_bundle(tmp_path):
+    _bundled(tmp_path)
+    bundle = (tmp_path / "parts.bundle").read_bytes()
+    second = VerdictCache(tmp_path)
+    assert [_read(second, s) for s in STACKS[1:]]
+    _made(second, STACKS[0], version=1)
+    second.store_parts(every_stack=True)
+    assert (tmp_path / "parts.bundle").read_bytes() == bundle and len(_loose(tmp_path)) == 1
+    third = VerdictCache(tmp_path)
+    third.loose_limit = 0
+    assert _read(third, STACKS[0], version=1) == f'[{{"stack": "{STACKS[0]}", "v": 1}}]'.encode()
+    _made(third, STACKS[1], version=1)
+    third.store_parts()  # two stacks checked: the other 38 parts come from the old bundle
+    assert not _loose(tmp_path) and (tmp_path / "parts.bundle").read_bytes() != bundle
+    fourth = VerdictCache(tmp_path)
+    assert _read(fourth, STACKS[0], version=1) and _read(fourth, STACKS[1], version=1)
+    assert _read(fourth, STACKS[0]) is None and _read(fourth, STACKS[1]) is None  # replaced, not kept
+    assert all(_read(fourth, s) for s in STACKS[2:])
+
+
+def test_a_run_over_every_stack_drops_the_parts_of_stacks_that_are_gone(tmp_path):
+    _bundled(tmp_path)
+    now = VerdictCache(tmp_path)
+    now.loose_limit = 0
+    assert all(_read(now, s) for s in STACKS[:10])
+    now.store_parts(every_stack=True)
+    after = VerdictCache(tmp_path)
+    assert all(_read(after, s) for s in STACKS[:10]) and not any(_read(after, s) for s in STACKS[10:])
+
+
+@pytest.mark.parametrize("damage", ["cut short", "a byte changed", "bytes added", "another format", "a length not a number",
+                                    "not JSON", "empty"])
+def test_a_damaged_bundle_is_no_bundle_and_its_parts_are_misses(tmp_path, damage):
+    _bundled(tmp_path)
+    path = tmp_path / "parts.bundle"
+    data = path.read_bytes()
+    newline = data.index(b"\n")
+    head = json.loads(data[:newline])
+    if damage == "cut short":
+        data = data[:-10]
+    elif damage == "a byte changed":
+        at = data.index(b'"v": 0', newline)
+        data = data[:at] + b'"v": 7' + data[at + 6:]
+    elif damage == "bytes added":
+        data += b"\n"
+    elif damage == "another format":
+        data = json.dumps({**head, "format": "govcloud.check-parts/0"}).encode() + data[newline:]
+    elif damage == "a length not a number":
+        head["parts"][0][2] = str(head["parts"][0][2])
+        data = json.dumps(head).encode() + data[newline:]
+    elif damage == "not JSON":
+        data = b"{" + data
+    else:
+        data = b""
+    path.write_bytes(data)
+    cache = VerdictCache(tmp_path)
+    assert [_read(cache, s) for s in STACKS] == [None] * len(STACKS) and cache.hits == 0
+
+
+def test_a_bundle_part_for_another_stack_is_a_miss(tmp_path):
+    _bundled(tmp_path)
+    cache = VerdictCache(tmp_path)
+    key = cache.part_key(f"entry-{STACKS[0]}-0", {"today": "2026-11-25"})
+    assert cache.part(f"entry-{STACKS[0]}-0", {"today": "2026-11-25"}, STACKS[1], FactDigests({}), CONFIG) is None
+    assert key in cache._bundled()[1]  # it was there, under another stack
+
+
+def test_a_province_sized_run_reads_its_parts_from_the_bundle_end_to_end(ws, monkeypatch):
+    """With every run bundling (as a province's does), a cached report is the uncached one,
+    byte for byte, with the pack never started; a changed stack's part is read back loose."""
+    monkeypatch.setattr(VerdictCache, "loose_limit", 0)
+    uncached = ws.fresh()
+    ws.check()
+    assert (ws.cache / "check" / "lab" / "parts.bundle").is_file() and not ws.parts()
+    code, out, err = ws.check(pack_allowed=False)
+    assert ws.hits(err) == 11 and out == uncached
+    monkeypatch.setattr(VerdictCache, "loose_limit", 32)
+    ws.edit_state(HEALTH, "Namespace", "t-430100-health-app", lambda i: i["metadata"]["labels"].update({"extra": "x"}))
+    code, out, err = ws.check()
+    assert ws.hits(err) == 10 and len(ws.parts()) == 1 and out == ws.fresh()
+    code, again, err = ws.check(pack_allowed=False)
+    assert ws.hits(err) == 11 and again == out
+
+
+def test_a_stack_changed_back_finds_its_bundled_part_and_its_verdicts(ws, monkeypatch):
+    """The entry of a part in the bundle outlives the runs that did not use it: a tenant whose
+    change is reverted is a hit, and no pack is started early for it."""
+    monkeypatch.setattr(VerdictCache, "loose_limit", 0)
+    uncached = ws.fresh()
+    ws.check()
+    monkeypatch.setattr(VerdictCache, "loose_limit", 32)
+    path = ws.render / HEALTH / "state.json"
+    original = path.read_bytes()
+    ws.edit_state(HEALTH, "Namespace", "t-430100-health-app", lambda i: i["metadata"]["labels"].update({"extra": "x"}))
+    ws.check()
+    path.write_bytes(original)
+    opened: list[object] = []
+    monkeypatch.setattr(check_run.CheckSession, "open_in_background", lambda self: opened.append(self))
+    code, out, err = ws.check(pack_allowed=False)
+    assert ws.hits(err) == 11 and out == uncached and not opened
+
+
+# --- the pack's Configure request ------------------------------------------------------------------
+def test_the_configure_request_is_made_once_per_configuration_and_a_damaged_one_again(ws, monkeypatch):
+    made: list[int] = []
+    real = check_run.configure_request
+
+    def counted(reconciled):
+        made.append(1)
+        return real(reconciled)
+
+    monkeypatch.setattr(check_run, "configure_request", counted)
+    uncached = ws.fresh()
+    assert len(made) == 1  # --no-cache builds it and keeps nothing
+    ws.check()
+    [request] = sorted((ws.cache / "check" / "lab" / "requests").glob("*/*.json"))
+    assert len(made) == 2
+    ws.edit_state(HEALTH, "Namespace", "t-430100-health-app", lambda i: i["metadata"]["labels"].update({"extra": "x"}))
+    code, out, err = ws.check()
+    assert len(made) == 2 and ws.hits(err) == 10  # the pack ran, configured by the request as kept
+    assert out == ws.fresh() and len(made) == 3
+    data = request.read_bytes()
+    request.write_bytes(data[:20] + bytes([data[20] ^ 1]) + data[21:])  # changed without its seal
+    ws.edit_state(HEALTH, "Namespace", "t-430100-health-app", lambda i: i["metadata"]["labels"].update({"extra": "y"}))
+    code, out, err = ws.check()
+    assert len(made) == 4 and out == ws.fresh() and request.read_bytes() == data

@@ -12,12 +12,15 @@ from __future__ import annotations
 
 import functools
 import gc
+import importlib.util
 import json
 import os
 import select
 import subprocess
 import sys
+import threading
 import time
+import types
 from collections import deque
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -83,7 +86,7 @@ class StackOutcome:
 @functools.cache
 def level_names() -> dict[int, str]:
     """The analyzer protocol's enforcement levels by name (imported late: pulumi is heavy)."""
-    from pulumi.runtime.proto import analyzer_pb2
+    analyzer_pb2 = protocol().analyzer_pb2
 
     return {analyzer_pb2.ADVISORY: "advisory", analyzer_pb2.MANDATORY: "mandatory",
             analyzer_pb2.REMEDIATE: "remediate", analyzer_pb2.DISABLED: "disabled"}
@@ -230,7 +233,7 @@ def engine_analyzed(state: StackState) -> list[ResourceState]:
 def resource_options(resource: ResourceState):
     """The resource options the engine sends with a resource: its parent, the custom timeouts
     (none set) and the outputs it asked to keep secret (a Secret's, as KubeObject registers it)."""
-    from pulumi.runtime.proto import analyzer_pb2
+    analyzer_pb2 = protocol().analyzer_pb2
 
     return analyzer_pb2.AnalyzerResourceOptions(
         parent=resource.parent or "", customTimeouts=analyzer_pb2.AnalyzerResourceOptions.CustomTimeouts(),
@@ -325,10 +328,13 @@ def fewer_collections() -> Iterator[None]:
         gc.set_threshold(*before)
 
 
+CONFIGURE_METHOD = "/pulumirpc.Analyzer/Configure"
+
+
 def configure_request(reconciled: dict[str, dict[str, Any]]):
     """The Configure request of a reconciled configuration."""
     from google.protobuf import struct_pb2
-    from pulumi.runtime.proto import analyzer_pb2
+    analyzer_pb2 = protocol().analyzer_pb2
 
     levels: dict[str, Any] = level_names_inverse()
     request = analyzer_pb2.ConfigureAnalyzerRequest()
@@ -342,6 +348,41 @@ def configure_request(reconciled: dict[str, dict[str, Any]]):
                 values[id(value)] = fill_struct(struct_pb2.Struct(), {"v": value}).fields["v"]
             config.properties.fields[key].CopyFrom(values[id(value)])
     return request
+
+
+_PROTOCOL_LOCK = threading.Lock()
+
+
+@functools.cache
+def protocol() -> types.SimpleNamespace:
+    """The analyzer protocol's generated modules (``analyzer_pb2``, ``analyzer_pb2_grpc``) from
+    the Pulumi SDK, without running the SDK's package ``__init__`` when nothing imported it yet:
+    that imports the automation API, dynamic providers (dill) and OpenTelemetry, a quarter of a
+    second of a one-stack re-check the check itself never uses. The packages above the modules
+    stand in as bare modules while they import (their own imports are relative), and everything
+    loaded under them is removed after, so a later ``import pulumi`` runs the SDK as always and
+    loads these modules anew (the descriptor pool takes the same proto file twice)."""
+    with _PROTOCOL_LOCK:
+        if "pulumi" in sys.modules:
+            from pulumi.runtime.proto import analyzer_pb2, analyzer_pb2_grpc
+        else:
+            spec = importlib.util.find_spec("pulumi")
+            assert spec is not None and spec.submodule_search_locations, "the Pulumi SDK is not installed"
+            root = Path(next(iter(spec.submodule_search_locations)))
+            packages = {"pulumi": root, "pulumi.runtime": root / "runtime", "pulumi.runtime.proto": root / "runtime" / "proto"}
+            before = set(sys.modules)
+            for name, path in packages.items():
+                stand_in = types.ModuleType(name)
+                stand_in.__path__ = [str(path)]
+                sys.modules[name] = stand_in
+            try:
+                analyzer_pb2_grpc = importlib.import_module("pulumi.runtime.proto.analyzer_pb2_grpc")
+                analyzer_pb2 = sys.modules["pulumi.runtime.proto.analyzer_pb2"]
+            finally:  # every pulumi module loaded here goes: a real import loads them anew
+                for name in set(sys.modules) - before:
+                    if name == "pulumi" or name.startswith("pulumi."):
+                        del sys.modules[name]
+    return types.SimpleNamespace(analyzer_pb2=analyzer_pb2, analyzer_pb2_grpc=analyzer_pb2_grpc)
 
 
 # --- the pack process ------------------------------------------------------------------------
@@ -368,7 +409,7 @@ class PackProcess:
 
     def start(self) -> None:
         import grpc
-        from pulumi.runtime.proto import analyzer_pb2_grpc
+        analyzer_pb2_grpc = protocol().analyzer_pb2_grpc
 
         if self._process is None:
             self.spawn()
@@ -455,7 +496,7 @@ class PackProcess:
         if self._info is not None:
             return self._info
         from google.protobuf import empty_pb2, json_format
-        from pulumi.runtime.proto import analyzer_pb2
+        analyzer_pb2 = protocol().analyzer_pb2
 
         response = self._call("GetAnalyzerInfo", empty_pb2.Empty())
         levels = level_names()
@@ -484,13 +525,23 @@ class PackProcess:
 
     def configure(self, reconciled: dict[str, dict[str, Any]], request: Any = None) -> None:
         """Configure the pack with the reconciled configuration (``request``: its
-        ``configure_request``, made once for several packs)."""
+        ``configure_request``, made once for several packs, or that request serialized)."""
+        if isinstance(request, bytes):  # sent as it is: building a province's request is a fifth of a second
+            import grpc
+            from google.protobuf import empty_pb2
+
+            send = self._channel.unary_unary(CONFIGURE_METHOD, request_serializer=None, response_deserializer=empty_pb2.Empty.FromString)
+            try:
+                send(request)
+            except grpc.RpcError as error:
+                raise PackError(f"Configure failed: {error.details() if hasattr(error, 'details') else error}") from None
+            return
         self._call("Configure", request if request is not None else configure_request(reconciled))
 
     def analyze(self, states: Iterable[StackState], project: str = "govcloud") -> Iterator[StackOutcome]:
         """Analyze every resource of every stack, then the stack as a whole, as the engine does."""
         from google.protobuf import struct_pb2
-        from pulumi.runtime.proto import analyzer_pb2
+        analyzer_pb2 = protocol().analyzer_pb2
 
         for state in states:
             self._call("ConfigureStack", analyzer_pb2.AnalyzerStackConfigureRequest(
@@ -501,14 +552,14 @@ class PackProcess:
             resources = sorted(analyzed, key=lambda r: r.urn)
             by_urn = state.by_urn()
             structs: dict[str, struct_pb2.Struct] = {}
-            providers: dict[str, analyzer_pb2.AnalyzerProviderResource | None] = {}
+            providers: dict[str, Any] = {}  # AnalyzerProviderResource or None
 
             def provider_of(resource: ResourceState, providers=providers, by_urn=by_urn):
                 if resource.provider not in providers:
                     providers[resource.provider] = self._provider(resource, by_urn)
                 return providers[resource.provider]
 
-            options: dict[tuple[str, str], analyzer_pb2.AnalyzerResourceOptions] = {}
+            options: dict[tuple[str, str], Any] = {}  # AnalyzerResourceOptions
 
             def options_of(resource: ResourceState, options=options):
                 """The same options message for the resources that share a parent (and type)."""
@@ -518,7 +569,7 @@ class PackProcess:
                 return options[key]
 
             def request_for(resource: ResourceState, structs=structs, provider_of=provider_of,
-                            options_of=options_of) -> analyzer_pb2.AnalyzeRequest:
+                            options_of=options_of) -> Any:  # AnalyzeRequest
                 props = fill_struct(struct_pb2.Struct(), wire_properties(resource))
                 structs[resource.urn] = props
                 return analyzer_pb2.AnalyzeRequest(
@@ -548,7 +599,7 @@ class PackProcess:
     @staticmethod
     def _provider(resource: ResourceState, by_urn: dict[str, ResourceState]):
         from google.protobuf import struct_pb2
-        from pulumi.runtime.proto import analyzer_pb2
+        analyzer_pb2 = protocol().analyzer_pb2
 
         if not resource.provider:
             return None

@@ -23,7 +23,10 @@ waivers of the model on its own ``--today``, exactly as an uncached run does.
 
 Entries are JSON files (never pickle) under ``build/cache/check/<env>/``, one per stack,
 written to a temporary file and renamed into place, so concurrent runs never see half an
-entry and at worst write the same bytes twice. Each entry repeats its key and carries a
+entry and at worst write the same bytes twice. The stacks' report parts are kept the way git
+keeps objects: loose files, and one bundle (``parts.bundle``) that a run writes when it made or
+used many loose ones (a full check, a pack change): a re-check of a province reads one file, not
+4,000. Each entry repeats its key and carries a
 sha256 of its content: a damaged, truncated or foreign entry is a miss, never a verdict. The
 cache lives in the build directory, the trust boundary of the rendered states reviews sign;
 ``govcloud review`` and the deploy gate never read it.
@@ -46,6 +49,7 @@ from typing import Any
 
 import orjson
 
+from ..files import write_pieces
 from ..policy.facts import ANY_STACK, Facts
 from .analyzer import PackInfo, PolicyInfo
 from .results import Result
@@ -74,9 +78,14 @@ _SEAL_LENGTH = 64
 # A report part is its head (canonical JSON, one line), a newline, the fragment, a newline and
 # the sha256 of what precedes that last newline: the fragment is used as read, never re-encoded.
 _PART_SEAL_LENGTH = 1 + _SEAL_LENGTH
+# The bundle of report parts: a head line (canonical JSON: the format, [key, stack, length, entry
+# key] of each part in order, and the sha256 of all that follows the line), then the parts, each
+# exactly the bytes of its loose file. Its seal is checked once (one hash of 100 MB, not 4,000).
+BUNDLE_FORMAT = "govcloud.check-parts/1"
+_BUNDLE = "parts.bundle"
 
 
-def _sha256(data: bytes) -> str:
+def _sha256(data: bytes | memoryview) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
@@ -154,7 +163,7 @@ class ReportPart:
     stack: str
     kind: str
     tenant: str | None
-    fragment: bytes
+    fragment: bytes | memoryview
     counts: dict[str, int]
     blocking: int
     waivers_applied: tuple[str, ...]
@@ -176,6 +185,19 @@ class VerdictCache:
         self.hits = 0
         self.misses = 0
         self.missed: list[str] = []
+        # The bundle as read: its bytes; part key -> (stack, start, end, entry key), and the entry
+        # keys of the parts in the bundle as it is on disk now (``prune`` keeps their entries).
+        self._bundle: tuple[bytes, dict[str, tuple[str, int, int, str]]] | None = None
+        self._bundle_entries: set[str] | None = None
+        # The report parts of this run, in the report's order: key -> (stack, entry key, sealed
+        # bytes), and which of them are not in the bundle (read from loose files, or made by this run).
+        self._parts: dict[str, tuple[str, str, bytes | memoryview]] = {}
+        self._loose: set[str] = set()
+        self._made: set[str] = set()
+
+    # More report parts than this outside the bundle (loose files read, or made), and the run
+    # writes a new bundle instead of loose files: one tenant's change stays a loose file or two.
+    loose_limit = 32
 
     # -- keys ---------------------------------------------------------------------------------
     @staticmethod
@@ -303,6 +325,29 @@ class VerdictCache:
             "reads": reads,
         })
 
+    # -- the pack's configuration -------------------------------------------------------------
+    @staticmethod
+    def request_key(session_key: str, config_print: str) -> str:
+        """The Configure request of a configuration: its shape and the pack (the session's
+        key), every value in it (``config_print``) and the code that builds it (``code_digest``)."""
+        return fingerprint({"session": session_key, "config": config_print})
+
+    def request(self, key: str) -> bytes | None:
+        """The serialized Configure request kept under ``key``: the key, a newline, the request,
+        a newline and the sha256 of what precedes that last newline (as a report part)."""
+        data = self._read_bytes("requests", key)
+        head = key.encode("ascii") + b"\n"
+        if data is None or len(data) < len(head) + _PART_SEAL_LENGTH or data[-_PART_SEAL_LENGTH] != 0x0A or not data.startswith(head):
+            return None
+        if _sha256(memoryview(data)[:-_PART_SEAL_LENGTH]).encode("ascii") != data[-_SEAL_LENGTH:]:
+            return None
+        self.used.add(self._path("requests", key))
+        return data[len(head):-_PART_SEAL_LENGTH]
+
+    def store_request(self, key: str, request: bytes) -> None:
+        content = key.encode("ascii") + b"\n" + request
+        self._store("requests", key, content + b"\n" + _sha256(content).encode("ascii"))
+
     # -- report parts -------------------------------------------------------------------------
     @staticmethod
     def part_key(entry_key: str, context: Any) -> str:
@@ -312,19 +357,45 @@ class VerdictCache:
         return fingerprint({"format": PART_FORMAT, "entry": entry_key, "context": context})
 
     def part(self, entry_key: str, context: Any, stack: str, facts: "FactDigests", config_print: str = "") -> ReportPart | None:
-        """The stack's report part, if its verdicts still hold (as ``get`` judges an entry)."""
+        """The stack's report part, if its verdicts still hold (as ``get`` judges an entry): from
+        the bundle, else from its loose file."""
         key = self.part_key(entry_key, context)
-        data = self._read_bytes("parts", key)
-        if data is None or len(data) < _PART_SEAL_LENGTH or data[-_PART_SEAL_LENGTH] != 0x0A:
+        data, index = self._bundled()
+        where = index.get(key)
+        if where is not None and where[3] != entry_key:
+            where = None
+        part = self._part_of(data, where[1], where[2], key, stack, facts, config_print, sealed=True) if where is not None else None
+        sealed: bytes | memoryview
+        if part is not None and where is not None:
+            sealed = memoryview(data)[where[1]:where[2]]
+        else:
+            loose = self._read_bytes("parts", key)
+            part = self._part_of(loose, 0, len(loose), key, stack, facts, config_print) if loose is not None else None
+            if part is None or loose is None:
+                return None
+            sealed = loose
+            self.used.add(self._path("parts", key))
+            self._loose.add(key)
+        self._parts[key] = (stack, entry_key, sealed)
+        self.used.add(self._path("stacks", entry_key))  # its verdicts: kept for a part under another context
+        self.hits += 1
+        return part
+
+    def _part_of(self, data: bytes, start: int, end: int, key: str, stack: str, facts: "FactDigests",
+                 config_print: str, sealed: bool = False) -> ReportPart | None:
+        """The part sealed in ``data[start:end]``, if it is whole (``sealed``: the bundle's seal
+        said so), is the one asked for, and its verdicts hold; its fragment is a view of
+        ``data``, never a copy."""
+        view = memoryview(data)
+        if end - start < _PART_SEAL_LENGTH or data[end - _PART_SEAL_LENGTH] != 0x0A:
             return None
-        content = data[:-_PART_SEAL_LENGTH]
-        if _sha256(content).encode("ascii") != data[-_SEAL_LENGTH:]:
+        if not sealed and _sha256(view[start:end - _PART_SEAL_LENGTH]).encode("ascii") != view[end - _SEAL_LENGTH:end]:
             return None
-        end = content.find(b"\n")
-        if end < 0:
+        newline = data.find(b"\n", start, end - _PART_SEAL_LENGTH)
+        if newline < 0:
             return None
         try:
-            head = orjson.loads(content[:end])
+            head = orjson.loads(view[start:newline])
             if (not isinstance(head, dict) or head.get("format") != PART_FORMAT or head.get("key") != key
                     or head.get("stack") != stack):
                 return None
@@ -338,18 +409,83 @@ class VerdictCache:
                 return None
         except (orjson.JSONDecodeError, KeyError):
             return None
-        self.used.add(self._path("parts", key))
-        self.used.add(self._path("stacks", entry_key))  # its verdicts: kept for a part under another context
-        self.hits += 1
-        return ReportPart(stack, kind, tenant, content[end + 1:], counts, blocking, tuple(applied))
+        return ReportPart(stack, kind, tenant, view[newline + 1:end - _PART_SEAL_LENGTH], counts, blocking, tuple(applied))
 
-    def put_part(self, key: str, report: Any, reads: list[list[str]], config_print: str = "") -> None:
-        """Keep a stack's report part (a ``results.StackReport``) with what its verdicts depend on."""
+    def _bundled(self) -> tuple[bytes, dict[str, tuple[str, int, int]]]:
+        """The bundle as it was when the run first asked: its bytes and where each part is. One
+        that is damaged or of another format is no bundle (its parts are misses)."""
+        if self._bundle is None:
+            self._bundle = (b"", {})
+            try:
+                with open(f"{self._base}/{_BUNDLE}", "rb") as handle:
+                    data = handle.read()
+                newline = data.find(b"\n")
+                head = orjson.loads(memoryview(data)[:newline]) if newline > 0 else None
+                if (not isinstance(head, dict) or head.get("format") != BUNDLE_FORMAT or type(head.get("parts")) is not list
+                        or head.get("sha256") != _sha256(memoryview(data)[newline + 1:])):
+                    return self._bundle
+                index, offset = {}, newline + 1
+                for key, stack, length, entry in head["parts"]:
+                    if type(key) is not str or type(stack) is not str or type(length) is not int or length < 0 or type(entry) is not str:
+                        return self._bundle
+                    index[key] = (stack, offset, offset + length, entry)
+                    offset += length
+                if offset == len(data):
+                    self._bundle = (data, index)
+            except (OSError, orjson.JSONDecodeError, ValueError, TypeError):
+                pass
+        return self._bundle
+
+    def put_part(self, key: str, report: Any, reads: list[list[str]], config_print: str = "", *, entry: str) -> None:
+        """Keep a stack's report part (a ``results.StackReport``, its verdicts those of the entry
+        under ``entry``) with what they depend on: written by ``store_parts``, loose or in a new bundle."""
         head = _canonical({"format": PART_FORMAT, "key": key, "stack": report.stack, "kind": report.kind,
                            "tenant": report.tenant, "config": config_print, "reads": reads, "counts": report.counts,
                            "blocking": report.blocking, "applied": list(report.waivers_applied)})
         content = head + b"\n" + report.fragment
-        self._store("parts", key, content + b"\n" + _sha256(content).encode("ascii"))
+        self._parts[key] = (report.stack, entry, content + b"\n" + _sha256(content).encode("ascii"))
+        self._made.add(key)
+
+    def store_parts(self, every_stack: bool = False) -> None:
+        """Write the parts this run made: as loose files while few parts are outside the bundle
+        (and, after a run over ``every_stack``, few in it belong to no stack now); else as a new
+        bundle of every part this run used or made, in its order, and (unless it checked every
+        stack) the old bundle's parts of the stacks it did not check; the loose files it bundled
+        then go."""
+        outside = self._loose | self._made
+        data, index = self._bundled()
+        stale = sum(key not in self._parts for key in index) if every_stack else 0  # parts no stack has now
+        if len(outside) <= self.loose_limit and stale <= self.loose_limit:
+            for key in sorted(self._made):
+                self._store("parts", key, bytes(self._parts[key][2]))
+            self._bundle_entries = {entry for _, _, _, entry in index.values()}
+            return
+        checked = {stack for stack, _, _ in self._parts.values()}
+        parts = dict(self._parts)
+        for key, (stack, start, end, entry) in () if every_stack else index.items():
+            if stack not in checked and key not in parts:
+                parts[key] = (stack, entry, memoryview(data)[start:end])
+        seal = hashlib.sha256()
+        for _, _, part in parts.values():
+            seal.update(part)
+        head = _canonical({"format": BUNDLE_FORMAT, "sha256": seal.hexdigest(),
+                           "parts": [[key, stack, len(part), entry] for key, (stack, entry, part) in parts.items()]})
+        try:
+            os.makedirs(self._base, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(dir=self._base, prefix=".bundle.", suffix=".tmp")
+            try:
+                with os.fdopen(fd, "wb", buffering=0) as handle:
+                    write_pieces(handle.fileno(), [head + b"\n", *(part for _, _, part in parts.values())])
+                os.replace(tmp, f"{self._base}/{_BUNDLE}")
+                self._bundle_entries = {entry for _, entry, _ in parts.values()}
+            except BaseException:
+                Path(tmp).unlink(missing_ok=True)
+                raise
+        except OSError:
+            return  # a cache that cannot be written is a cache that misses next time
+        for key in self._loose:  # in the bundle now
+            with contextlib.suppress(OSError):
+                os.unlink(self._path("parts", key))
 
     # -- when it was last used ----------------------------------------------------------------
     def rendered_since(self, render_dir: Path) -> bool:
@@ -391,8 +527,12 @@ class VerdictCache:
 
     def prune(self) -> None:
         """Remove the entries this run did not use (after a run over every stack: the rest
-        belong to states, packs or configurations that are gone)."""
-        for kind in ("sessions", "stacks", "parts"):
+        belong to states, packs or configurations that are gone), but for the entries of the
+        parts in the bundle: a stack changed back finds its part and its verdicts together."""
+        if self._bundle_entries is None:
+            self._bundle_entries = {entry for _, _, _, entry in self._bundled()[1].values()}
+        self.used.update(self._path("stacks", entry) for entry in self._bundle_entries)
+        for kind in ("sessions", "stacks", "parts", "requests"):
             for path in self._files(kind):
                 if path not in self.used:
                     with contextlib.suppress(FileNotFoundError):

@@ -17,7 +17,7 @@ from collections import defaultdict
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import replace
 from pathlib import Path
-from typing import Callable, Iterable, TypeVar
+from typing import Any, Callable, Iterable, TypeVar
 
 import orjson
 
@@ -292,7 +292,7 @@ class CheckSession:
 
     def __init__(self, env: Environment, pack_dir: Path, render_dir: Path | None = None, workers: int = 1,
                  config: dict | None = None, validated: bool = False, fact_traces: Path | None = None,
-                 spawned: PackProcess | None = None):
+                 spawned: PackProcess | None = None, requests: tuple[VerdictCache, str] | None = None):
         self.env = env
         self.pack_dir = pack_dir
         self.render_dir = render_dir or default_render_dir(Path("build"), env.name)
@@ -303,6 +303,7 @@ class CheckSession:
         if spawned is not None:  # started ahead (``spawn_ahead``): it takes the first share
             self._packs.insert(0, spawned)
         self._validated = validated
+        self._requests = requests  # a cache of the Configure request, and its key there (``configure_key``)
         self._opened: Future | None = None  # open_in_background's
 
     @property
@@ -334,7 +335,7 @@ class CheckSession:
             self.info = self._packs[0].info()
             require_known_rules(self.env, (p.name for p in self.info.policies))
             reconciled = reconcile_config(self.info, self.config, validate=False)
-            request = configure_request(reconciled)  # once for every pack
+            request = self._configure_request(reconciled)  # once for every pack
             # The packs take their configuration on threads of their own while it is checked
             # against the rules' schemas here; a configuration that fails is reported all the same.
             configuring = ThreadPoolExecutor(1, thread_name_prefix="govcloud-configure")
@@ -351,6 +352,16 @@ class CheckSession:
             raise
         self.levels = {name: entry["enforcementLevel"] for name, entry in reconciled.items()}
         return self
+
+    def _configure_request(self, reconciled: dict[str, dict[str, Any]]) -> Any:
+        if self._requests is None:
+            return configure_request(reconciled)
+        cache, key = self._requests
+        request = cache.request(key)
+        if request is None:
+            request = configure_request(reconciled).SerializeToString(deterministic=True)
+            cache.store_request(key, request)
+        return request
 
     def __exit__(self, *exc) -> None:
         opened, self._opened = self._opened, None
@@ -469,7 +480,8 @@ def check_stacks(
         def packs_for(states: list[StackState]) -> CheckSession:
             checking = CheckSession(env, pack_dir, render_dir, workers=default_workers(states), config=config,
                                     validated=session is not None and validated,  # passed this pack's schemas before
-                                    fact_traces=traces if cache is not None else None, spawned=ahead.pop() if ahead else None)
+                                    fact_traces=traces if cache is not None else None, spawned=ahead.pop() if ahead else None,
+                                    requests=(cache, cache.request_key(session_key, config_print)) if cache is not None else None)
             scope.callback(checking.__exit__)
             return checking
 
@@ -535,9 +547,11 @@ def check_stacks(
             verdicts = found[made.stack]
             part_context = context.of(stacks[made.stack])
             if isinstance(verdicts, StackVerdicts) and verdicts.reads is not None and part_context is not None:
-                key = cache.part_key(cache.entry_key(session_key, made.stack, digests[made.stack]), part_context)
-                cache.put_part(key, made, verdicts.reads, config_print)
-        if set(names) == set(stacks):
+                entry = cache.entry_key(session_key, made.stack, digests[made.stack])
+                cache.put_part(cache.part_key(entry, part_context), made, verdicts.reads, config_print, entry=entry)
+        every_stack = set(names) == set(stacks)
+        cache.store_parts(every_stack)
+        if every_stack:
             cache.prune()
     if cache is not None and locator.learned:
         current = set(env.sources.values())  # lines of files the inventory no longer has go
