@@ -563,7 +563,7 @@ def test_the_configure_request_is_made_once_per_configuration_and_a_damaged_one_
         return real(reconciled)
 
     monkeypatch.setattr(check_run, "configure_request", counted)
-    uncached = ws.fresh()
+    ws.fresh()
     assert len(made) == 1  # --no-cache builds it and keeps nothing
     ws.check()
     [request] = sorted((ws.cache / "check" / "lab" / "requests").glob("*/*.json"))

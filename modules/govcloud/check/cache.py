@@ -411,7 +411,7 @@ class VerdictCache:
             return None
         return ReportPart(stack, kind, tenant, view[newline + 1:end - _PART_SEAL_LENGTH], counts, blocking, tuple(applied))
 
-    def _bundled(self) -> tuple[bytes, dict[str, tuple[str, int, int]]]:
+    def _bundled(self) -> tuple[bytes, dict[str, tuple[str, int, int, str]]]:
         """The bundle as it was when the run first asked: its bytes and where each part is. One
         that is damaged or of another format is no bundle (its parts are misses)."""
         if self._bundle is None:
