@@ -73,8 +73,12 @@ USCC_WEIGHTS = (1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28)
 USCC_RE = re.compile(r"^[0-9A-HJ-NPQRTUWXY]{18}$")
 
 
+_USCC_VALUE = {ch: value for value, ch in enumerate(USCC_ALPHABET)}
+
+
 def uscc_check_character(first17: str) -> str:
-    total = sum(USCC_ALPHABET.index(ch) * w for ch, w in zip(first17, USCC_WEIGHTS, strict=False))
+    value = _USCC_VALUE
+    total = sum(value[ch] * w for ch, w in zip(first17, USCC_WEIGHTS, strict=False))
     return USCC_ALPHABET[(31 - total % 31) % 31]
 
 

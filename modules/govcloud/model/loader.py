@@ -162,7 +162,8 @@ def tenant_files(root: Path) -> list[Path]:
         return []
     if not directory.is_dir():
         raise InputError([Problem(display_path(directory), 0, "", f"{TENANTS_DIR} must be a directory of tenant requests (<tenant-id>.yaml)")])
-    return sorted(p for p in directory.iterdir() if p.suffix in (".yaml", ".yml"))
+    # By name, as pathlib orders paths of one directory, without its 50,000 comparisons of parts.
+    return sorted((p for p in directory.iterdir() if p.suffix in (".yaml", ".yml")), key=lambda p: p.name)
 
 
 def load_environment(
