@@ -11,11 +11,12 @@ certificate binds exactly it. ``legacy_digest`` is the digest certificates of fo
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Iterable, Iterator
 
 from .canonical import encode
 
@@ -78,6 +79,32 @@ class ResourceState:
     def kind(self) -> str | None:
         """Kubernetes kind for kubernetes:* resources (``kubernetes:core/v1:Namespace`` -> Namespace)."""
         return self.type.rsplit(":", 1)[-1] if self.type.startswith("kubernetes:") else None
+
+
+# The outputs the SDK's Secret class asks the engine to keep secret (what KubeObject asks too).
+SECRET_OUTPUTS = ("data", "stringData")
+
+
+def checked_inputs(type_: str, inputs: dict[str, Any], secret_paths: Iterable[str]) -> tuple[dict[str, Any], set[str]]:
+    """A registration's inputs as the provider's Check returns them, with their secret paths:
+    what update plans record and what the engine sends the policy pack. The provider normalises
+    a Secret as the API server would (pulumi-kubernetes ``clients.Normalize``): ``stringData``
+    folded into ``data``, base64-encoded, overriding a ``data`` key of the same name; ``data`` is
+    then a secret as a whole when any of the two was. Other kinds pass as registered (the stacks
+    register manifests already in the form the typed round trip gives; the engine tests compare
+    what the pack receives from both)."""
+    secrets = set(secret_paths)
+    if type_ != "kubernetes:core/v1:Secret" or not inputs.get("stringData"):
+        return inputs, secrets
+    checked = {k: v for k, v in inputs.items() if k != "stringData"}
+    secret = any(p == key or p.startswith((f"{key}.", f"{key}[")) for p in secrets for key in ("data", "stringData"))
+    if secret:
+        checked["data"] = REDACTED
+    else:
+        encoded = {k: base64.b64encode(str(v).encode()).decode() for k, v in inputs["stringData"].items()}
+        checked["data"] = {**(inputs.get("data") or {}), **encoded}
+    kept = {p for p in secrets if not (p in ("data", "stringData") or p.startswith(("data.", "data[", "stringData.", "stringData[")))}
+    return checked, kept | ({"data"} if secret else set())
 
 
 @dataclass(frozen=True)

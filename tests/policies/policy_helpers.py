@@ -44,8 +44,7 @@ def plan_for(state, *, steps: str = "create") -> dict:
     --save-plan`): every resource it manages created with its checked inputs (a Secret's
     stringData folded into data), secrets as ciphertext; StackReferences are read, not planned,
     through the default pulumi provider the engine creates."""
-    from govcloud.components.kube import checked_inputs
-    from govcloud.state import SECRET_SIG, SECRET_SIG_KEY
+    from govcloud.state import SECRET_SIG, SECRET_SIG_KEY, checked_inputs
 
     def wire(value, path, secrets):
         if path in secrets:

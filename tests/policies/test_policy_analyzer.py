@@ -109,7 +109,7 @@ def test_the_wire_signatures_are_the_sdk_s():
 
 
 def test_a_plain_secret_s_string_data_is_folded_as_the_provider_folds_it():
-    from govcloud.components.kube import checked_inputs
+    from govcloud.state import checked_inputs
 
     inputs = {"type": "Opaque", "data": {"a": "YQ==", "b": "Yg=="}, "stringData": {"b": "bee", "c": "see"}}
     checked, secrets = checked_inputs("kubernetes:core/v1:Secret", inputs, ())

@@ -554,6 +554,68 @@ def test_a_stack_changed_back_finds_its_bundled_part_and_its_verdicts(ws, monkey
 
 
 # --- the pack's Configure request ------------------------------------------------------------------
+def _sent(monkeypatch) -> list[tuple[str, bytes]]:
+    """Every Configure request sent as bytes, with the name of the thread that sent it."""
+    import threading
+
+    sent: list[tuple[str, bytes]] = []
+    real = analyzer.PackProcess._send_configure
+
+    def counted(self, request: bytes) -> None:
+        sent.append((threading.current_thread().name, request))
+        real(self, request)
+
+    monkeypatch.setattr(analyzer.PackProcess, "_send_configure", counted)
+    return sent
+
+
+def test_the_pack_started_ahead_takes_the_last_configuration_once(ws, monkeypatch):
+    """A pack spawned ahead is given the last run's Configure request while the model loads;
+    the check does not send it again when this run's is the same."""
+    sent = _sent(monkeypatch)
+    ws.check()
+    [(_, request)] = sent
+    sent.clear()
+    ws.edit_state(HEALTH, "Namespace", "t-430100-health-app", lambda i: i["metadata"]["labels"].update({"extra": "x"}))
+    code, out, err = ws.check()
+    assert ws.asked(err) == [HEALTH] and out == ws.fresh()
+    assert [(name.startswith("govcloud-pack-ahead"), sent_request == request) for name, sent_request in sent] == [(True, True)]
+
+
+def test_a_pack_started_ahead_with_the_last_configuration_is_given_this_runs(ws, monkeypatch):
+    """The facts changed since the last run: the pack spawned ahead took the old request, and
+    the check sends the new one before any stack is analyzed (the verdicts show it)."""
+    sent = _sent(monkeypatch)
+    ws.check()
+    [(_, old)] = sent
+    sent.clear()
+    patch_yaml(ws.root / "lab" / "tenants" / "t-430100-health.yaml",
+               [{"set": ["change", "approvals", 0, "reference"], "value": "HNSJ-AQ-2026-099"}])
+    ws.edit_state(HEALTH, "Namespace", "t-430100-health-app", lambda i: i["metadata"]["labels"].update({"extra": "x"}))
+    code, out, err = ws.check()
+    assert [name.startswith("govcloud-pack-ahead") for name, _ in sent] == [True, False]
+    assert sent[0][1] == old and sent[1][1] != old
+    assert any(r["rule"] == "GOV-MGT-005" and r["status"] == "failed" for r in json.loads(out)["results"])
+    assert out == ws.fresh()
+
+
+def test_a_pack_started_ahead_that_fails_to_start_is_one_clear_error(ws, monkeypatch):
+    from govcloud.check.analyzer import PackError
+
+    ws.check()
+    ws.edit_state(HEALTH, "Namespace", "t-430100-health-app", lambda i: i["metadata"]["labels"].update({"extra": "x"}))
+    starts: list[int] = []
+
+    def refused(self) -> None:
+        starts.append(1)
+        raise PackError("the policy pack did not start: refused by the test")
+
+    monkeypatch.setattr(analyzer.PackProcess, "_start", refused)
+    code, out, err = ws.check()
+    assert code == 2 and "refused by the test" in err and "Traceback" not in err
+    assert len(starts) == 1
+
+
 def test_the_configure_request_is_made_once_per_configuration_and_a_damaged_one_again(ws, monkeypatch):
     made: list[int] = []
     real = check_run.configure_request

@@ -10,6 +10,7 @@ program a user's ``pulumi preview --policy-pack policies/`` runs. One process se
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import gc
 import importlib.util
@@ -22,17 +23,18 @@ import threading
 import time
 import types
 from collections import deque
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable, Iterator
+from typing import Any, Callable, Iterable, Iterator
 
 import jsonschema
 import yaml
 
 from ..policy.facts import ENV_TRACE as FACT_TRACE_ENV
 from ..policy.pack import GC_THRESHOLD
-from ..state import REDACTED, SECRET_SIG, SECRET_SIG_KEY, ResourceState, StackState
+from ..state import REDACTED, SECRET_OUTPUTS, SECRET_SIG, SECRET_SIG_KEY, ResourceState, StackState, checked_inputs
 
 ENGINE_ADDRESS = "127.0.0.1:0"  # the pack never calls back into the engine during analysis
 ENFORCEMENT_LEVELS = ("advisory", "mandatory", "remediate", "disabled")
@@ -143,20 +145,11 @@ def _split_path(data: Any, path: str) -> list[str] | None:
     return None
 
 
-@functools.cache
-def _kube() -> Any:
-    """``govcloud.components.kube``, imported once it is needed (it imports pulumi), not looked
-    up by an import statement for each of a province's resources."""
-    from ..components import kube
-
-    return kube
-
-
 def wire_properties(resource: ResourceState) -> dict[str, Any]:
     """Inputs as the engine marshals them for an analyzer: as the provider checked them (the
-    engine analyzes checked inputs: ``govcloud.components.kube.checked_inputs``), secrets wrapped in
+    engine analyzes checked inputs: ``govcloud.state.checked_inputs``), secrets wrapped in
     their signature."""
-    inputs, secret_paths = _kube().checked_inputs(resource.type, resource.inputs, resource.secret_paths)
+    inputs, secret_paths = checked_inputs(resource.type, resource.inputs, resource.secret_paths)
     if not secret_paths:
         return inputs
     import copy
@@ -237,7 +230,7 @@ def resource_options(resource: ResourceState):
 
     return analyzer_pb2.AnalyzerResourceOptions(
         parent=resource.parent or "", customTimeouts=analyzer_pb2.AnalyzerResourceOptions.CustomTimeouts(),
-        additionalSecretOutputs=list(_kube().SECRET_OUTPUTS) if resource.type == "kubernetes:core/v1:Secret" else [])
+        additionalSecretOutputs=list(SECRET_OUTPUTS) if resource.type == "kubernetes:core/v1:Secret" else [])
 
 
 # --- the engine's config reconciliation --------------------------------------------------
@@ -398,6 +391,8 @@ class PackProcess:
         self._channel: Any = None  # grpc.Channel, once started (grpc is imported late)
         self._stub: Any = None
         self._info: PackInfo | None = None
+        self.configured: bytes | None = None  # the serialized Configure request it took last
+        self._warming: Future | None = None  # ``warm_up``'s
 
     # -- lifecycle -----------------------------------------------------------------------
     def __enter__(self) -> "PackProcess":
@@ -407,7 +402,36 @@ class PackProcess:
     def __exit__(self, *exc) -> None:
         self.close()
 
+    def warm_up(self, last_request: Callable[[], tuple[str, bytes] | None] | None = None) -> None:
+        """Connect, ask for the pack's information and send it ``last_request()`` (a serialized
+        Configure request) on a thread, while the caller does other work; the methods below wait
+        for it. A failure to start is raised by ``start``; any other is left for the call that
+        redoes the step to report."""
+        def warm() -> None:
+            self._start()
+            with contextlib.suppress(Exception):
+                self.info(settle=False)
+                found = last_request() if last_request is not None else None
+                if found is not None:
+                    self._send_configure(found[1])
+
+        warming = ThreadPoolExecutor(1, thread_name_prefix="govcloud-pack-ahead")
+        self._warming = warming.submit(warm)
+        warming.shutdown(wait=False)
+
+    def _settle(self) -> None:
+        """Wait for ``warm_up``; raise its failure to start."""
+        warming, self._warming = self._warming, None
+        error = warming.exception() if warming is not None else None
+        if error is not None and self._stub is None:
+            raise error
+
     def start(self) -> None:
+        self._settle()
+        if self._stub is None:
+            self._start()
+
+    def _start(self) -> None:
         import grpc
         analyzer_pb2_grpc = protocol().analyzer_pb2_grpc
 
@@ -467,6 +491,8 @@ class PackProcess:
         return PackError(f"policy pack {self.pack_dir} {what}" + (f":\n{tail}" if tail else ""))
 
     def close(self) -> None:
+        with contextlib.suppress(Exception):
+            self._settle()  # never closed under the thread that warms it up
         if self._channel is not None:
             self._channel.close()
             self._channel = None
@@ -492,7 +518,9 @@ class PackProcess:
             raise PackError(f"{method} failed: {error.details() if hasattr(error, 'details') else error}") from None
 
     # -- protocol --------------------------------------------------------------------------
-    def info(self) -> PackInfo:
+    def info(self, settle: bool = True) -> PackInfo:
+        if settle:
+            self._settle()
         if self._info is not None:
             return self._info
         from google.protobuf import empty_pb2, json_format
@@ -526,17 +554,25 @@ class PackProcess:
     def configure(self, reconciled: dict[str, dict[str, Any]], request: Any = None) -> None:
         """Configure the pack with the reconciled configuration (``request``: its
         ``configure_request``, made once for several packs, or that request serialized)."""
+        self._settle()
         if isinstance(request, bytes):  # sent as it is: building a province's request is a fifth of a second
-            import grpc
-            from google.protobuf import empty_pb2
-
-            send = self._channel.unary_unary(CONFIGURE_METHOD, request_serializer=None, response_deserializer=empty_pb2.Empty.FromString)
-            try:
-                send(request)
-            except grpc.RpcError as error:
-                raise PackError(f"Configure failed: {error.details() if hasattr(error, 'details') else error}") from None
+            if request != self.configured:  # the same request again changes nothing (it replaces the last)
+                self._send_configure(request)
             return
+        self.configured = None
         self._call("Configure", request if request is not None else configure_request(reconciled))
+
+    def _send_configure(self, request: bytes) -> None:
+        import grpc
+        from google.protobuf import empty_pb2
+
+        self.configured = None
+        send = self._channel.unary_unary(CONFIGURE_METHOD, request_serializer=None, response_deserializer=empty_pb2.Empty.FromString)
+        try:
+            send(request)
+        except grpc.RpcError as error:
+            raise PackError(f"Configure failed: {error.details() if hasattr(error, 'details') else error}") from None
+        self.configured = request
 
     def analyze(self, states: Iterable[StackState], project: str = "govcloud") -> Iterator[StackOutcome]:
         """Analyze every resource of every stack, then the stack as a whole, as the engine does."""

@@ -82,7 +82,8 @@ def render_problem(render_dir: Path, env: Environment, names: list[str]) -> tupl
     govcloud, or written by hand: their freshness cannot be told). A render is stale when an
     input file it recorded (``inputs.json``: platform.yaml, requests) has another digest now."""
     shown = display_path(render_dir)
-    missing = [n for n in names if not state_path(render_dir, n).is_file()]
+    base = render_dir.as_posix()  # strings: pathlib's joins were a third of this for a province
+    missing = [n for n in names if not os.path.isfile(f"{base}/{n}/{STATE_FILE}")]
     if missing and len(missing) == len(names):
         return f"no render of {env.name} in {shown}: run `govcloud render --env {env.name}` first", 0
     if missing:
@@ -94,7 +95,8 @@ def render_problem(render_dir: Path, env: Environment, names: list[str]) -> tupl
     unrecorded = 0
     for name in names:
         try:
-            recorded = orjson.loads((render_dir / name / INPUTS_FILE).read_bytes())["inputs"]
+            with open(f"{base}/{name}/{INPUTS_FILE}", "rb") as handle:
+                recorded = orjson.loads(handle.read())["inputs"]
         except FileNotFoundError:
             unrecorded += 1
             continue
@@ -124,13 +126,14 @@ def file_digests(render_dir: Path, env: Environment, names: Iterable[str]) -> di
     file that is not UTF-8 matches no cache entry, and ``load_state`` says why when it is read.
     """
     digests, problems = {}, []
+    base = render_dir.as_posix()
     for name in names:
-        path = state_path(render_dir, name)
         try:
-            digests[name] = digest_of(path.read_bytes())
+            with open(f"{base}/{name}/{STATE_FILE}", "rb") as handle:
+                digests[name] = digest_of(handle.read())
         except OSError:
             try:
-                load_state(path, env.name, name)  # says why in one line
+                load_state(state_path(render_dir, name), env.name, name)  # says why in one line
             except InputError as error:
                 problems += error.problems
     if problems:
@@ -361,6 +364,8 @@ class CheckSession:
         if request is None:
             request = configure_request(reconciled).SerializeToString(deterministic=True)
             cache.store_request(key, request)
+        if any(pack.configured != request for pack in self._packs):  # the next pack started ahead takes it
+            cache.sent_request(key)
         return request
 
     def __exit__(self, *exc) -> None:
@@ -414,12 +419,14 @@ class CheckSession:
         return build_report(self.env, self.session, self.pack_dir, self.render_dir, today, self.verdicts(states, progress), digests)
 
 
-def spawn_ahead(pack_dir: Path, scope: contextlib.ExitStack) -> PackProcess | None:
+def spawn_ahead(pack_dir: Path, scope: contextlib.ExitStack, cache: VerdictCache | None = None) -> PackProcess | None:
     """A pack process started before the check knows it needs one: its interpreter and SDK
     take over a second to come up, on the other core, while the model loads. For a re-check
     where a stack was rendered since the last (``VerdictCache.rendered_since``); closed with
     ``scope`` unless a check takes it (``check_stacks(spawned=...)``). None if it cannot be
-    started: the check then starts its own and says why."""
+    started: the check then starts its own and says why. It is connected to and given the last
+    run's configuration (``cache.last_request``) on a thread: a province's takes the pack a
+    third of a second, and the check sends it again only if this run's differs."""
     traces = Path(scope.enter_context(tempfile.TemporaryDirectory(prefix="govcloud-facts-")))
     try:
         pack = PackProcess(pack_dir, traces / "pack-ahead.jsonl")
@@ -427,6 +434,7 @@ def spawn_ahead(pack_dir: Path, scope: contextlib.ExitStack) -> PackProcess | No
         pack.spawn()
     except (PackError, OSError):
         return None
+    pack.warm_up(cache.last_request if cache is not None else None)
     return pack
 
 

@@ -184,9 +184,11 @@ def check(
     states_dir = render_dir_of(render_dir, build, name)
     root = None if no_cache else cache_dir()
     verdict_cache = VerdictCache(root / "check" / name) if root is not None else None
+    if verdict_cache is not None:
+        verdict_cache.prefetch()
     with contextlib.ExitStack() as scope:
         # A stack rendered since the last check: the pack will likely be asked, and starts now.
-        spawned = spawn_ahead(pack, scope) if verdict_cache is not None and verdict_cache.rendered_since(states_dir) else None
+        spawned = spawn_ahead(pack, scope, verdict_cache) if verdict_cache is not None and verdict_cache.rendered_since(states_dir) else None
         environment = load(ctx, env)
         names = selected_stacks(environment, stack)
         require_current_render(environment, states_dir, names)

@@ -15,15 +15,14 @@ which matters at 4,000 tenants.
 
 from __future__ import annotations
 
-import base64
 from functools import cache
 from importlib.metadata import version
-from typing import Any, Iterable
+from typing import Any
 
 import pulumi
 
 from .. import labels
-from ..state import REDACTED
+from ..state import SECRET_OUTPUTS
 
 PROVIDER_PACKAGE = "kubernetes"
 
@@ -61,32 +60,6 @@ ALIASES: dict[str, tuple[str, ...]] = {
     "kubernetes:scheduling.k8s.io/v1:PriorityClass": (
         "kubernetes:scheduling.k8s.io/v1alpha1:PriorityClass", "kubernetes:scheduling.k8s.io/v1beta1:PriorityClass"),
 }
-
-
-# The outputs the SDK's Secret class asks the engine to keep secret (what KubeObject asks too).
-SECRET_OUTPUTS = ("data", "stringData")
-
-
-def checked_inputs(type_: str, inputs: dict[str, Any], secret_paths: Iterable[str]) -> tuple[dict[str, Any], set[str]]:
-    """A registration's inputs as the provider's Check returns them, with their secret paths:
-    what update plans record and what the engine sends the policy pack. The provider normalises
-    a Secret as the API server would (pulumi-kubernetes ``clients.Normalize``): ``stringData``
-    folded into ``data``, base64-encoded, overriding a ``data`` key of the same name; ``data`` is
-    then a secret as a whole when any of the two was. Other kinds pass as registered (the stacks
-    register manifests already in the form the typed round trip gives; the engine tests compare
-    what the pack receives from both)."""
-    secrets = set(secret_paths)
-    if type_ != "kubernetes:core/v1:Secret" or not inputs.get("stringData"):
-        return inputs, secrets
-    checked = {k: v for k, v in inputs.items() if k != "stringData"}
-    secret = any(p == key or p.startswith((f"{key}.", f"{key}[")) for p in secrets for key in ("data", "stringData"))
-    if secret:
-        checked["data"] = REDACTED
-    else:
-        encoded = {k: base64.b64encode(str(v).encode()).decode() for k, v in inputs["stringData"].items()}
-        checked["data"] = {**(inputs.get("data") or {}), **encoded}
-    kept = {p for p in secrets if not (p in ("data", "stringData") or p.startswith(("data.", "data[", "stringData.", "stringData[")))}
-    return checked, kept | ({"data"} if secret else set())
 
 
 def type_token(api_version: str, kind: str, *, patch: bool = False) -> str:

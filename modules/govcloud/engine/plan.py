@@ -21,8 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..components.kube import checked_inputs
-from ..state import REDACTED, RESOURCE_SIG, SECRET_SIG, SECRET_SIG_KEY, StackState
+from ..state import REDACTED, RESOURCE_SIG, SECRET_SIG, SECRET_SIG_KEY, StackState, checked_inputs
 
 PLAN_SUFFIX = ".plan.json"
 # Steps that change nothing in the cluster.
