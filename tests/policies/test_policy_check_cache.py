@@ -630,6 +630,8 @@ def test_the_configure_request_is_made_once_per_configuration_and_a_damaged_one_
     ws.check()
     [request] = sorted((ws.cache / "check" / "lab" / "requests").glob("*/*.json"))
     assert len(made) == 2
+    code, out, err = ws.check(pack_allowed=False)  # no pack asked: the request is kept all the same
+    assert ws.hits(err) == 11 and request.is_file()
     ws.edit_state(HEALTH, "Namespace", "t-430100-health-app", lambda i: i["metadata"]["labels"].update({"extra": "x"}))
     code, out, err = ws.check()
     assert len(made) == 2 and ws.hits(err) == 10  # the pack ran, configured by the request as kept

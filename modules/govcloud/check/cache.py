@@ -347,6 +347,11 @@ class VerdictCache:
         self.used.add(self._path("requests", key))
         return data[len(head):-_PART_SEAL_LENGTH]
 
+    def keep_request(self, key: str) -> None:
+        """Keep the request of the run's configuration through ``prune`` though no pack was
+        asked: the next run that starts one sends it as kept."""
+        self.used.add(self._path("requests", key))
+
     def store_request(self, key: str, request: bytes) -> None:
         content = key.encode("ascii") + b"\n" + request
         self._store("requests", key, content + b"\n" + _sha256(content).encode("ascii"))

@@ -500,6 +500,7 @@ def check_stacks(
             python = pack_python(resolved, pack_metadata(resolved))
             pack = pack_digest(pack_dir)
             session_key = cache.session_key(pack, runtime(python), config)
+            cache.keep_request(cache.request_key(session_key, config_print))
             session = cache.session(session_key)
             if session is not None:
                 require_known_rules(env, (p.name for p in session.info.policies))
