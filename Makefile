@@ -41,10 +41,11 @@ test: install binaries
 
 # Everything that needs no lab (no root, no namespaces), one worker per core, for the developer's
 # loop; CI runs `make test`. FAST_JOBS=1 runs it in one process. Property tests draw a quarter of
-# their examples here (tests/budget.py); `make test` draws them all.
+# their examples here (tests/budget.py); `make test` draws them all. Work stealing: a worker
+# that runs out takes tests queued for the other, so neither ends alone behind a long test.
 FAST_JOBS ?= auto
 test-fast: install
-	GOVCLOUD_FAST=1 $(BIN)/python -m pytest -m "$(FAST_MARKERS)" -n $(FAST_JOBS) $(PYTEST_ARGS)
+	GOVCLOUD_FAST=1 $(BIN)/python -m pytest -m "$(FAST_MARKERS)" -n $(FAST_JOBS) --dist worksteal $(PYTEST_ARGS)
 
 lint: install
 	$(BIN)/python -m ruff check .
