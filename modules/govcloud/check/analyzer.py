@@ -344,9 +344,9 @@ def configure_request(reconciled: dict[str, dict[str, Any]]):
 
 
 _PROTOCOL_LOCK = threading.Lock()
+_PROTOCOL: list[types.SimpleNamespace] = []  # loaded once, under the lock: a second load makes other classes
 
 
-@functools.cache
 def protocol() -> types.SimpleNamespace:
     """The analyzer protocol's generated modules (``analyzer_pb2``, ``analyzer_pb2_grpc``) from
     the Pulumi SDK, without running the SDK's package ``__init__`` when nothing imported it yet:
@@ -356,6 +356,8 @@ def protocol() -> types.SimpleNamespace:
     loaded under them is removed after, so a later ``import pulumi`` runs the SDK as always and
     loads these modules anew (the descriptor pool takes the same proto file twice)."""
     with _PROTOCOL_LOCK:
+        if _PROTOCOL:
+            return _PROTOCOL[0]
         if "pulumi" in sys.modules:
             from pulumi.runtime.proto import analyzer_pb2, analyzer_pb2_grpc
         else:
@@ -375,7 +377,8 @@ def protocol() -> types.SimpleNamespace:
                 for name in set(sys.modules) - before:
                     if name == "pulumi" or name.startswith("pulumi."):
                         del sys.modules[name]
-    return types.SimpleNamespace(analyzer_pb2=analyzer_pb2, analyzer_pb2_grpc=analyzer_pb2_grpc)
+        _PROTOCOL.append(types.SimpleNamespace(analyzer_pb2=analyzer_pb2, analyzer_pb2_grpc=analyzer_pb2_grpc))
+        return _PROTOCOL[0]
 
 
 # --- the pack process ------------------------------------------------------------------------
@@ -509,11 +512,12 @@ class PackProcess:
                 if stream is not None:
                     stream.close()
 
-    def _call(self, method: str, request):
+    def _call(self, method: str, request, send: Callable[[Any], Any] | None = None):
+        """``method`` with ``request`` (through ``send``, if given), its failure a ``PackError``."""
         import grpc
 
         try:
-            return getattr(self._stub, method)(request)
+            return (send or getattr(self._stub, method))(request)
         except grpc.RpcError as error:
             raise PackError(f"{method} failed: {error.details() if hasattr(error, 'details') else error}") from None
 
@@ -563,15 +567,11 @@ class PackProcess:
         self._call("Configure", request if request is not None else configure_request(reconciled))
 
     def _send_configure(self, request: bytes) -> None:
-        import grpc
         from google.protobuf import empty_pb2
 
         self.configured = None
-        send = self._channel.unary_unary(CONFIGURE_METHOD, request_serializer=None, response_deserializer=empty_pb2.Empty.FromString)
-        try:
-            send(request)
-        except grpc.RpcError as error:
-            raise PackError(f"Configure failed: {error.details() if hasattr(error, 'details') else error}") from None
+        self._call("Configure", request, send=self._channel.unary_unary(
+            CONFIGURE_METHOD, request_serializer=None, response_deserializer=empty_pb2.Empty.FromString))
         self.configured = request
 
     def analyze(self, states: Iterable[StackState], project: str = "govcloud") -> Iterator[StackOutcome]:

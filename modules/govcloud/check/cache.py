@@ -50,7 +50,7 @@ from typing import Any
 
 import orjson
 
-from ..files import write_pieces
+from ..files import write_output
 from ..policy.facts import ANY_STACK, Facts
 from .analyzer import PackInfo, PolicyInfo
 from .results import Result
@@ -89,6 +89,17 @@ _BUNDLE = "parts.bundle"
 
 def _sha256(data: bytes | memoryview) -> str:
     return hashlib.sha256(data).hexdigest()
+
+
+def _sealed(content: bytes) -> bytes:
+    """``content``, a newline and its sha256: how report parts and requests are kept."""
+    return content + b"\n" + _sha256(content).encode("ascii")
+
+
+def _seal_holds(view: memoryview) -> bool:
+    """Whether ``view`` is ``_sealed`` of what precedes its last newline."""
+    return (len(view) >= _PART_SEAL_LENGTH and view[-_PART_SEAL_LENGTH] == 0x0A
+            and _sha256(view[:-_PART_SEAL_LENGTH]).encode("ascii") == view[-_SEAL_LENGTH:])
 
 
 def fingerprint(value: Any) -> str:
@@ -340,9 +351,7 @@ class VerdictCache:
         a newline and the sha256 of what precedes that last newline (as a report part)."""
         data = self._read_bytes("requests", key)
         head = key.encode("ascii") + b"\n"
-        if data is None or len(data) < len(head) + _PART_SEAL_LENGTH or data[-_PART_SEAL_LENGTH] != 0x0A or not data.startswith(head):
-            return None
-        if _sha256(memoryview(data)[:-_PART_SEAL_LENGTH]).encode("ascii") != data[-_SEAL_LENGTH:]:
+        if data is None or len(data) < len(head) + _PART_SEAL_LENGTH or not data.startswith(head) or not _seal_holds(memoryview(data)):
             return None
         self.used.add(self._path("requests", key))
         return data[len(head):-_PART_SEAL_LENGTH]
@@ -353,8 +362,7 @@ class VerdictCache:
         self.used.add(self._path("requests", key))
 
     def store_request(self, key: str, request: bytes) -> None:
-        content = key.encode("ascii") + b"\n" + request
-        self._store("requests", key, content + b"\n" + _sha256(content).encode("ascii"))
+        self._store("requests", key, _sealed(key.encode("ascii") + b"\n" + request))
 
     def last_request(self) -> tuple[str, bytes] | None:
         """The key and request of the last run's Configure (``sent_request``), if still kept: a
@@ -369,15 +377,7 @@ class VerdictCache:
 
     def sent_request(self, key: str) -> None:
         with contextlib.suppress(OSError):
-            path = f"{self._base}/{_LAST_REQUEST}"
-            fd, tmp = tempfile.mkstemp(dir=self._base, prefix=".last.", suffix=".tmp")
-            try:
-                with os.fdopen(fd, "wb") as handle:
-                    handle.write(key.encode("ascii") + b"\n")
-                os.replace(tmp, path)
-            except BaseException:
-                Path(tmp).unlink(missing_ok=True)
-                raise
+            write_output(Path(self._base, _LAST_REQUEST), key.encode("ascii") + b"\n", mode=0o600)
 
     # -- report parts -------------------------------------------------------------------------
     @staticmethod
@@ -420,7 +420,7 @@ class VerdictCache:
         view = memoryview(data)
         if end - start < _PART_SEAL_LENGTH or data[end - _PART_SEAL_LENGTH] != 0x0A:
             return None
-        if not sealed and _sha256(view[start:end - _PART_SEAL_LENGTH]).encode("ascii") != view[end - _SEAL_LENGTH:end]:
+        if not sealed and not _seal_holds(view[start:end]):
             return None
         newline = data.find(b"\n", start, end - _PART_SEAL_LENGTH)
         if newline < 0:
@@ -483,8 +483,7 @@ class VerdictCache:
         head = _canonical({"format": PART_FORMAT, "key": key, "stack": report.stack, "kind": report.kind,
                            "tenant": report.tenant, "config": config_print, "reads": reads, "counts": report.counts,
                            "blocking": report.blocking, "applied": list(report.waivers_applied)})
-        content = head + b"\n" + report.fragment
-        self._parts[key] = (report.stack, entry, content + b"\n" + _sha256(content).encode("ascii"))
+        self._parts[key] = (report.stack, entry, _sealed(head + b"\n" + report.fragment))
         self._made.add(key)
 
     def store_parts(self, every_stack: bool = False) -> None:
@@ -512,18 +511,10 @@ class VerdictCache:
         head = _canonical({"format": BUNDLE_FORMAT, "sha256": seal.hexdigest(),
                            "parts": [[key, stack, len(part), entry] for key, (stack, entry, part) in parts.items()]})
         try:
-            os.makedirs(self._base, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(dir=self._base, prefix=".bundle.", suffix=".tmp")
-            try:
-                with os.fdopen(fd, "wb", buffering=0) as handle:
-                    write_pieces(handle.fileno(), [head + b"\n", *(part for _, _, part in parts.values())])
-                os.replace(tmp, f"{self._base}/{_BUNDLE}")
-                self._bundle_entries = {entry for _, entry, _ in parts.values()}
-            except BaseException:
-                Path(tmp).unlink(missing_ok=True)
-                raise
+            write_output(Path(self._base, _BUNDLE), [head + b"\n", *(part for _, _, part in parts.values())], mode=0o600)
         except OSError:
             return  # a cache that cannot be written is a cache that misses next time
+        self._bundle_entries = {entry for _, entry, _ in parts.values()}
         for key in self._loose:  # in the bundle now
             with contextlib.suppress(OSError):
                 os.unlink(self._path("parts", key))

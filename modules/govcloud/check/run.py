@@ -477,7 +477,7 @@ def check_stacks(
     locator = Locator(env, cache.locations() if cache is not None else None)
     context = ReportContext(env, locator, today)
     stacks = {s.name: s for s in env.stacks}
-    session, session_key, pack, validated = None, "", None, False
+    session, session_key, request_key, pack, validated = None, "", "", None, False
     fact_digests = FactDigests(facts)
     config_print = fingerprint(config)
     with contextlib.ExitStack() as scope:
@@ -489,7 +489,7 @@ def check_stacks(
             checking = CheckSession(env, pack_dir, render_dir, workers=default_workers(states), config=config,
                                     validated=session is not None and validated,  # passed this pack's schemas before
                                     fact_traces=traces if cache is not None else None, spawned=ahead.pop() if ahead else None,
-                                    requests=(cache, cache.request_key(session_key, config_print)) if cache is not None else None)
+                                    requests=(cache, request_key) if cache is not None else None)
             scope.callback(checking.__exit__)
             return checking
 
@@ -500,7 +500,8 @@ def check_stacks(
             python = pack_python(resolved, pack_metadata(resolved))
             pack = pack_digest(pack_dir)
             session_key = cache.session_key(pack, runtime(python), config)
-            cache.keep_request(cache.request_key(session_key, config_print))
+            request_key = cache.request_key(session_key, config_print)
+            cache.keep_request(request_key)
             session = cache.session(session_key)
             if session is not None:
                 require_known_rules(env, (p.name for p in session.info.policies))
