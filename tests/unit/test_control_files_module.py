@@ -119,3 +119,22 @@ def test_every_template_ends_with_exactly_one_newline():
     wrong = [str(t.relative_to(TEMPLATES)) for t in TEMPLATES.rglob("*.j2")
              if not t.read_bytes().endswith(b"\n") or t.read_bytes().endswith(b"\n\n")]
     assert wrong == []
+
+
+def test_the_documentation_states_the_argument_spec():
+    """ansible-doc shows DOCUMENTATION; the module validates with its specs: they must say the same."""
+    import importlib.util
+
+    import yaml
+
+    spec = importlib.util.spec_from_file_location("govcloud_control_files", MODULE)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    options = yaml.safe_load(module.DOCUMENTATION)["options"]
+    for name, code in (("paths", module.PATH_SPEC), ("files", module.FILE_SPEC), ("settings", module.SETTING_SPEC)):
+        documented = options[name]["suboptions"]
+        assert set(documented) == set(code), name
+        for key, rules in code.items():
+            assert documented[key].get("type") == rules["type"], (name, key)
+            assert documented[key].get("default") == rules.get("default"), (name, key)
+            assert bool(documented[key].get("required")) == bool(rules.get("required")), (name, key)
